@@ -1,0 +1,8 @@
+//! sketchbox core: mergeable data sketches with Apache DataSketches-compatible images.
+//!
+//! Pure, safe Rust. Nothing here knows about FFI; `rust/capi` wraps it.
+
+pub mod error;
+pub mod hash;
+
+pub use error::{Error, Result};
