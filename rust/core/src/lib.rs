@@ -6,3 +6,6 @@ pub mod error;
 pub mod hash;
 
 pub use error::{Error, Result};
+pub mod hll;
+pub mod kll;
+pub mod theta;

@@ -1,0 +1,1 @@
+//! HyperLogLog estimators and tables (in progress).

@@ -1,0 +1,2 @@
+//! HyperLogLog (in progress).
+pub mod estimators;

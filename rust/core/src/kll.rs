@@ -1,0 +1,1 @@
+//! KLL quantiles sketch (in progress).

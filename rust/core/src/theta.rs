@@ -1,0 +1,1 @@
+//! Theta sketch (in progress).
