@@ -1,0 +1,481 @@
+//! What every family's entry points share: status codes, the thread-local last error,
+//! the panic guard, owned byte buffers, input views and the progress callback.
+
+use sketchbox_core::Error;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, MutexGuard};
+
+/// Status codes returned by every fallible function.
+#[repr(C)]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkStatus {
+    /// Success.
+    SK_OK = 0,
+    /// A parameter is out of range, a required pointer is NULL, or input is malformed
+    /// (for example string offsets that are not monotonic).
+    SK_ERR_INVALID_ARGUMENT = 1,
+    /// Bytes given to a *_deserialize function are not a valid image.
+    SK_ERR_CORRUPT_DATA = 2,
+    /// Two sketches cannot be combined (different seeds, item types, ...).
+    SK_ERR_INCOMPATIBLE = 3,
+    /// The progress callback returned non-zero and the operation stopped.
+    SK_ERR_CANCELLED = 4,
+    /// An internal error (a Rust panic) was caught; the message says where.
+    SK_ERR_PANIC = 5,
+}
+
+/// Items between two calls of a progress callback.
+pub const SK_PROGRESS_BLOCK: u64 = 2_097_152;
+const _: () = assert!(SK_PROGRESS_BLOCK == sketchbox_core::hll::BLOCK as u64);
+
+/// Progress callback of long bulk operations: `user` is passed through untouched;
+/// `done` of `total` items are processed. Return 0 to go on, anything else to cancel.
+pub type SkProgressFn =
+    Option<unsafe extern "C" fn(user: *mut c_void, done: u64, total: u64) -> i32>;
+
+/// A byte buffer owned by the caller, released with sk_bytes_free.
+#[repr(C)]
+pub struct SkBytes {
+    pub ptr: *mut u8,
+    pub len: usize,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(msg: &str) {
+    let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+/// The message of the last failed call on this thread ("" if none). The pointer stays
+/// valid until the next sketchbox call on the same thread; copy it to keep it.
+#[no_mangle]
+pub extern "C" fn sk_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// The library version, e.g. "0.1.0"; a static string, never freed.
+#[no_mangle]
+pub extern "C" fn sk_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// Releases a buffer returned in an SkBytes. Accepts an SkBytes whose ptr is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn sk_bytes_free(bytes: SkBytes) {
+    if !bytes.ptr.is_null() {
+        let slice = std::ptr::slice_from_raw_parts_mut(bytes.ptr, bytes.len);
+        drop(Box::from_raw(slice));
+    }
+}
+
+/// Always fails with SK_ERR_PANIC after panicking inside the library: lets bindings
+/// test that a panic turns into an error rather than an abort.
+#[no_mangle]
+pub extern "C" fn sk_debug_panic() -> i32 {
+    guard(|| -> Result<(), Error> { panic!("sk_debug_panic: deliberate panic") })
+}
+
+/// Error raised at the boundary itself.
+pub(crate) fn invalid(msg: impl Into<String>) -> Error {
+    Error::InvalidArgument(msg.into())
+}
+
+/// Runs an entry point's body: a panic or an error becomes a status code plus the
+/// thread's last-error message.
+pub(crate) fn guard<F: FnOnce() -> Result<(), Error>>(body: F) -> i32 {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => SkStatus::SK_OK as i32,
+        Ok(Err(e)) => {
+            set_last_error(&e.to_string());
+            (match e {
+                Error::InvalidArgument(_) => SkStatus::SK_ERR_INVALID_ARGUMENT,
+                Error::CorruptData(_) => SkStatus::SK_ERR_CORRUPT_DATA,
+                Error::Incompatible(_) => SkStatus::SK_ERR_INCOMPATIBLE,
+                Error::Cancelled => SkStatus::SK_ERR_CANCELLED,
+            }) as i32
+        }
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!("internal error (panic): {msg}"));
+            SkStatus::SK_ERR_PANIC as i32
+        }
+    }
+}
+
+/// A native handle: an opaque struct around the sketch and a mutex, because cffi calls
+/// arrive without the GIL. Each family declares `pub struct SkXxx(Mutex<Sketch>)`.
+pub(crate) trait Handle: Sized + 'static {
+    type Inner;
+    fn wrap(value: Self::Inner) -> Self;
+    fn mutex(&self) -> &Mutex<Self::Inner>;
+
+    fn into_raw(value: Self::Inner) -> *mut Self {
+        Box::into_raw(Box::new(Self::wrap(value)))
+    }
+
+    unsafe fn free(ptr: *mut Self) {
+        if !ptr.is_null() {
+            drop(Box::from_raw(ptr));
+        }
+    }
+
+    unsafe fn lock<'a>(ptr: *const Self) -> Result<MutexGuard<'a, Self::Inner>, Error> {
+        let h = ptr.as_ref().ok_or_else(|| invalid("NULL sketch handle"))?;
+        h.mutex()
+            .lock()
+            .map_err(|_| invalid("sketch is unusable: an earlier call panicked while updating it"))
+    }
+}
+
+pub(crate) unsafe fn out_ref<'a, T>(ptr: *mut T) -> Result<&'a mut T, Error> {
+    ptr.as_mut().ok_or_else(|| invalid("NULL output pointer"))
+}
+
+pub(crate) unsafe fn in_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(invalid("NULL data pointer with a non-zero length"));
+    }
+    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+        return Err(invalid("misaligned data pointer"));
+    }
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
+pub(crate) fn bytes_out(v: Vec<u8>, out: &mut SkBytes) {
+    let b = v.into_boxed_slice();
+    out.len = b.len();
+    out.ptr = Box::into_raw(b) as *mut u8;
+}
+
+/// Wraps an optional C callback as the core's `FnMut(done, total) -> keep_going`.
+pub(crate) fn progress_fn(cb: SkProgressFn, user: *mut c_void) -> impl FnMut(u64, u64) -> bool {
+    move |done, total| match cb {
+        Some(f) => unsafe { f(user, done, total) == 0 },
+        None => true,
+    }
+}
+
+/// Element types of a numeric input buffer.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkDtype {
+    SK_DTYPE_I8 = 1,
+    SK_DTYPE_I16 = 2,
+    SK_DTYPE_I32 = 3,
+    SK_DTYPE_I64 = 4,
+    SK_DTYPE_U8 = 5,
+    SK_DTYPE_U16 = 6,
+    SK_DTYPE_U32 = 7,
+    SK_DTYPE_U64 = 8,
+    SK_DTYPE_F32 = 9,
+    SK_DTYPE_F64 = 10,
+    /// One byte per item, 0 or non-zero (NumPy bool); hashed as the integers 0 and 1.
+    SK_DTYPE_BOOL = 11,
+}
+
+/// A numeric input column, each element read as DataSketches would hash it: integers
+/// as their value (an i64, or the u64 bit pattern at and above 2^63), floats as f64.
+pub(crate) enum Numeric<'a> {
+    I8(&'a [i8]),
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    U64(&'a [u64]),
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+    Bool(&'a [u8]),
+}
+
+/// One item of a numeric column: an integer (as its 8 hashed bytes) or a float.
+pub(crate) enum NumItem {
+    Int(u64),
+    Float(f64),
+}
+
+impl<'a> Numeric<'a> {
+    pub(crate) unsafe fn from_raw(
+        data: *const c_void,
+        len: usize,
+        dtype: i32,
+    ) -> Result<Self, Error> {
+        Ok(match dtype {
+            1 => Numeric::I8(in_slice(data as *const i8, len)?),
+            2 => Numeric::I16(in_slice(data as *const i16, len)?),
+            3 => Numeric::I32(in_slice(data as *const i32, len)?),
+            4 => Numeric::I64(in_slice(data as *const i64, len)?),
+            5 => Numeric::U8(in_slice(data as *const u8, len)?),
+            6 => Numeric::U16(in_slice(data as *const u16, len)?),
+            7 => Numeric::U32(in_slice(data as *const u32, len)?),
+            8 => Numeric::U64(in_slice(data as *const u64, len)?),
+            9 => Numeric::F32(in_slice(data as *const f32, len)?),
+            10 => Numeric::F64(in_slice(data as *const f64, len)?),
+            11 => Numeric::Bool(in_slice(data as *const u8, len)?),
+            d => return Err(invalid(format!("unknown dtype code {d}"))),
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Numeric::I8(s) => s.len(),
+            Numeric::I16(s) => s.len(),
+            Numeric::I32(s) => s.len(),
+            Numeric::I64(s) => s.len(),
+            Numeric::U8(s) => s.len(),
+            Numeric::U16(s) => s.len(),
+            Numeric::U32(s) => s.len(),
+            Numeric::U64(s) => s.len(),
+            Numeric::F32(s) => s.len(),
+            Numeric::F64(s) => s.len(),
+            Numeric::Bool(s) => s.len(),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn get(&self, i: usize) -> NumItem {
+        match self {
+            Numeric::I8(s) => NumItem::Int(s[i] as i64 as u64),
+            Numeric::I16(s) => NumItem::Int(s[i] as i64 as u64),
+            Numeric::I32(s) => NumItem::Int(s[i] as i64 as u64),
+            Numeric::I64(s) => NumItem::Int(s[i] as u64),
+            Numeric::U8(s) => NumItem::Int(s[i] as u64),
+            Numeric::U16(s) => NumItem::Int(s[i] as u64),
+            Numeric::U32(s) => NumItem::Int(s[i] as u64),
+            Numeric::U64(s) => NumItem::Int(s[i]),
+            Numeric::F32(s) => NumItem::Float(s[i] as f64),
+            Numeric::F64(s) => NumItem::Float(s[i]),
+            Numeric::Bool(s) => NumItem::Int((s[i] != 0) as u64),
+        }
+    }
+}
+
+/// How the items of a fixed-width string buffer are encoded.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkFixedEncoding {
+    /// Raw bytes per item (NumPy `S` dtype); trailing NUL bytes are padding.
+    SK_FIXED_BYTES = 1,
+    /// UTF-32 code points in native byte order (NumPy `U` dtype), hashed as their UTF-8
+    /// encoding; trailing NUL code points are padding.
+    SK_FIXED_UCS4 = 2,
+}
+
+/// A column of variable-length strings: Arrow layout, or fixed-width NumPy items.
+pub(crate) enum Strings<'a> {
+    Offsets32 {
+        data: &'a [u8],
+        offsets: &'a [i32],
+        validity: Option<(&'a [u8], usize)>,
+    },
+    Offsets64 {
+        data: &'a [u8],
+        offsets: &'a [i64],
+        validity: Option<(&'a [u8], usize)>,
+    },
+    FixedBytes {
+        data: &'a [u8],
+        width: usize,
+    },
+    FixedUcs4 {
+        data: &'a [u32],
+        width: usize,
+    },
+}
+
+impl<'a> Strings<'a> {
+    /// Validates an Arrow-style column up front, so that an update applies all of it or
+    /// nothing: offsets non-decreasing and inside `data`, validity long enough.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn arrow(
+        data: *const u8,
+        data_len: usize,
+        offsets: *const c_void,
+        offset_width: u8,
+        n: usize,
+        validity: *const u8,
+        validity_offset: usize,
+    ) -> Result<Self, Error> {
+        let data = in_slice(data, data_len)?;
+        let validity = if validity.is_null() {
+            None
+        } else {
+            let bits = validity_offset
+                .checked_add(n)
+                .ok_or_else(|| invalid("validity offset overflows"))?;
+            Some((in_slice(validity, bits.div_ceil(8))?, validity_offset))
+        };
+        fn check<O: Copy + TryInto<usize>>(offs: &[O], data_len: usize) -> Result<(), Error> {
+            let mut prev = 0usize;
+            for (i, &o) in offs.iter().enumerate() {
+                let o: usize = o
+                    .try_into()
+                    .map_err(|_| invalid("negative string offset"))?;
+                if (i > 0 && o < prev) || o > data_len {
+                    return Err(invalid(format!(
+                        "string offset {i} ({o}) is decreasing or past the data ({data_len} bytes)"
+                    )));
+                }
+                prev = o;
+            }
+            Ok(())
+        }
+        let count = n
+            .checked_add(1)
+            .ok_or_else(|| invalid("string count overflows"))?;
+        match offset_width {
+            4 => {
+                let offsets = in_slice(offsets as *const i32, count)?;
+                check(offsets, data.len())?;
+                Ok(Strings::Offsets32 {
+                    data,
+                    offsets,
+                    validity,
+                })
+            }
+            8 => {
+                let offsets = in_slice(offsets as *const i64, count)?;
+                check(offsets, data.len())?;
+                Ok(Strings::Offsets64 {
+                    data,
+                    offsets,
+                    validity,
+                })
+            }
+            w => Err(invalid(format!(
+                "offset width must be 4 or 8 bytes, got {w}"
+            ))),
+        }
+    }
+
+    pub(crate) unsafe fn fixed(
+        data: *const c_void,
+        itemsize: usize,
+        n: usize,
+        encoding: i32,
+    ) -> Result<Self, Error> {
+        let total = itemsize
+            .checked_mul(n)
+            .ok_or_else(|| invalid("fixed-width buffer size overflows"))?;
+        match encoding {
+            1 => Ok(Strings::FixedBytes {
+                data: in_slice(data as *const u8, total)?,
+                width: itemsize,
+            }),
+            2 => {
+                if itemsize % 4 != 0 {
+                    return Err(invalid("UCS4 item size must be a multiple of 4"));
+                }
+                let data = in_slice(data as *const u32, total / 4)?;
+                if let Some(bad) = data.iter().find(|&&c| char::from_u32(c).is_none()) {
+                    return Err(invalid(format!(
+                        "invalid code point {bad:#x} in a UCS4 string"
+                    )));
+                }
+                Ok(Strings::FixedUcs4 {
+                    data,
+                    width: itemsize / 4,
+                })
+            }
+            e => Err(invalid(format!("unknown fixed-width encoding {e}"))),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Strings::Offsets32 { offsets, .. } => offsets.len() - 1,
+            Strings::Offsets64 { offsets, .. } => offsets.len() - 1,
+            Strings::FixedBytes { data, width } => {
+                if *width == 0 {
+                    0
+                } else {
+                    data.len() / width
+                }
+            }
+            Strings::FixedUcs4 { data, width } => {
+                if *width == 0 {
+                    0
+                } else {
+                    data.len() / width
+                }
+            }
+        }
+    }
+
+    fn valid(validity: &Option<(&[u8], usize)>, i: usize) -> bool {
+        match validity {
+            None => true,
+            Some((bits, off)) => {
+                let b = off + i;
+                bits[b >> 3] >> (b & 7) & 1 == 1
+            }
+        }
+    }
+
+    /// Calls `f` with item `i`'s bytes (UTF-8 for text); `None` for a null item.
+    #[inline]
+    pub(crate) fn with_item<R>(&self, i: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        match self {
+            Strings::Offsets32 {
+                data,
+                offsets,
+                validity,
+            } => {
+                if !Self::valid(validity, i) {
+                    return None;
+                }
+                Some(f(&data[offsets[i] as usize..offsets[i + 1] as usize]))
+            }
+            Strings::Offsets64 {
+                data,
+                offsets,
+                validity,
+            } => {
+                if !Self::valid(validity, i) {
+                    return None;
+                }
+                Some(f(&data[offsets[i] as usize..offsets[i + 1] as usize]))
+            }
+            Strings::FixedBytes { data, width } => {
+                let item = &data[i * width..(i + 1) * width];
+                let end = item.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+                Some(f(&item[..end]))
+            }
+            Strings::FixedUcs4 { data, width } => {
+                let item = &data[i * width..(i + 1) * width];
+                let end = item.iter().rposition(|&c| c != 0).map_or(0, |p| p + 1);
+                let mut buf = [0u8; 256];
+                let mut heap = Vec::new();
+                let out: &mut [u8] = if end * 4 <= buf.len() {
+                    &mut buf
+                } else {
+                    heap.resize(end * 4, 0);
+                    &mut heap
+                };
+                let mut n = 0;
+                for &c in &item[..end] {
+                    // Validated in `fixed`.
+                    let ch = char::from_u32(c).unwrap_or('\u{fffd}');
+                    n += ch.encode_utf8(&mut out[n..]).len();
+                }
+                Some(f(&out[..n]))
+            }
+        }
+    }
+}

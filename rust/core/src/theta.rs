@@ -1,1 +1,0 @@
-//! Theta sketch (in progress).

@@ -1,0 +1,57 @@
+"""Build: cargo builds libsketchbox.so (setuptools-rust), then cffi compiles
+sketchbox._native from include/sketchbox.h and links it to that library with an
+$ORIGIN rpath. setuptools-rust would run build_rust after the other extensions, so
+build_ext below runs it first: the cdylib must exist before the cffi extension links.
+"""
+
+import os
+import shutil
+
+from setuptools import setup
+from setuptools_rust import Binding, RustExtension
+from setuptools_rust.build import build_rust as _build_rust
+from setuptools.command.build_ext import build_ext as _build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LIB_NAME = "libsketchbox.so"
+
+
+class build_rust(_build_rust):
+    """Installs the cdylib under its SONAME, libsketchbox.so, not an extension-module name."""
+
+    def get_dylib_ext_path(self, ext, target_fname):
+        path = super().get_dylib_ext_path(ext, target_fname)
+        return os.path.join(os.path.dirname(path), LIB_NAME)
+
+
+class build_ext(_build_ext):
+    def run(self):
+        rust = self.get_finalized_command("build_rust")
+        rust.inplace = self.inplace
+        rust.plat_name = self.plat_name
+        rust.run()
+        lib_dir = os.path.dirname(self.get_ext_fullpath("sketchbox._native"))
+        for ext in self.extensions:
+            if ext.name == "sketchbox._native":
+                ext.library_dirs.append(lib_dir)
+        # The header ships inside the package so that C users can build against a wheel.
+        os.makedirs(os.path.join(lib_dir, "include"), exist_ok=True)
+        shutil.copyfile(
+            os.path.join(HERE, "include", "sketchbox.h"),
+            os.path.join(lib_dir, "include", "sketchbox.h"),
+        )
+        super().run()
+
+
+setup(
+    rust_extensions=[
+        RustExtension(
+            "sketchbox.libsketchbox",
+            path="rust/capi/Cargo.toml",
+            binding=Binding.NoBinding,
+            py_limited_api=False,
+        )
+    ],
+    cffi_modules=["build_ffi.py:ffibuilder"],
+    cmdclass={"build_rust": build_rust, "build_ext": build_ext},
+)

@@ -1,0 +1,49 @@
+"""sketchbox: mergeable data sketches with a Rust core, a C ABI and a Python API.
+
+Sketch images are Apache DataSketches images, so they move between sketchbox, Spark,
+Druid, Hive, PostgreSQL and datasketches-python.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ._native import ffi as _ffi
+from ._native import lib as _lib
+from .errors import (
+    IncompatibleSketchError,
+    InternalError,
+    InvalidArgumentError,
+    SketchCancelledError,
+    SketchError,
+    SketchFormatError,
+)
+from .hll import HyperLogLog
+
+__version__ = _ffi.string(_lib.sk_version()).decode()
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def get_include() -> str:
+    """The folder holding sketchbox.h, for C/C++ code built against this package."""
+    return os.path.join(_HERE, "include")
+
+
+def get_library_path() -> str:
+    """The path of libsketchbox.so shipped with this package."""
+    return os.path.join(_HERE, "libsketchbox.so")
+
+
+__all__ = [
+    "HyperLogLog",
+    "SketchError",
+    "SketchFormatError",
+    "IncompatibleSketchError",
+    "InvalidArgumentError",
+    "SketchCancelledError",
+    "InternalError",
+    "get_include",
+    "get_library_path",
+    "__version__",
+]

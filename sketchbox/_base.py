@@ -1,0 +1,130 @@
+"""The layer every sketch family stands on: the native module, status checking,
+the owner of a native handle, and the progress/cancel trampoline."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+from ._native import ffi, lib
+from .errors import BY_STATUS, SketchError
+
+Progress = Optional[Callable[[int, int], Any]]
+
+
+def check(rc: int) -> None:
+    """Raises the exception matching a non-zero status, with the library's message."""
+    if rc:
+        msg = ffi.string(lib.sk_last_error()).decode("utf-8", "replace")
+        raise BY_STATUS.get(rc, SketchError)(msg)
+
+
+def take_bytes(out) -> bytes:
+    """Copies an SkBytes the library filled into Python bytes and frees it."""
+    try:
+        return bytes(ffi.buffer(out.ptr, out.len))
+    finally:
+        lib.sk_bytes_free(out[0])
+
+
+class _ProgressContext:
+    __slots__ = ("callback", "error")
+
+    def __init__(self, callback: Progress) -> None:
+        self.callback = callback
+        self.error: Optional[BaseException] = None
+
+
+_current = threading.local()
+
+
+def _on_trampoline_error(exc_type, exc_value, tb) -> None:
+    # Reached only if an exception escapes the trampoline's own handler (e.g. a
+    # KeyboardInterrupt delivered between two bytecodes); the returned 1 cancels.
+    ctx = getattr(_current, "ctx", None)
+    if ctx is not None and ctx.error is None:
+        ctx.error = exc_value
+
+
+@ffi.def_extern(onerror=_on_trampoline_error, error=1)
+def _sk_progress_trampoline(user, done, total):
+    ctx = ffi.from_handle(user)
+    try:
+        if ctx.callback is not None:
+            ctx.callback(int(done), int(total))
+    except BaseException as e:  # noqa: BLE001 - re-raised by run_cancellable
+        ctx.error = e
+        return 1
+    return 0
+
+
+def run_cancellable(call: Callable[..., int], progress: Progress) -> None:
+    """Runs `call(cb, user)`, a native bulk operation taking a progress callback.
+
+    The trampoline is always installed, so that Ctrl-C interrupts a long call even when
+    the caller passed no `progress`: the KeyboardInterrupt raised inside the callback
+    cancels the native work and is re-raised here, as is any exception from `progress`.
+    """
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, not {type(progress).__name__}")
+    ctx = _ProgressContext(progress)
+    handle = ffi.new_handle(ctx)
+    prev = getattr(_current, "ctx", None)
+    _current.ctx = ctx
+    try:
+        rc = call(lib._sk_progress_trampoline, handle)
+    finally:
+        _current.ctx = prev
+    if ctx.error is not None:
+        raise ctx.error
+    check(rc)
+
+
+class NativeSketch:
+    """Owns one native handle. `close()` (or leaving a `with` block) drops it; the
+    memory is released once no call that is still running on another thread uses it.
+    Any use after close raises ValueError."""
+
+    __slots__ = ("_ptr", "__weakref__")
+    _free: Callable[[Any], None]
+
+    def __init__(self, ptr) -> None:
+        self._ptr = ffi.gc(ptr, type(self)._free)
+
+    @classmethod
+    def _from_new(cls, new: Callable[[Any], int]):
+        out = ffi.new(cls._handle_type + " **")
+        check(new(out))
+        obj = cls.__new__(cls)
+        NativeSketch.__init__(obj, out[0])
+        return obj
+
+    def _p(self):
+        p = self._ptr
+        if p is None:
+            raise ValueError(f"{type(self).__name__} is closed")
+        return p
+
+    def close(self) -> None:
+        self._ptr = None
+
+    @property
+    def closed(self) -> bool:
+        return self._ptr is None
+
+    def __enter__(self):
+        self._p()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __reduce__(self):
+        # Pickles carry the sketch's image only, never arbitrary objects.
+        return (type(self).from_bytes, (self.to_bytes(),))

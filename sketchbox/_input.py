@@ -1,0 +1,285 @@
+"""Turns whatever a user passes to `update` into native calls, once, for every family.
+
+A family supplies a `Sink` of its C functions; `feed` classifies the value and calls
+exactly one bulk function (or one scalar function per item for mixed sequences):
+
+* scalars: int, float, str, bytes (and NumPy scalars, bool as int);
+* NumPy arrays of every integer width, float16/32/64, bool, `U`, `S`, datetime64 /
+  timedelta64 (as their int64 ticks) and object arrays -- numeric buffers zero-copy;
+* pandas Series/Index (missing values skipped);
+* pyarrow Array and ChunkedArray of integers, floats, bool, strings and binaries
+  (nulls skipped; string buffers zero-copy);
+* any other iterable of the scalars above (None items skipped).
+
+Integers hash as int64, those in [2^63, 2^64) as their uint64 bit pattern; others
+raise OverflowError. pandas and pyarrow are never imported unless the value is theirs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from ._base import Progress, ffi, run_cancellable
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+UINT64_MAX = (1 << 64) - 1
+
+# SkDtype codes of include/sketchbox.h.
+_DTYPE_CODES = {
+    np.dtype(np.int8): 1,
+    np.dtype(np.int16): 2,
+    np.dtype(np.int32): 3,
+    np.dtype(np.int64): 4,
+    np.dtype(np.uint8): 5,
+    np.dtype(np.uint16): 6,
+    np.dtype(np.uint32): 7,
+    np.dtype(np.uint64): 8,
+    np.dtype(np.float32): 9,
+    np.dtype(np.float64): 10,
+    np.dtype(np.bool_): 11,
+}
+SK_FIXED_BYTES = 1
+SK_FIXED_UCS4 = 2
+
+
+class Sink(NamedTuple):
+    """A family's native entry points, with the handle already bound."""
+
+    numeric: Callable[..., int]  # (data, len, dtype_code, cb, user)
+    strings: Callable[..., int]  # (data, data_len, offsets, width, n, validity, voff, cb, user)
+    fixed: Callable[..., int]  # (data, itemsize, n, encoding, cb, user)
+    one_i64: Callable[[int], None]
+    one_u64: Callable[[int], None]
+    one_f64: Callable[[float], None]
+    one_bytes: Callable[[bytes], None]
+
+
+def _int_scalar(sink: Sink, v: int) -> None:
+    if INT64_MIN <= v <= INT64_MAX:
+        sink.one_i64(v)
+    elif INT64_MAX < v <= UINT64_MAX:
+        sink.one_u64(v)
+    else:
+        raise OverflowError(f"integer {v} is outside [-2**63, 2**64) and cannot be hashed as int64")
+
+
+def _str_bytes(v: str) -> bytes:
+    try:
+        return v.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"string is not valid Unicode (lone surrogate?): {e}") from None
+
+
+def feed_scalar(sink: Sink, v: Any) -> bool:
+    """Updates with one scalar; False if `v` is not a scalar we know."""
+    t = type(v)
+    if t is int or t is bool:
+        _int_scalar(sink, int(v))
+    elif t is float:
+        sink.one_f64(v)
+    elif t is str:
+        sink.one_bytes(_str_bytes(v))
+    elif t is bytes:
+        sink.one_bytes(v)
+    elif isinstance(v, (bytes, bytearray, memoryview)):
+        sink.one_bytes(bytes(v))
+    elif isinstance(v, str):
+        sink.one_bytes(_str_bytes(str(v)))
+    elif isinstance(v, (int, np.integer, np.bool_)):
+        _int_scalar(sink, int(v))
+    elif isinstance(v, (float, np.floating)):
+        sink.one_f64(float(v))
+    else:
+        return False
+    return True
+
+
+def feed(sink: Sink, values: Any, progress: Progress = None) -> None:
+    if feed_scalar(sink, values):
+        return
+    if values is None:
+        raise TypeError("cannot update a sketch with None")
+    if isinstance(values, np.ndarray):
+        return _feed_ndarray(sink, values, progress)
+    module = type(values).__module__ or ""
+    if module.startswith("pandas"):
+        return _feed_pandas(sink, values, progress)
+    if module.startswith("pyarrow"):
+        return _feed_arrow(sink, values, progress)
+    if isinstance(values, (list, tuple)):
+        return _feed_list(sink, values, progress)
+    if isinstance(values, dict):
+        raise TypeError("cannot update a sketch with a dict; pass its keys() or values()")
+    try:
+        it = iter(values)
+    except TypeError:
+        raise TypeError(
+            f"cannot update a sketch with {type(values).__name__}: expected int, float, str, "
+            "bytes, a sequence of them, a NumPy array, a pandas Series or a pyarrow array"
+        ) from None
+    return _feed_list(sink, list(it), progress)
+
+
+def _feed_numeric(sink: Sink, arr: np.ndarray, progress: Progress) -> None:
+    code = _DTYPE_CODES[arr.dtype]
+    if arr.size == 0:
+        return
+    ptr = ffi.from_buffer(arr)
+    run_cancellable(lambda cb, user: sink.numeric(ptr, arr.size, code, cb, user), progress)
+
+
+def _feed_ndarray(sink: Sink, arr: np.ndarray, progress: Progress) -> None:
+    kind = arr.dtype.kind
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if kind in "iufb":
+        if kind == "f" and arr.dtype.itemsize not in (4, 8):
+            if arr.dtype.itemsize > 8:
+                raise TypeError(f"cannot hash {arr.dtype} values without losing precision")
+            arr = arr.astype(np.float64)
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        arr = np.ascontiguousarray(arr)
+        return _feed_numeric(sink, arr, progress)
+    if kind in "mM":
+        return _feed_numeric(sink, np.ascontiguousarray(arr).view(np.int64), progress)
+    if kind == "U" or kind == "S":
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        arr = np.ascontiguousarray(arr)
+        if arr.size == 0 or arr.dtype.itemsize == 0:
+            return
+        ptr = ffi.from_buffer(arr)
+        enc = SK_FIXED_UCS4 if kind == "U" else SK_FIXED_BYTES
+        n, width = arr.size, arr.dtype.itemsize
+        run_cancellable(lambda cb, user: sink.fixed(ptr, width, n, enc, cb, user), progress)
+        return
+    if kind == "O":
+        return _feed_list(sink, arr.tolist(), progress)
+    raise TypeError(f"cannot update a sketch with a NumPy array of dtype {arr.dtype}")
+
+
+def _feed_utf8(sink: Sink, data: bytes, lengths: np.ndarray, progress: Progress) -> None:
+    n = len(lengths)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data_ptr = ffi.from_buffer(data)
+    offs_ptr = ffi.from_buffer(offsets)
+    run_cancellable(
+        lambda cb, user: sink.strings(data_ptr, len(data), offs_ptr, 8, n, ffi.NULL, 0, cb, user),
+        progress,
+    )
+
+
+def _feed_str_list(sink: Sink, values: list, progress: Progress) -> bool:
+    """All-str fast path: one join, one encode. False if an item is not a str."""
+    try:
+        joined = "".join(values)
+    except TypeError:
+        return False
+    n = len(values)
+    if joined.isascii():
+        data = joined.encode("ascii")
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    else:
+        encoded = [_str_bytes(v) for v in values]
+        data = b"".join(encoded)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+    _feed_utf8(sink, data, lengths, progress)
+    return True
+
+
+def _feed_list(sink: Sink, values: list, progress: Progress) -> None:
+    if not values:
+        return
+    first = values[0]
+    if type(first) is str and _feed_str_list(sink, values, progress):
+        return
+    if type(first) in (int, float, bool):
+        try:
+            arr = np.asarray(values)
+        except (OverflowError, ValueError, TypeError):
+            arr = None
+        if arr is not None and arr.ndim == 1:
+            kind = arr.dtype.kind
+            # NumPy would turn [1, 2.5] into floats; only homogeneous lists go in bulk.
+            if kind in "iub" or (kind == "f" and all(type(v) is float for v in values)):
+                return _feed_numeric(sink, np.ascontiguousarray(arr), progress)
+    # Mixed types: each item hashed by its own type, in order.
+    for v in values:
+        if v is None:
+            continue
+        if not feed_scalar(sink, v):
+            raise TypeError(f"cannot update a sketch with an item of type {type(v).__name__}")
+
+
+def _feed_pandas(sink: Sink, values: Any, progress: Progress) -> None:
+    if not (hasattr(values, "dropna") and hasattr(values, "to_numpy")):
+        raise TypeError(f"cannot update a sketch with a pandas {type(values).__name__}")
+    if getattr(values, "ndim", 1) != 1:
+        raise TypeError("cannot update a sketch with a 2-D pandas object; pass one column")
+    values = values.dropna()
+    dtype = values.dtype
+    kind = getattr(dtype, "kind", "O")
+    if kind in "iufbmM":
+        numpy_dtype = getattr(dtype, "numpy_dtype", None)
+        arr = values.to_numpy(dtype=numpy_dtype) if numpy_dtype is not None else values.to_numpy()
+        if arr.dtype.kind != "O":
+            return _feed_ndarray(sink, arr, progress)
+    return _feed_list(sink, values.to_numpy(dtype=object).tolist(), progress)
+
+
+def _feed_arrow(sink: Sink, values: Any, progress: Progress) -> None:
+    import pyarrow as pa  # the value is a pyarrow object, so pyarrow is installed
+
+    if isinstance(values, pa.ChunkedArray):
+        for chunk in values.chunks:
+            _feed_arrow(sink, chunk, progress)
+        return
+    if not isinstance(values, pa.Array):
+        raise TypeError(f"cannot update a sketch with a pyarrow {type(values).__name__}")
+    t = values.type
+    if pa.types.is_dictionary(t):
+        return _feed_arrow(sink, values.dictionary_decode(), progress)
+    if pa.types.is_string_view(t) if hasattr(pa.types, "is_string_view") else False:
+        return _feed_arrow(sink, values.cast(pa.large_string()), progress)
+    if pa.types.is_binary_view(t) if hasattr(pa.types, "is_binary_view") else False:
+        return _feed_arrow(sink, values.cast(pa.large_binary()), progress)
+    if pa.types.is_string(t) or pa.types.is_binary(t):
+        return _feed_arrow_strings(sink, values, 4, progress)
+    if pa.types.is_large_string(t) or pa.types.is_large_binary(t):
+        return _feed_arrow_strings(sink, values, 8, progress)
+    if values.null_count:
+        values = values.drop_null()
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        arr = values.to_numpy(zero_copy_only=not pa.types.is_boolean(t) and not pa.types.is_float16(t))
+        return _feed_ndarray(sink, arr, progress)
+    if pa.types.is_temporal(t):
+        return _feed_ndarray(sink, values.cast(pa.int64()).to_numpy(), progress)
+    if pa.types.is_null(t):
+        return
+    raise TypeError(f"cannot update a sketch with a pyarrow array of type {t}")
+
+
+def _feed_arrow_strings(sink: Sink, arr: Any, width: int, progress: Progress) -> None:
+    n = len(arr)
+    if n == 0 or arr.null_count == n:
+        return
+    validity, offsets, data = arr.buffers()[:3]
+    offs_ptr = ffi.cast("void *", offsets.address + arr.offset * width)
+    data_ptr = ffi.cast("uint8_t *", data.address) if data is not None else ffi.NULL
+    data_len = data.size if data is not None else 0
+    if arr.null_count and validity is not None:
+        valid_ptr = ffi.cast("uint8_t *", validity.address)
+        voff = arr.offset
+    else:
+        valid_ptr, voff = ffi.NULL, 0
+
+    # `arr` (a local here) owns the buffers and outlives the call.
+    run_cancellable(
+        lambda cb, user: sink.strings(data_ptr, data_len, offs_ptr, width, n, valid_ptr, voff, cb, user),
+        progress,
+    )
