@@ -150,17 +150,3 @@ pub fn find(arr: &[u32], lg_arr: u8, coupon: u32) -> Slot {
         }
     }
 }
-
-/// Table size DataSketches picks for `count` coupons when an image does not say.
-pub fn lg_arr_for_count(count: u32, is_set: bool) -> u8 {
-    let mut pow2 = count.max(1).next_power_of_two() as u64;
-    if RESIZE_DENOM * count as u64 > RESIZE_NUMER * pow2 {
-        pow2 <<= 1;
-    }
-    let lg = pow2.trailing_zeros() as u8;
-    lg.max(if is_set {
-        LG_INIT_SET_SIZE
-    } else {
-        LG_INIT_LIST_SIZE
-    })
-}

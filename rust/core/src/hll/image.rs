@@ -3,7 +3,7 @@
 //! guards an index or an allocation, so arbitrary bytes give an error, never a panic.
 
 use super::array::{AuxMap, HllArray, AUX_TOKEN, LG_AUX_ARR_INTS};
-use super::coupons::{lg_arr_for_count, Coupons};
+use super::coupons::Coupons;
 use super::{HllSketch, HllType, Mode, LG_INIT_LIST_SIZE, LG_INIT_SET_SIZE};
 use crate::error::corrupt;
 use crate::Result;
@@ -214,12 +214,9 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                 }
                 list
             } else if compact {
-                let lg = if lg_arr < LG_INIT_SET_SIZE || lg_arr + 3 > lg_k.max(8) {
-                    lg_arr_for_count(count, true)
-                } else {
-                    lg_arr
-                };
-                Coupons::set_from_coupons(lg, &arr, lg_k)?
+                // DataSketches re-inserts a compact SET into a new table of the initial
+                // size, whatever the image's lg_arr says; so do we, for equal images.
+                Coupons::set_from_coupons(LG_INIT_SET_SIZE, &arr, lg_k)?
             } else {
                 let set = Coupons {
                     is_set: true,

@@ -200,17 +200,33 @@ impl HllSketch {
         while start < n {
             let end = (start + BLOCK).min(n);
             par_coupons(start, end, &coupon_at, &mut buf);
-            for &c in &buf {
-                if c != 0 {
-                    self.update_coupon(c);
-                }
-            }
+            self.apply_coupons(&buf);
             start = end;
             if end < n && !progress(end as u64, n as u64) {
                 return Err(Error::Cancelled);
             }
         }
         Ok(())
+    }
+
+    /// Applies coupons in order (0 = no item).
+    fn apply_coupons(&mut self, coupons: &[u32]) {
+        let mut rest = coupons;
+        // LIST/SET mode lasts for a few thousand coupons at most; then the HLL loop.
+        while let (Mode::Coupons(_), Some((&c, tail))) = (&self.mode, rest.split_first()) {
+            if c != 0 {
+                self.update_coupon(c);
+            }
+            rest = tail;
+        }
+        if let Mode::Hll(a) = &mut self.mode {
+            let mask = (1u32 << a.lg_k) - 1;
+            for &c in rest {
+                if c != 0 {
+                    a.update_slot(c & mask, (c >> 26) as u8);
+                }
+            }
+        }
     }
 
     pub fn estimate(&self) -> f64 {
