@@ -242,7 +242,7 @@ impl HllArray {
     }
 
     /// Recomputes KxQ and the minimum statistics from the registers, in slot order, as
-    /// DataSketches does after a union merges arrays wholesale.
+    /// DataSketches' union result does (it replays the merged registers).
     pub fn rebuild_kxq_cur_min(&mut self) {
         let mut kxq0 = (1u64 << self.lg_k) as f64;
         let mut kxq1 = 0.0;
@@ -250,10 +250,13 @@ impl HllArray {
         let mut num = 0u32;
         for &v in &self.regs {
             if v > 0 {
+                // As a replay of the register (0 -> v) would: out of the 2^0 term, into
+                // the 2^-v one. Exact in binary64 for any realistic register values.
+                kxq0 -= 1.0;
                 if v < 32 {
-                    kxq0 += inv_pow2(v) - 1.0;
+                    kxq0 += inv_pow2(v);
                 } else {
-                    kxq1 += inv_pow2(v) - 1.0;
+                    kxq1 += inv_pow2(v);
                 }
             }
             if v < cur_min {

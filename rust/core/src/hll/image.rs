@@ -324,6 +324,15 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
             } else {
                 a.num_at_cur_min = if min == 0 { num } else { 0 };
             }
+            // KxQ is a function of the registers; a stored value far from it would
+            // poison every later HIP update (and DataSketches' estimates of it).
+            let (kxq0, kxq1) = (a.kxq0, a.kxq1);
+            let mut check = a.clone();
+            check.rebuild_kxq_cur_min();
+            let tol = 1e-9 * (1u64 << lg_k) as f64;
+            if ((check.kxq0 + check.kxq1) - (kxq0 + kxq1)).abs() > tol {
+                return corrupt("HLL KxQ registers disagree with the register array");
+            }
             sk.mode = Mode::Hll(a);
             Ok(sk)
         }

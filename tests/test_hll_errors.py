@@ -1,0 +1,164 @@
+"""Bad input gets a clear exception, never a crash."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from datasketches import hll_sketch
+
+import sketchbox
+from sketchbox import (
+    HyperLogLog,
+    InternalError,
+    InvalidArgumentError,
+    SketchError,
+    SketchFormatError,
+)
+from sketchbox._native import lib
+
+
+def valid_images() -> list[bytes]:
+    out = []
+    for lg_k, t, n in [(12, "HLL_8", 0), (12, "HLL_8", 5), (12, "HLL_4", 300), (8, "HLL_6", 30),
+                       (12, "HLL_4", 20000), (10, "HLL_6", 20000), (12, "HLL_8", 20000),
+                       (4, "HLL_4", 1000)]:
+        h = HyperLogLog(lg_k, t)
+        h.update(np.arange(n))
+        out += [h.to_bytes(compact=True), h.to_bytes(compact=False)]
+    # an HLL_4 with exceptions (aux table)
+    h = HyperLogLog(12, "HLL_4")
+    h.update(np.arange(1_000_000))
+    out += [h.to_bytes(True), h.to_bytes(False)]
+    return out
+
+
+def test_truncated_images_raise_format_error():
+    for data in valid_images():
+        for cut in range(len(data)):
+            try:
+                h = HyperLogLog.from_bytes(data[:cut])
+            except SketchFormatError:
+                continue
+            # Some prefixes are themselves valid (e.g. a compact LIST's header);
+            # whatever reads must answer and round-trip.
+            h.estimate()
+            HyperLogLog.from_bytes(h.to_bytes())
+
+
+def test_ten_thousand_mutations_never_crash():
+    rng = random.Random(20261125)
+    images = valid_images()
+    read = 0
+    for _ in range(10_000):
+        data = bytearray(rng.choice(images))
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.random()
+            i = rng.randrange(len(data))
+            if kind < 0.6:
+                data[i] = rng.randrange(256)
+            elif kind < 0.8:
+                data[i] ^= 1 << rng.randrange(8)
+            else:
+                del data[i:]
+                if not data:
+                    data = bytearray(b"\x00")
+        try:
+            h = HyperLogLog.from_bytes(bytes(data))
+        except SketchFormatError as e:
+            assert str(e)
+            continue
+        read += 1
+        h.estimate(), h.lower_bound(1), h.upper_bound(3)
+        h.update(np.arange(100))
+        h2 = HyperLogLog.from_bytes(h.to_bytes(compact=False))
+        h2.merge(h)
+    assert read > 100  # the mutations must also exercise the success path
+
+
+def test_foreign_bytes_raise_format_error():
+    theta_like = bytes([3, 3, 3, 12, 0, 0x1E, 0, 0])
+    for data in (b"", b"\x00", b"hello world, not a sketch", theta_like, bytes(100)):
+        with pytest.raises(SketchFormatError):
+            HyperLogLog.from_bytes(data)
+    with pytest.raises(ValueError):  # SketchFormatError is a ValueError
+        HyperLogLog.from_bytes(b"\x02\x01\x07\x03\x03\x08\x00\x08")  # lg_k 3
+    with pytest.raises(TypeError):
+        HyperLogLog.from_bytes("not bytes")
+
+
+def test_images_that_crash_datasketches_are_refused_cleanly():
+    # HLL_4 images with an aux count but no table, and coupon counts past the array:
+    # mutations of this kind segfault datasketches-python 5.2.0.
+    h = HyperLogLog(12, "HLL_4")
+    h.update(np.arange(20000))
+    data = bytearray(h.to_bytes())
+    data[36:40] = (1000).to_bytes(4, "little")  # aux count with no aux entries
+    with pytest.raises(SketchFormatError):
+        HyperLogLog.from_bytes(bytes(data))
+    s = HyperLogLog(12)
+    s.update(np.arange(100))  # SET mode
+    data = bytearray(s.to_bytes())
+    data[8:12] = (10**6).to_bytes(4, "little")
+    with pytest.raises(SketchFormatError):
+        HyperLogLog.from_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("lg_k", [3, 22, -1, 100])
+def test_lg_k_out_of_range(lg_k):
+    with pytest.raises(ValueError):
+        HyperLogLog(lg_k)
+
+
+def test_bad_parameters():
+    with pytest.raises(TypeError):
+        HyperLogLog(12.0)
+    with pytest.raises(TypeError):
+        HyperLogLog("12")
+    with pytest.raises(ValueError):
+        HyperLogLog(12, "HLL_5")
+    with pytest.raises(TypeError):
+        HyperLogLog(12, None)
+    h = HyperLogLog()
+    for bad in (0, 4, -1):
+        with pytest.raises(ValueError):
+            h.lower_bound(bad)
+        with pytest.raises(ValueError):
+            h.upper_bound(bad)
+    with pytest.raises(TypeError):
+        h.lower_bound(2.0)
+    with pytest.raises(TypeError):
+        h.merge(hll_sketch(12))
+    with pytest.raises(TypeError):
+        h.update([1], progress=5)
+
+
+def test_native_status_codes_map_to_exceptions():
+    from sketchbox._base import check
+
+    with pytest.raises(InternalError, match="panic"):
+        check(lib.sk_debug_panic())
+    # the library survives the panic
+    h = HyperLogLog()
+    h.update(1)
+    assert h.estimate() == pytest.approx(1)
+    with pytest.raises(InvalidArgumentError):
+        check(lib.sk_hll_new(30, 2, sketchbox._ffi.new("SkHll **")))
+    assert issubclass(SketchFormatError, SketchError) and issubclass(SketchFormatError, ValueError)
+
+
+def test_use_after_close_raises():
+    h = HyperLogLog()
+    h.update([1, 2, 3])
+    other = HyperLogLog()
+    with h:
+        pass
+    assert h.closed
+    for call in (lambda: h.update(1), h.estimate, h.to_bytes, h.copy, h.is_empty,
+                 lambda: h.merge(other), lambda: other.merge(h), lambda: h | other,
+                 h.to_dict, lambda: h.lg_k):
+        with pytest.raises(ValueError, match="closed"):
+            call()
+    assert "closed" in repr(h)
+    h.close()  # closing twice is fine
