@@ -133,8 +133,9 @@ extern "C" {
 #endif // __cplusplus
 
 /*
- The message of the last failed call on this thread ("" if none). The pointer stays
- valid until the next sketchbox call on the same thread; copy it to keep it.
+ The message of the last failed call on this thread ("" before the first failure;
+ successful calls leave it unchanged). The pointer stays valid until the next
+ sketchbox call on the same thread; copy it to keep it.
  */
 const char *sk_last_error(void);
 
@@ -176,7 +177,8 @@ int32_t sk_hll_copy(const SkHll *sketch, SkHll **out);
 int32_t sk_hll_convert(const SkHll *sketch, int32_t hll_type, SkHll **out);
 
 /*
- Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`.
+ Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, which
+ must be aligned for that type (else SK_ERR_INVALID_ARGUMENT).
  Integers are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by
  their bit pattern), floats as double with -0.0 and NaN canonicalised, as Apache
  DataSketches does. Large inputs are hashed on every core and applied in order, so
@@ -241,7 +243,8 @@ int32_t sk_hll_update_one_bytes(SkHll *sketch, const uint8_t *data, size_t len);
 /*
  Updates with `n` strings in Arrow layout: item i is bytes
  data[offsets[i] .. offsets[i+1]] (offsets hold n+1 entries of `offset_width` bytes,
- 4 for Arrow string/binary, 8 for large_string/large_binary). `validity` is an
+ 4 for Arrow string/binary, 8 for large_string/large_binary; aligned to that width;
+ NULL is accepted when n is 0). `validity` is an
  optional Arrow validity bitmap (NULL: all valid) whose bit `validity_offset + i`
  says whether item i is present; null and empty items are skipped. The input is
  validated before any item is applied. Cancellation as sk_hll_update_numeric.
@@ -286,19 +289,20 @@ int32_t sk_hll_lower_bound(const SkHll *sketch, uint8_t num_std, double *out);
 int32_t sk_hll_upper_bound(const SkHll *sketch, uint8_t num_std, double *out);
 
 /*
- Writes 1 to *out if the sketch has seen no item, else 0.
+ Writes true to *out if the sketch has seen no item, else false.
  */
 int32_t sk_hll_is_empty(const SkHll *sketch, bool *out);
 
 /*
- Writes the sketch's lg_k and SkHllType to *lg_k and *hll_type_.
+ Writes the sketch's lg_k to *lg_k and its SkHllType to *hll_type.
  */
 int32_t sk_hll_params(const SkHll *sketch, uint8_t *lg_k, int32_t *hll_type);
 
 /*
  Merges `src` into `dst` as an Apache DataSketches union with lg_max_k = dst's lg_k
- would: dst keeps its type and takes the smaller lg_k of the two. `src` is unchanged;
- dst and src may be the same sketch.
+ would: dst keeps its type; if src is in HLL mode with a smaller lg_k, dst is
+ downsampled to it (a LIST/SET-mode src, exact coupons, never lowers dst's lg_k).
+ `src` is unchanged; dst and src may be the same sketch.
  */
 int32_t sk_hll_merge(SkHll *dst, const SkHll *src);
 

@@ -52,8 +52,9 @@ fn set_last_error(msg: &str) {
     LAST_ERROR.with(|e| *e.borrow_mut() = c);
 }
 
-/// The message of the last failed call on this thread ("" if none). The pointer stays
-/// valid until the next sketchbox call on the same thread; copy it to keep it.
+/// The message of the last failed call on this thread ("" before the first failure;
+/// successful calls leave it unchanged). The pointer stays valid until the next
+/// sketchbox call on the same thread; copy it to keep it.
 #[no_mangle]
 pub extern "C" fn sk_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
@@ -78,7 +79,8 @@ pub unsafe extern "C" fn sk_bytes_free(bytes: SkBytes) {
 /// test that a panic turns into an error rather than an abort.
 #[no_mangle]
 pub extern "C" fn sk_debug_panic() -> i32 {
-    guard(|| -> Result<(), Error> { panic!("sk_debug_panic: deliberate panic") })
+    // resume_unwind skips the panic hook, so this test path prints nothing to stderr.
+    guard(|| -> Result<(), Error> { std::panic::resume_unwind(Box::new("sk_debug_panic: deliberate panic")) })
 }
 
 /// Error raised at the boundary itself.
@@ -146,7 +148,7 @@ pub(crate) unsafe fn in_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T
         return Ok(&[]);
     }
     if ptr.is_null() {
-        return Err(invalid("NULL data pointer with a non-zero length"));
+        return Err(invalid(format!("NULL pointer to {len} {}", std::any::type_name::<T>())));
     }
     if (ptr as usize) % std::mem::align_of::<T>() != 0 {
         return Err(invalid("misaligned data pointer"));

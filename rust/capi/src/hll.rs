@@ -94,7 +94,8 @@ fn numeric_coupon(col: &Numeric, i: usize) -> Option<u32> {
     }))
 }
 
-/// Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`.
+/// Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, which
+/// must be aligned for that type (else SK_ERR_INVALID_ARGUMENT).
 /// Integers are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by
 /// their bit pattern), floats as double with -0.0 and NaN canonicalised, as Apache
 /// DataSketches does. Large inputs are hashed on every core and applied in order, so
@@ -221,7 +222,8 @@ pub unsafe extern "C" fn sk_hll_update_one_bytes(
 
 /// Updates with `n` strings in Arrow layout: item i is bytes
 /// data[offsets[i] .. offsets[i+1]] (offsets hold n+1 entries of `offset_width` bytes,
-/// 4 for Arrow string/binary, 8 for large_string/large_binary). `validity` is an
+/// 4 for Arrow string/binary, 8 for large_string/large_binary; aligned to that width;
+/// NULL is accepted when n is 0). `validity` is an
 /// optional Arrow validity bitmap (NULL: all valid) whose bit `validity_offset + i`
 /// says whether item i is present; null and empty items are skipped. The input is
 /// validated before any item is applied. Cancellation as sk_hll_update_numeric.
@@ -326,7 +328,7 @@ pub unsafe extern "C" fn sk_hll_upper_bound(
     })
 }
 
-/// Writes 1 to *out if the sketch has seen no item, else 0.
+/// Writes true to *out if the sketch has seen no item, else false.
 #[no_mangle]
 pub unsafe extern "C" fn sk_hll_is_empty(sketch: *const SkHll, out: *mut bool) -> i32 {
     guard(|| {
@@ -336,7 +338,7 @@ pub unsafe extern "C" fn sk_hll_is_empty(sketch: *const SkHll, out: *mut bool) -
     })
 }
 
-/// Writes the sketch's lg_k and SkHllType to *lg_k and *hll_type_.
+/// Writes the sketch's lg_k to *lg_k and its SkHllType to *hll_type.
 #[no_mangle]
 pub unsafe extern "C" fn sk_hll_params(
     sketch: *const SkHll,
@@ -354,8 +356,9 @@ pub unsafe extern "C" fn sk_hll_params(
 }
 
 /// Merges `src` into `dst` as an Apache DataSketches union with lg_max_k = dst's lg_k
-/// would: dst keeps its type and takes the smaller lg_k of the two. `src` is unchanged;
-/// dst and src may be the same sketch.
+/// would: dst keeps its type; if src is in HLL mode with a smaller lg_k, dst is
+/// downsampled to it (a LIST/SET-mode src, exact coupons, never lowers dst's lg_k).
+/// `src` is unchanged; dst and src may be the same sketch.
 #[no_mangle]
 pub unsafe extern "C" fn sk_hll_merge(dst: *mut SkHll, src: *const SkHll) -> i32 {
     guard(|| {

@@ -2,7 +2,7 @@
 //! exactly, in the same array layouts DataSketches uses, so that its images match
 //! byte for byte. A coupon is `value << 26 | low 26 bits of the address`.
 
-use super::{LG_INIT_LIST_SIZE, LG_INIT_SET_SIZE, RESIZE_DENOM, RESIZE_NUMER};
+use super::{LG_INIT_LIST_SIZE, RESIZE_DENOM, RESIZE_NUMER};
 use crate::error::corrupt;
 use crate::Result;
 
