@@ -14,7 +14,7 @@ def cdef_source() -> str:
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     # cffi's parser takes declarations only: drop #include/#ifdef/... and C++ guards.
     lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
-    return "\n".join(lines).replace('extern "C" {', "").replace("}  // extern \"C\"", "")
+    return "\n".join(lines).replace('extern "C" {', "").replace('}  // extern "C"', "")
 
 
 ffibuilder = FFI()

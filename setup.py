@@ -8,9 +8,9 @@ import os
 import shutil
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext as _build_ext
 from setuptools_rust import Binding, RustExtension
 from setuptools_rust.build import build_rust as _build_rust
-from setuptools.command.build_ext import build_ext as _build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIB_NAME = "libsketchbox.so"

@@ -255,7 +255,9 @@ def _feed_arrow(sink: Sink, values: Any, progress: Progress) -> None:
     if values.null_count:
         values = values.drop_null()
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
-        arr = values.to_numpy(zero_copy_only=not pa.types.is_boolean(t) and not pa.types.is_float16(t))
+        arr = values.to_numpy(
+            zero_copy_only=not pa.types.is_boolean(t) and not pa.types.is_float16(t)
+        )
         return _feed_ndarray(sink, arr, progress)
     if pa.types.is_temporal(t):
         return _feed_ndarray(sink, values.cast(pa.int64()).to_numpy(), progress)
@@ -280,6 +282,8 @@ def _feed_arrow_strings(sink: Sink, arr: Any, width: int, progress: Progress) ->
 
     # `arr` (a local here) owns the buffers and outlives the call.
     run_cancellable(
-        lambda cb, user: sink.strings(data_ptr, data_len, offs_ptr, width, n, valid_ptr, voff, cb, user),
+        lambda cb, user: sink.strings(
+            data_ptr, data_len, offs_ptr, width, n, valid_ptr, voff, cb, user
+        ),
         progress,
     )

@@ -26,7 +26,9 @@ def _parse_type(hll_type: Union[str, int]) -> int:
     elif isinstance(hll_type, int) and not isinstance(hll_type, bool):
         code = {4: 0, 6: 1, 8: 2}.get(hll_type)
     else:
-        raise TypeError(f"hll_type must be 'HLL_4', 'HLL_6' or 'HLL_8', not {type(hll_type).__name__}")
+        raise TypeError(
+            f"hll_type must be 'HLL_4', 'HLL_6' or 'HLL_8', not {type(hll_type).__name__}"
+        )
     if code is None:
         raise ValueError(f"hll_type must be 'HLL_4', 'HLL_6' or 'HLL_8', got {hll_type!r}")
     return code
@@ -104,7 +106,9 @@ class HyperLogLog(NativeSketch):
             return lambda v: check(fn(p, v))
 
         return _input.Sink(
-            numeric=lambda data, n, code, cb, user: lib.sk_hll_update_numeric(p, data, n, code, cb, user),
+            numeric=lambda data, n, code, cb, user: lib.sk_hll_update_numeric(
+                p, data, n, code, cb, user
+            ),
             strings=lambda *a: lib.sk_hll_update_strings(p, *a),
             fixed=lambda *a: lib.sk_hll_update_fixed(p, *a),
             one_i64=one(lib.sk_hll_update_one_i64),

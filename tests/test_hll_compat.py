@@ -158,7 +158,9 @@ def test_mixed_lg_k_union_is_right_where_datasketches_is_wrong():
         h = HyperLogLog(lg_k)
         h.update(np.arange(start, start + 70_000, dtype=np.int64))
         rev = h if rev is None else rev | h
-    assert rev.to_bytes() == ours.to_bytes() or abs(rev.estimate() - ours.estimate()) < 1e-9 * 210_000
+    assert (
+        rev.to_bytes() == ours.to_bytes() or abs(rev.estimate() - ours.estimate()) < 1e-9 * 210_000
+    )
     ds_estimate = u.get_estimate()
     if abs(ds_estimate - 210_000) > 0.2 * 210_000:
         # the known DataSketches bug is present: we must not reproduce it

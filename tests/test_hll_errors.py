@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 from datasketches import hll_sketch
+from sketchbox._native import lib
 
 import sketchbox
 from sketchbox import (
@@ -16,14 +17,20 @@ from sketchbox import (
     SketchError,
     SketchFormatError,
 )
-from sketchbox._native import lib
 
 
 def valid_images() -> list[bytes]:
     out = []
-    for lg_k, t, n in [(12, "HLL_8", 0), (12, "HLL_8", 5), (12, "HLL_4", 300), (8, "HLL_6", 30),
-                       (12, "HLL_4", 20000), (10, "HLL_6", 20000), (12, "HLL_8", 20000),
-                       (4, "HLL_4", 1000)]:
+    for lg_k, t, n in [
+        (12, "HLL_8", 0),
+        (12, "HLL_8", 5),
+        (12, "HLL_4", 300),
+        (8, "HLL_6", 30),
+        (12, "HLL_4", 20000),
+        (10, "HLL_6", 20000),
+        (12, "HLL_8", 20000),
+        (4, "HLL_4", 1000),
+    ]:
         h = HyperLogLog(lg_k, t)
         h.update(np.arange(n))
         out += [h.to_bytes(compact=True), h.to_bytes(compact=False)]
@@ -155,9 +162,18 @@ def test_use_after_close_raises():
     with h:
         pass
     assert h.closed
-    for call in (lambda: h.update(1), h.estimate, h.to_bytes, h.copy, h.is_empty,
-                 lambda: h.merge(other), lambda: other.merge(h), lambda: h | other,
-                 h.to_dict, lambda: h.lg_k):
+    for call in (
+        lambda: h.update(1),
+        h.estimate,
+        h.to_bytes,
+        h.copy,
+        h.is_empty,
+        lambda: h.merge(other),
+        lambda: other.merge(h),
+        lambda: h | other,
+        h.to_dict,
+        lambda: h.lg_k,
+    ):
         with pytest.raises(ValueError, match="closed"):
             call()
     assert "closed" in repr(h)

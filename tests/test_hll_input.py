@@ -120,8 +120,16 @@ def test_pyarrow_arrays_skip_nulls_and_cross_zero_copy():
 
 
 def test_empty_inputs_leave_the_sketch_empty():
-    for empty in ([], (), np.array([], dtype=np.int64), np.array([], dtype="U3"),
-                  pa.array([], type=pa.string()), pd.Series([], dtype=float), "", b""):
+    for empty in (
+        [],
+        (),
+        np.array([], dtype=np.int64),
+        np.array([], dtype="U3"),
+        pa.array([], type=pa.string()),
+        pd.Series([], dtype=float),
+        "",
+        b"",
+    ):
         h = HyperLogLog()
         h.update(empty)
         assert h.is_empty()

@@ -47,7 +47,7 @@ def test_exception_in_progress_propagates_and_leaves_a_prefix(kind):
     prefix.update(data[: calls[-1]])
     assert h.to_bytes() == prefix.to_bytes()
     # The sketch stays usable.
-    h.update(data[calls[-1]:])
+    h.update(data[calls[-1] :])
     whole = HyperLogLog()
     whole.update(data)
     assert h.to_bytes() == whole.to_bytes()

@@ -11,6 +11,9 @@
 //! The tables are numeric constants of DataSketches; a test compares every row against
 //! datasketches-python.
 
+// The tables keep DataSketches' literals verbatim (more digits than an f64 holds).
+#![allow(clippy::excessive_precision)]
+
 /// Tail probability for 1, 2 and 3 standard deviations (index 0 unused).
 const DELTA_OF_NUM_STD_DEVS: [f64; 4] = [
     0.5000000000000000000,

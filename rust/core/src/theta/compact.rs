@@ -16,10 +16,8 @@
 
 use serde_json::{json, Value};
 
-use super::{
-    bounds, check_num_std_devs, check_seed_hash, theta_fraction, FAMILY_ID, MAX_THETA,
-};
-use crate::{hash::seed_hash, Error, Result};
+use super::{bounds, check_num_std_devs, check_seed_hash, theta_fraction, FAMILY_ID, MAX_THETA};
+use crate::{hash::seed_hash, Result};
 
 const FLAG_READ_ONLY: u8 = 1 << 1;
 const FLAG_EMPTY: u8 = 1 << 2;
@@ -45,7 +43,7 @@ pub struct CompactTheta {
 }
 
 fn corrupt<T>(msg: impl Into<String>) -> Result<T> {
-    Err(Error::CorruptData(format!("Theta image: {}", msg.into())))
+    crate::error::corrupt(format!("Theta image: {}", msg.into()))
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -188,7 +186,14 @@ impl CompactTheta {
             2
         };
         let mut out = Vec::with_capacity(8 * (preamble_longs as usize + self.entries.len()));
-        out.extend_from_slice(&[preamble_longs, SERIAL_VERSION, FAMILY_ID, 0, 0, self.flags()]);
+        out.extend_from_slice(&[
+            preamble_longs,
+            SERIAL_VERSION,
+            FAMILY_ID,
+            0,
+            0,
+            self.flags(),
+        ]);
         out.extend_from_slice(&self.seed_hash.to_le_bytes());
         if preamble_longs > 1 {
             out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
@@ -257,10 +262,10 @@ impl CompactTheta {
     }
 
     /// Reads an image of serial version 1, 2, 3 (ordered or not) or 4. The image's seed hash
-    /// must match `seed` (else [`Error::Incompatible`]), except for empty sketches, whose
+    /// must match `seed` (else [`crate::Error::Incompatible`]), except for empty sketches, whose
     /// seed hash DataSketches does not check (Java writes 0 there).
     ///
-    /// Never panics; rejects (as [`Error::CorruptData`]) images that are truncated,
+    /// Never panics; rejects (as [`crate::Error::CorruptData`]) images that are truncated,
     /// inconsistent, or whose entries break the invariants (zero, not below theta,
     /// duplicated, or unsorted when flagged ordered).
     pub fn deserialize(bytes: &[u8], seed: u64) -> Result<Self> {
@@ -287,14 +292,26 @@ impl CompactTheta {
         let flags = bytes[5];
         let image_seed_hash = u16_at(bytes, 6);
         if flags & FLAG_EMPTY != 0 {
-            return Ok(Self::from_parts(true, true, image_seed_hash, MAX_THETA, Vec::new()));
+            return Ok(Self::from_parts(
+                true,
+                true,
+                image_seed_hash,
+                MAX_THETA,
+                Vec::new(),
+            ));
         }
         check_seed_hash(image_seed_hash, seed)?;
         match preamble_longs {
             1 => {
                 need(bytes, 16, "a single-entry image")?;
                 let entries = read_u64s(bytes, 8, 1);
-                Ok(Self::from_parts(false, true, image_seed_hash, MAX_THETA, entries))
+                Ok(Self::from_parts(
+                    false,
+                    true,
+                    image_seed_hash,
+                    MAX_THETA,
+                    entries,
+                ))
             }
             2 | 3 => {
                 let start: usize = if preamble_longs == 3 { 24 } else { 16 };
@@ -308,7 +325,13 @@ impl CompactTheta {
                 need(bytes, start as u64 + 8 * count, "the entries")?;
                 let entries = read_u64s(bytes, start, count as usize);
                 let ordered = flags & FLAG_ORDERED != 0;
-                Ok(Self::from_parts(false, ordered, image_seed_hash, theta, entries))
+                Ok(Self::from_parts(
+                    false,
+                    ordered,
+                    image_seed_hash,
+                    theta,
+                    entries,
+                ))
             }
             p => corrupt(format!("{p} preamble longs (expected 1, 2 or 3)")),
         }
@@ -361,7 +384,13 @@ impl CompactTheta {
             previous = previous.wrapping_add(delta);
             entries.push(previous);
         }
-        Ok(Self::from_parts(false, true, image_seed_hash, theta, entries))
+        Ok(Self::from_parts(
+            false,
+            true,
+            image_seed_hash,
+            theta,
+            entries,
+        ))
     }
 
     fn read_v1(bytes: &[u8], seed: u64) -> Result<Self> {
@@ -405,7 +434,13 @@ impl CompactTheta {
         need(bytes, start as u64 + 8 * count, "the entries")?;
         let mut entries = read_u64s(bytes, start, count as usize);
         entries.sort_unstable();
-        Ok(Self::from_parts(false, true, image_seed_hash, theta, entries))
+        Ok(Self::from_parts(
+            false,
+            true,
+            image_seed_hash,
+            theta,
+            entries,
+        ))
     }
 
     /// Checks the invariants every sketch built here satisfies.
@@ -417,7 +452,10 @@ impl CompactTheta {
             return Ok(());
         }
         if let Some(&bad) = self.entries.iter().find(|&&e| e == 0 || e >= self.theta) {
-            return corrupt(format!("entry {bad} is zero or not below theta {}", self.theta));
+            return corrupt(format!(
+                "entry {bad} is zero or not below theta {}",
+                self.theta
+            ));
         }
         let strictly_increasing = |v: &[u64]| v.windows(2).all(|w| w[0] < w[1]);
         if self.ordered {

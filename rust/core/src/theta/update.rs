@@ -126,12 +126,91 @@ impl UpdateTheta {
         }
     }
 
-    /// Current theta as a 63-bit threshold: a bulk caller may drop any hash with
-    /// `h1 >> 1 >= screening_threshold()` before calling [`Self::update_hashes`] (theta
-    /// never increases), as long as it still passes at least one hash (or calls
-    /// `update_hashes` on the non-empty remainder) so that the sketch becomes non-empty.
+    /// Current theta as a 63-bit threshold. Theta never increases, so a bulk caller may drop
+    /// any hash with `h1 >> 1 >= screening_threshold()` before calling
+    /// [`Self::update_hashes`]; if it drops a whole non-empty batch it must call
+    /// [`Self::mark_non_empty`], since items were presented.
     pub fn screening_threshold(&self) -> u64 {
         self.table.theta
+    }
+
+    /// Records that items were presented (all of them screened out by the caller).
+    pub fn mark_non_empty(&mut self) {
+        self.table.is_empty = false;
+    }
+
+    /// Integer items hashed on up to `threads` threads (scoped std threads), applied in
+    /// order: identical to [`Self::update_i64_slice`]. Each thread hashes a contiguous part
+    /// of a block and keeps only the hashes below the current theta; the survivors are
+    /// applied in input order, so once in estimation mode almost nothing crosses threads.
+    pub fn update_i64_parallel(&mut self, values: &[i64], threads: usize) {
+        let seed = self.seed;
+        self.update_parallel(values, threads, move |&v| hash_i64(v, seed).0);
+    }
+
+    /// Floating-point items, as [`Self::update_i64_parallel`].
+    pub fn update_f64_parallel(&mut self, values: &[f64], threads: usize) {
+        let seed = self.seed;
+        self.update_parallel(values, threads, move |&v| hash_f64(v, seed).0);
+    }
+
+    fn update_parallel<T: Sync>(
+        &mut self,
+        values: &[T],
+        threads: usize,
+        h1_of: impl Fn(&T) -> u64 + Sync,
+    ) {
+        /// Items per block: each block is screened against the theta reached so far.
+        const BLOCK: usize = 1 << 18;
+        const MIN_PER_THREAD: usize = 1 << 14;
+        if values.is_empty() {
+            return;
+        }
+        self.table.is_empty = false;
+        let threads = threads
+            .clamp(1, 64)
+            .min(values.len().div_ceil(MIN_PER_THREAD));
+        if threads == 1 {
+            let mut theta = self.table.theta;
+            for v in values {
+                let hash = h1_of(v) >> 1;
+                if hash < theta && hash != 0 {
+                    self.table.insert_if_absent(hash);
+                    theta = self.table.theta;
+                }
+            }
+            return;
+        }
+        let mut survivors: Vec<Vec<u64>> = vec![Vec::new(); threads];
+        for block in values.chunks(BLOCK) {
+            let theta = self.table.theta;
+            let part = block.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let mut outs = survivors.iter_mut();
+                let mut parts = block.chunks(part);
+                let first_out = outs.next().expect("threads >= 1");
+                let first_part = parts.next().unwrap_or(&[]);
+                for (out, part) in outs.zip(parts) {
+                    let h1_of = &h1_of;
+                    scope.spawn(move || screen(part, theta, h1_of, out));
+                }
+                screen(first_part, theta, &h1_of, first_out);
+            });
+            for out in &survivors {
+                self.update_screened(out);
+            }
+        }
+    }
+
+    /// Applies theta hashes (already `h1 >> 1`), in order.
+    fn update_screened(&mut self, hashes: &[u64]) {
+        let mut theta = self.table.theta;
+        for &hash in hashes {
+            if hash < theta {
+                self.table.insert_if_absent(hash);
+                theta = self.table.theta;
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -265,6 +344,17 @@ impl UpdateTheta {
             "lower_bound_2sd": self.lower_bound(2).unwrap_or(f64::NAN),
             "upper_bound_2sd": self.upper_bound(2).unwrap_or(f64::NAN),
         })
+    }
+}
+
+/// Collects, in order, the theta hashes of `part` that are non-zero and below `theta`.
+fn screen<T>(part: &[T], theta: u64, h1_of: &impl Fn(&T) -> u64, out: &mut Vec<u64>) {
+    out.clear();
+    for v in part {
+        let hash = h1_of(v) >> 1;
+        if hash < theta && hash != 0 {
+            out.push(hash);
+        }
     }
 }
 
