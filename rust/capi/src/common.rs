@@ -80,7 +80,9 @@ pub unsafe extern "C" fn sk_bytes_free(bytes: SkBytes) {
 #[no_mangle]
 pub extern "C" fn sk_debug_panic() -> i32 {
     // resume_unwind skips the panic hook, so this test path prints nothing to stderr.
-    guard(|| -> Result<(), Error> { std::panic::resume_unwind(Box::new("sk_debug_panic: deliberate panic")) })
+    guard(|| -> Result<(), Error> {
+        std::panic::resume_unwind(Box::new("sk_debug_panic: deliberate panic"))
+    })
 }
 
 /// Error raised at the boundary itself.
@@ -148,7 +150,10 @@ pub(crate) unsafe fn in_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T
         return Ok(&[]);
     }
     if ptr.is_null() {
-        return Err(invalid(format!("NULL pointer to {len} {}", std::any::type_name::<T>())));
+        return Err(invalid(format!(
+            "NULL pointer to {len} {}",
+            std::any::type_name::<T>()
+        )));
     }
     if (ptr as usize) % std::mem::align_of::<T>() != 0 {
         return Err(invalid("misaligned data pointer"));
@@ -205,12 +210,6 @@ pub(crate) enum Numeric<'a> {
     Bool(&'a [u8]),
 }
 
-/// One item of a numeric column: an integer (as its 8 hashed bytes) or a float.
-pub(crate) enum NumItem {
-    Int(u64),
-    Float(f64),
-}
-
 impl<'a> Numeric<'a> {
     pub(crate) unsafe fn from_raw(
         data: *const c_void,
@@ -231,39 +230,6 @@ impl<'a> Numeric<'a> {
             11 => Numeric::Bool(in_slice(data as *const u8, len)?),
             d => return Err(invalid(format!("unknown dtype code {d}"))),
         })
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Numeric::I8(s) => s.len(),
-            Numeric::I16(s) => s.len(),
-            Numeric::I32(s) => s.len(),
-            Numeric::I64(s) => s.len(),
-            Numeric::U8(s) => s.len(),
-            Numeric::U16(s) => s.len(),
-            Numeric::U32(s) => s.len(),
-            Numeric::U64(s) => s.len(),
-            Numeric::F32(s) => s.len(),
-            Numeric::F64(s) => s.len(),
-            Numeric::Bool(s) => s.len(),
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn get(&self, i: usize) -> NumItem {
-        match self {
-            Numeric::I8(s) => NumItem::Int(s[i] as i64 as u64),
-            Numeric::I16(s) => NumItem::Int(s[i] as i64 as u64),
-            Numeric::I32(s) => NumItem::Int(s[i] as i64 as u64),
-            Numeric::I64(s) => NumItem::Int(s[i] as u64),
-            Numeric::U8(s) => NumItem::Int(s[i] as u64),
-            Numeric::U16(s) => NumItem::Int(s[i] as u64),
-            Numeric::U32(s) => NumItem::Int(s[i] as u64),
-            Numeric::U64(s) => NumItem::Int(s[i]),
-            Numeric::F32(s) => NumItem::Float(s[i] as f64),
-            Numeric::F64(s) => NumItem::Float(s[i]),
-            Numeric::Bool(s) => NumItem::Int((s[i] != 0) as u64),
-        }
     }
 }
 

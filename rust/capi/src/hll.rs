@@ -87,11 +87,50 @@ pub unsafe extern "C" fn sk_hll_convert(
     })
 }
 
-fn numeric_coupon(col: &Numeric, i: usize) -> Option<u32> {
-    Some(coupon(match col.get(i) {
-        NumItem::Int(bits) => murmur3_u64(bits, DEFAULT_SEED),
-        NumItem::Float(v) => hash_f64(v, DEFAULT_SEED),
-    }))
+/// Bulk-updates an HLL from a numeric column, one monomorphic loop per element type.
+fn update_numeric_col(
+    sk: &mut HllSketch,
+    col: &Numeric,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<(), sketchbox_core::Error> {
+    macro_rules! ints {
+        ($s:expr) => {
+            sk.update_with(
+                $s.len(),
+                |i| Some(coupon(murmur3_u64($s[i] as i64 as u64, DEFAULT_SEED))),
+                progress,
+            )
+        };
+    }
+    match col {
+        Numeric::I8(s) => ints!(s),
+        Numeric::I16(s) => ints!(s),
+        Numeric::I32(s) => ints!(s),
+        Numeric::I64(s) => ints!(s),
+        Numeric::U8(s) => ints!(s),
+        Numeric::U16(s) => ints!(s),
+        Numeric::U32(s) => ints!(s),
+        Numeric::U64(s) => sk.update_with(
+            s.len(),
+            |i| Some(coupon(murmur3_u64(s[i], DEFAULT_SEED))),
+            progress,
+        ),
+        Numeric::Bool(s) => sk.update_with(
+            s.len(),
+            |i| Some(coupon(murmur3_u64((s[i] != 0) as u64, DEFAULT_SEED))),
+            progress,
+        ),
+        Numeric::F32(s) => sk.update_with(
+            s.len(),
+            |i| Some(coupon(hash_f64(s[i] as f64, DEFAULT_SEED))),
+            progress,
+        ),
+        Numeric::F64(s) => sk.update_with(
+            s.len(),
+            |i| Some(coupon(hash_f64(s[i], DEFAULT_SEED))),
+            progress,
+        ),
+    }
 }
 
 /// Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, which
@@ -114,11 +153,7 @@ pub unsafe extern "C" fn sk_hll_update_numeric(
     guard(|| {
         let col = Numeric::from_raw(data, len, dtype)?;
         let mut sk = SkHll::lock(sketch)?;
-        sk.update_with(
-            col.len(),
-            |i| numeric_coupon(&col, i),
-            &mut progress_fn(progress, user),
-        )
+        update_numeric_col(&mut sk, &col, &mut progress_fn(progress, user))
     })
 }
 

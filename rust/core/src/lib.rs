@@ -3,6 +3,7 @@
 //! Pure, safe Rust. Nothing here knows about FFI; `rust/capi` wraps it.
 
 pub mod error;
+pub mod bulk;
 pub mod hash;
 
 pub use error::{Error, Result};

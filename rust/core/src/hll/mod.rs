@@ -16,6 +16,7 @@ pub mod coupons;
 pub mod estimators;
 pub mod image;
 
+use crate::bulk;
 use crate::hash::{self, DEFAULT_SEED};
 use crate::{Error, Result};
 use array::HllArray;
@@ -81,8 +82,8 @@ pub struct HllSketch {
     pub(crate) out_of_order_list: bool,
 }
 
-/// Items hashed per block of a bulk update; the progress callback runs between blocks.
-pub const BLOCK: usize = 1 << 21;
+/// Items per block of a bulk update; the progress callback runs between blocks.
+pub const BLOCK: usize = bulk::BLOCK;
 
 impl HllSketch {
     pub fn new(lg_k: u8, tgt: HllType) -> Result<Self> {
@@ -181,8 +182,9 @@ impl HllSketch {
         }
     }
 
-    /// Bulk update: coupons are computed in parallel blocks (see [`par_coupons`]) and
-    /// applied in input order, so the result equals updating one item at a time.
+    /// Bulk update of `n` items, item `i` giving `coupon_at(i)` (`None`: not an item).
+    /// Coupons are computed on every core and applied in input order (see
+    /// [`crate::bulk`]), so the result equals updating one item at a time.
     /// `progress(done, total)` runs after each block; `false` stops the update with
     /// `Error::Cancelled`, leaving the sketch updated with every item of the finished
     /// blocks (a prefix of the input) and none of the rest.
@@ -195,38 +197,39 @@ impl HllSketch {
     where
         F: Fn(usize) -> Option<u32> + Sync,
     {
-        let mut buf = Vec::new();
         let mut start = 0;
         while start < n {
             let end = (start + BLOCK).min(n);
-            par_coupons(start, end, &coupon_at, &mut buf);
-            self.apply_coupons(&buf);
+            let mut i = start;
+            // LIST/SET mode lasts a few thousand distinct items: one by one.
+            while i < end && !matches!(self.mode, Mode::Hll(_)) {
+                if let Some(c) = coupon_at(i) {
+                    self.update_coupon(c);
+                }
+                i += 1;
+            }
+            if let Mode::Hll(a) = &mut self.mode {
+                let mask = (1u32 << a.lg_k) - 1;
+                // Sub-blocks keep the snapshot the workers filter against fresh: right
+                // after promotion most registers are still 0 and would pass.
+                while i < end {
+                    let hi = (i + bulk::SUB_BLOCK).min(end);
+                    let regs = &a.regs;
+                    let raises = bulk::par_filter_map(i..hi, |j| {
+                        coupon_at(j).filter(|&c| (c >> 26) as u8 > regs[(c & mask) as usize])
+                    });
+                    for c in raises {
+                        a.update_coupon(c);
+                    }
+                    i = hi;
+                }
+            }
             start = end;
             if end < n && !progress(end as u64, n as u64) {
                 return Err(Error::Cancelled);
             }
         }
         Ok(())
-    }
-
-    /// Applies coupons in order (0 = no item).
-    fn apply_coupons(&mut self, coupons: &[u32]) {
-        let mut rest = coupons;
-        // LIST/SET mode lasts for a few thousand coupons at most; then the HLL loop.
-        while let (Mode::Coupons(_), Some((&c, tail))) = (&self.mode, rest.split_first()) {
-            if c != 0 {
-                self.update_coupon(c);
-            }
-            rest = tail;
-        }
-        if let Mode::Hll(a) = &mut self.mode {
-            let mask = (1u32 << a.lg_k) - 1;
-            for &c in rest {
-                if c != 0 {
-                    a.update_slot(c & mask, (c >> 26) as u8);
-                }
-            }
-        }
     }
 
     pub fn estimate(&self) -> f64 {
@@ -320,36 +323,6 @@ impl HllSketch {
         }
         v
     }
-}
-
-/// Computes coupons for items `start..end` into `out` (0 for a skipped item), splitting
-/// the range over the machine's cores when it is large enough to pay for the threads.
-pub fn par_coupons<F>(start: usize, end: usize, coupon_at: &F, out: &mut Vec<u32>)
-where
-    F: Fn(usize) -> Option<u32> + Sync,
-{
-    let n = end - start;
-    out.clear();
-    out.resize(n, 0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |p| p.get())
-        .min(8);
-    let fill = |chunk: &mut [u32], first: usize| {
-        for (i, slot) in chunk.iter_mut().enumerate() {
-            *slot = coupon_at(first + i).unwrap_or(0);
-        }
-    };
-    if threads <= 1 || n < 1 << 16 {
-        fill(out, start);
-        return;
-    }
-    let per = n.div_ceil(threads);
-    std::thread::scope(|s| {
-        for (t, chunk) in out.chunks_mut(per).enumerate() {
-            let fill = &fill;
-            s.spawn(move || fill(chunk, start + t * per));
-        }
-    });
 }
 
 /// The DataSketches HLL union: an HLL_8 gadget of at most `lg_max_k`.

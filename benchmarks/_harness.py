@@ -1,0 +1,43 @@
+"""Side-by-side timing: best of N runs with perf_counter, results as a markdown table."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+
+def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+class Table:
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: list[tuple[str, str, str, str, str, str]] = []
+
+    def rate(self, work: str, ours_s: float, ours_n: float, peer: str, peer_s: float,
+             peer_n: float, target: float | None, unit: str = "items/s") -> float:
+        """Adds a row comparing throughputs (n items in s seconds); returns the ratio."""
+        ours, theirs = ours_n / ours_s, peer_n / peer_s
+        ratio = ours / theirs
+        self.rows.append((
+            work,
+            f"{ours / 1e6:,.2f} M {unit}",
+            f"{theirs / 1e6:,.2f} M {unit}",
+            peer,
+            f"{ratio:,.1f}x",
+            "" if target is None else f">= {target:g}x {'ok' if ratio >= target else 'MISSED'}",
+        ))
+        return ratio
+
+    def print(self) -> None:
+        print(f"\n### {self.title}\n")
+        print("| work | sketchbox | peer | peer is | ratio | target |")
+        print("|---|---|---|---|---|---|")
+        for r in self.rows:
+            print("| " + " | ".join(r) + " |")
