@@ -80,33 +80,63 @@ def run_cancellable(call: Callable[..., int], progress: Progress) -> None:
     check(rc)
 
 
+_FLUSH_LOCK = threading.RLock()
+
+
 class NativeSketch:
     """Owns one native handle. `close()` (or leaving a `with` block) drops it; the
     memory is released once no call that is still running on another thread uses it.
-    Any use after close raises ValueError."""
+    Any use after close raises ValueError.
 
-    __slots__ = ("_ptr", "__weakref__")
+    Scalar ints and floats given to `update` one at a time wait in a small buffer
+    that goes to the native side in one call when it fills and before anything else
+    touches the handle (every access goes through `_p`). A native call per item would
+    cost more than the hashing. The buffer is a list that is only ever appended to
+    and cut from the front under one lock, so no item is lost or doubled when threads
+    share a sketch (flushes are rare: one lock for every sketch is enough).
+    """
+
+    __slots__ = ("_ptr", "_buf", "__weakref__")
     _free: Callable[[Any], None]
+    _handle_type: str
+    BUFFER_ITEMS = 2048
 
     def __init__(self, ptr) -> None:
         self._ptr = ffi.gc(ptr, type(self)._free)
+        self._buf: list = []
 
     @classmethod
-    def _from_new(cls, new: Callable[[Any], int]):
-        out = ffi.new(cls._handle_type + " **")
-        check(new(out))
+    def _wrap(cls, out):
+        """A new object owning the handle a native constructor wrote to `out`."""
         obj = cls.__new__(cls)
-        NativeSketch.__init__(obj, out[0])
+        obj._ptr = ffi.gc(out[0], cls._free)
+        obj._buf = []
         return obj
 
     def _p(self):
         p = self._ptr
         if p is None:
             raise ValueError(f"{type(self).__name__} is closed")
+        if self._buf:
+            self._flush()
         return p
+
+    def _flush(self) -> None:
+        with _FLUSH_LOCK:
+            buf = self._buf
+            items = buf.copy()
+            if not items:
+                return
+            del buf[: len(items)]
+            if self._ptr is not None:
+                self._feed(self._ptr, items)
+
+    def _feed(self, ptr, values, progress: Progress = None) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._ptr = None
+        self._buf.clear()
 
     @property
     def closed(self) -> bool:

@@ -84,21 +84,18 @@ class HyperLogLog(NativeSketch):
         the sketch updated with a prefix of the input: the completed blocks of
         the NumPy/Arrow buffer being processed.
         """
-        p = self._ptr
-        if p is None:
-            self._p()
-        # The per-item path of Python loops: no conversion layer for plain ints/floats.
         t = type(values)
-        if t is int and -9223372036854775808 <= values <= 9223372036854775807:
-            rc = lib.sk_hll_update_one_i64(p, values)
-            if rc:
-                check(rc)
+        if (
+            t is float or (t is int and -0x8000000000000000 <= values <= 0xFFFFFFFFFFFFFFFF)
+        ) and self._ptr is not None:
+            buf = self._buf
+            buf.append(values)
+            if len(buf) >= 2048:
+                self._flush()
             return
-        if t is float:
-            rc = lib.sk_hll_update_one_f64(p, values)
-            if rc:
-                check(rc)
-            return
+        self._feed(self._p(), values, progress)
+
+    def _feed(self, p, values, progress: Progress = None) -> None:
         _input.feed(self._sink(p), values, progress)
 
     def _sink(self, p) -> _input.Sink:
@@ -177,27 +174,35 @@ class HyperLogLog(NativeSketch):
 
     def copy(self, hll_type: Union[str, int, None] = None) -> HyperLogLog:
         """An independent copy, optionally with another register width."""
+        out = ffi.new("SkHll **")
         if hll_type is None:
-            return type(self)._from_new(lambda out: lib.sk_hll_copy(self._p(), out))
-        code = _parse_type(hll_type)
-        return type(self)._from_new(lambda out: lib.sk_hll_convert(self._p(), code, out))
+            check(lib.sk_hll_copy(self._p(), out))
+        else:
+            check(lib.sk_hll_convert(self._p(), _parse_type(hll_type), out))
+        return self._wrap(out)
 
     # ---- images ----
 
     def to_bytes(self, compact: bool = True) -> bytes:
         """The Apache DataSketches HLL image: compact, or updatable if ``compact=False``."""
         out = ffi.new("SkBytes *")
-        check(lib.sk_hll_serialize(self._p(), bool(compact), out))
+        rc = lib.sk_hll_serialize(self._p(), bool(compact), out)
+        if rc:
+            check(rc)
         return take_bytes(out)
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> HyperLogLog:
         """Reads an HLL image written by sketchbox or any Apache DataSketches library.
         Raises SketchFormatError (a ValueError) for bytes that are not one."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        if type(data) is not bytes and not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"from_bytes needs bytes, not {type(data).__name__}")
+        out = ffi.new("SkHll **")
         buf = ffi.from_buffer(data)
-        return cls._from_new(lambda out: lib.sk_hll_deserialize(buf, len(buf), out))
+        rc = lib.sk_hll_deserialize(buf, len(buf), out)
+        if rc:
+            check(rc)
+        return cls._wrap(out)
 
     def to_dict(self) -> dict:
         out = ffi.new("SkBytes *")

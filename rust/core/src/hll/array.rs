@@ -19,6 +19,11 @@ pub const LG_AUX_ARR_INTS: [u8; 22] = [
     0, 2, 2, 2, 2, 2, 2, 3, 3, 3, 4, 4, 5, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 ];
 
+/// Largest byte (a branch-free fold, so that it vectorises).
+fn max_of(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0, |m, &v| m.max(v))
+}
+
 /// 2^-v for every register value.
 fn inv_pow2(v: u8) -> f64 {
     f64::from_bits((1023u64 - v as u64) << 52)
@@ -336,12 +341,11 @@ impl HllArray {
                 out
             }
             HllType::Hll4 => {
-                let mut out = vec![0u8; self.regs.len() / 2];
-                for (i, &v) in self.regs.iter().enumerate() {
-                    let nib = (v - self.cur_min).min(AUX_TOKEN);
-                    out[i >> 1] |= if i & 1 == 1 { nib << 4 } else { nib };
-                }
-                out
+                let nib = |v: u8| (v - self.cur_min).min(AUX_TOKEN);
+                self.regs
+                    .chunks_exact(2)
+                    .map(|p| nib(p[0]) | (nib(p[1]) << 4))
+                    .collect()
             }
         }
     }
@@ -351,7 +355,7 @@ impl HllArray {
         let k = 1usize << self.lg_k;
         match self.tgt {
             HllType::Hll8 => {
-                if packed.iter().any(|&v| v > 63) {
+                if max_of(&packed[..k]) > 63 {
                     return corrupt("HLL_8 register value above 63");
                 }
                 self.regs.copy_from_slice(&packed[..k]);
@@ -365,36 +369,35 @@ impl HllArray {
                 }
             }
             HllType::Hll4 => {
-                for i in 0..k {
-                    let b = packed[i >> 1];
-                    let nib = if i & 1 == 1 { b >> 4 } else { b & 0xf };
-                    self.regs[i] = if nib == AUX_TOKEN {
-                        match aux.as_ref().and_then(|a| a.get(self.lg_k, i as u32)) {
-                            Some(v) => v,
-                            None => {
-                                return corrupt("HLL_4 exception slot missing from the aux table")
-                            }
-                        }
-                    } else {
-                        let v = nib as u16 + self.cur_min as u16;
-                        if v > 63 {
-                            return corrupt("HLL_4 register value above 63");
-                        }
-                        v as u8
-                    };
+                let mut tokens = 0u32;
+                for (pair, &b) in self.regs.chunks_exact_mut(2).zip(&packed[..k / 2]) {
+                    for (r, nib) in pair.iter_mut().zip([b & 0xf, b >> 4]) {
+                        tokens += (nib == AUX_TOKEN) as u32;
+                        *r = nib + self.cur_min;
+                    }
                 }
+                // Every exception nibble has its aux entry and every aux entry its nibble.
+                let k_mask = (1u32 << self.lg_k) - 1;
+                let mut found = 0u32;
                 if let Some(a) = aux.as_ref() {
-                    let k_mask = (1u32 << self.lg_k) - 1;
                     for e in a.iter() {
                         let slot = (e & k_mask) as usize;
                         let value = (e >> 26) as u8;
-                        if self.regs[slot] != value
+                        if self.regs[slot] != self.cur_min + AUX_TOKEN
                             || value < self.cur_min + AUX_TOKEN
                             || value > 63
                         {
                             return corrupt("HLL_4 aux table disagrees with its registers");
                         }
+                        self.regs[slot] = value;
+                        found += 1;
                     }
+                }
+                if found != tokens {
+                    return corrupt("HLL_4 exception slot missing from the aux table");
+                }
+                if self.cur_min > 63 - (AUX_TOKEN - 1) && max_of(&self.regs) > 63 {
+                    return corrupt("HLL_4 register value above 63");
                 }
                 self.aux = aux;
             }

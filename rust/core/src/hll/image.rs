@@ -2,7 +2,7 @@
 //! Layout facts: see `shared/notes/datasketches-facts.md`; every reader check below
 //! guards an index or an allocation, so arbitrary bytes give an error, never a panic.
 
-use super::array::{AuxMap, HllArray, AUX_TOKEN, LG_AUX_ARR_INTS};
+use super::array::{AuxMap, HllArray, LG_AUX_ARR_INTS};
 use super::coupons::Coupons;
 use super::{HllSketch, HllType, Mode, LG_INIT_LIST_SIZE, LG_INIT_SET_SIZE};
 use crate::error::corrupt;
@@ -313,24 +313,32 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                 None
             };
             a.unpack(&b[HLL_BYTE_ARR_START..HLL_BYTE_ARR_START + arr_bytes], aux)?;
-            let (min, num) = min_and_count(&a.regs);
+            let min = a.regs.iter().fold(u8::MAX, |m, &v| m.min(v));
+            // Byte-wide counts per chunk vectorise; a u64 count per byte does not.
+            let num: u32 = a
+                .regs
+                .chunks(255)
+                .map(|c| c.iter().fold(0u8, |n, &v| n + (v == min) as u8) as u32)
+                .sum();
             if tgt == HllType::Hll4 {
+                // (unpack has matched every exception nibble with its aux entry)
                 if min != a.cur_min || num != a.num_at_cur_min {
                     return corrupt("HLL_4 current minimum disagrees with its registers");
-                }
-                if a.regs.iter().any(|&v| v - a.cur_min >= AUX_TOKEN) && a.aux.is_none() {
-                    return corrupt("HLL_4 exceptions without an aux table");
                 }
             } else {
                 a.num_at_cur_min = if min == 0 { num } else { 0 };
             }
-            // KxQ is a function of the registers; a stored value far from it would
-            // poison every later HIP update (and DataSketches' estimates of it).
-            let (kxq0, kxq1) = (a.kxq0, a.kxq1);
-            let mut check = a.clone();
-            check.rebuild_kxq_cur_min();
-            let tol = 1e-9 * (1u64 << lg_k) as f64;
-            if ((check.kxq0 + check.kxq1) - (kxq0 + kxq1)).abs() > tol {
+            // KxQ is the sum of 2^-register over the registers. A stored value far from
+            // it would let later HIP updates (k / KxQ) run off to infinity, so check it
+            // (eight lanes: the exponent trick below vectorises).
+            let mut lanes = [0.0f64; 8];
+            for q in a.regs.chunks_exact(8) {
+                for (l, &v) in lanes.iter_mut().zip(q) {
+                    *l += f64::from_bits((1023 - (v & 63) as u64) << 52);
+                }
+            }
+            let kxq: f64 = lanes.iter().sum();
+            if !((kxq - (a.kxq0 + a.kxq1)).abs() <= 1e-9 * (1u64 << lg_k) as f64) {
                 return corrupt("HLL KxQ registers disagree with the register array");
             }
             sk.mode = Mode::Hll(a);
@@ -338,9 +346,4 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
         }
         _ => corrupt(format!("unknown HLL mode {mode}")),
     }
-}
-
-fn min_and_count(regs: &[u8]) -> (u8, u32) {
-    let min = regs.iter().copied().min().unwrap_or(0);
-    (min, regs.iter().filter(|&&v| v == min).count() as u32)
 }
