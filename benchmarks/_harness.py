@@ -20,19 +20,30 @@ class Table:
         self.title = title
         self.rows: list[tuple[str, str, str, str, str, str]] = []
 
-    def rate(self, work: str, ours_s: float, ours_n: float, peer: str, peer_s: float,
-             peer_n: float, target: float | None, unit: str = "items/s") -> float:
+    def rate(
+        self,
+        work: str,
+        ours_s: float,
+        ours_n: float,
+        peer: str,
+        peer_s: float,
+        peer_n: float,
+        target: float | None,
+        unit: str = "items/s",
+    ) -> float:
         """Adds a row comparing throughputs (n items in s seconds); returns the ratio."""
         ours, theirs = ours_n / ours_s, peer_n / peer_s
         ratio = ours / theirs
-        self.rows.append((
-            work,
-            f"{ours / 1e6:,.2f} M {unit}",
-            f"{theirs / 1e6:,.2f} M {unit}",
-            peer,
-            f"{ratio:,.1f}x",
-            "" if target is None else f">= {target:g}x {'ok' if ratio >= target else 'MISSED'}",
-        ))
+        self.rows.append(
+            (
+                work,
+                f"{ours / 1e6:,.2f} M {unit}",
+                f"{theirs / 1e6:,.2f} M {unit}",
+                peer,
+                f"{ratio:,.1f}x",
+                "" if target is None else f">= {target:g}x {'ok' if ratio >= target else 'MISSED'}",
+            )
+        )
         return ratio
 
     def print(self) -> None:

@@ -47,8 +47,15 @@ def main() -> None:
             for v in ints_list_1m[:200_000]:
                 h.update(str(v).encode())
 
-        t.rate("update, 10 M int64 NumPy", ours, 10e6, "datasketch (ekzhu) loop",
-               best_of(ekzhu, repeat=1), 200_000, None)
+        t.rate(
+            "update, 10 M int64 NumPy",
+            ours,
+            10e6,
+            "datasketch (ekzhu) loop",
+            best_of(ekzhu, repeat=1),
+            200_000,
+            None,
+        )
     except ImportError:
         pass
 
@@ -83,12 +90,28 @@ def main() -> None:
     n = 10_000
     ours = best_of(lambda: [h.to_bytes() for _ in range(n)])
     peer = best_of(lambda: [d.serialize_compact() for _ in range(n)])
-    t.rate("to_bytes (compact, HLL mode)", ours, n, "datasketches serialize_compact", peer, n, 1,
-           unit="images/s")
+    t.rate(
+        "to_bytes (compact, HLL mode)",
+        ours,
+        n,
+        "datasketches serialize_compact",
+        peer,
+        n,
+        1,
+        unit="images/s",
+    )
     ours = best_of(lambda: [HyperLogLog.from_bytes(ours_img) for _ in range(n)])
     peer = best_of(lambda: [hll_sketch.deserialize(ds_img) for _ in range(n)])
-    t.rate("from_bytes (compact, HLL mode)", ours, n, "datasketches deserialize", peer, n, 1,
-           unit="images/s")
+    t.rate(
+        "from_bytes (compact, HLL mode)",
+        ours,
+        n,
+        "datasketches deserialize",
+        peer,
+        n,
+        1,
+        unit="images/s",
+    )
     t.print()
 
 

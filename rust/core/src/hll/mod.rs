@@ -15,6 +15,8 @@ pub mod array;
 pub mod coupons;
 pub mod estimators;
 pub mod image;
+#[cfg(test)]
+mod tests;
 
 use crate::bulk;
 use crate::hash::{self, DEFAULT_SEED};
