@@ -54,6 +54,24 @@ fn finish(mut h1: u64, mut h2: u64, len: u64) -> (u64, u64) {
     (h1, h2)
 }
 
+/// The 1..=8 bytes of `s` as a little-endian integer, missing high bytes zero. Two
+/// overlapping loads instead of a byte loop or a memcpy: short strings are the norm.
+#[inline(always)]
+fn read_le_upto8(s: &[u8]) -> u64 {
+    let n = s.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes(s[..4].try_into().unwrap()) as u64;
+        let hi = u32::from_le_bytes(s[n - 4..].try_into().unwrap()) as u64;
+        lo | (hi << (8 * (n - 4)))
+    } else if n >= 2 {
+        let lo = u16::from_le_bytes(s[..2].try_into().unwrap()) as u64;
+        let hi = u16::from_le_bytes(s[n - 2..].try_into().unwrap()) as u64;
+        lo | (hi << (8 * (n - 2)))
+    } else {
+        s.first().map_or(0, |&b| b as u64)
+    }
+}
+
 /// MurmurHash3_x64_128 of `data`; returns the two 64-bit halves `(h1, h2)`.
 pub fn murmur3_x64_128(data: &[u8], seed: u64) -> (u64, u64) {
     let mut h1 = seed;
@@ -77,18 +95,10 @@ pub fn murmur3_x64_128(data: &[u8], seed: u64) -> (u64, u64) {
     }
     let tail = blocks.remainder();
     if tail.len() > 8 {
-        let mut k2 = 0u64;
-        for (i, &b) in tail[8..].iter().enumerate() {
-            k2 |= (b as u64) << (8 * i);
-        }
-        h2 ^= mix_k2(k2);
+        h2 ^= mix_k2(read_le_upto8(&tail[8..]));
     }
     if !tail.is_empty() {
-        let mut k1 = 0u64;
-        for (i, &b) in tail[..tail.len().min(8)].iter().enumerate() {
-            k1 |= (b as u64) << (8 * i);
-        }
-        h1 ^= mix_k1(k1);
+        h1 ^= mix_k1(read_le_upto8(&tail[..tail.len().min(8)]));
     }
     finish(h1, h2, data.len() as u64)
 }
@@ -166,6 +176,46 @@ mod tests {
             murmur3_x64_128(b"The quick brown fox jumps over the lazy dog", 0),
             (0xe34b_bc7b_bc07_1b6c, 0x7a43_3ca9_c49a_9347)
         );
+    }
+
+    #[test]
+    fn every_tail_length_equals_the_bytewise_definition() {
+        let data: Vec<u8> = (0..40u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        for len in 0..data.len() {
+            let s = &data[..len];
+            // reference: the tail assembled byte by byte, as the algorithm defines it
+            let (mut h1, mut h2) = (9001u64, 9001u64);
+            let mut blocks = s.chunks_exact(16);
+            for b in &mut blocks {
+                h1 ^= mix_k1(u64::from_le_bytes(b[..8].try_into().unwrap()));
+                h1 = h1
+                    .rotate_left(27)
+                    .wrapping_add(h2)
+                    .wrapping_mul(5)
+                    .wrapping_add(0x52dc_e729);
+                h2 ^= mix_k2(u64::from_le_bytes(b[8..].try_into().unwrap()));
+                h2 = h2
+                    .rotate_left(31)
+                    .wrapping_add(h1)
+                    .wrapping_mul(5)
+                    .wrapping_add(0x3849_5ab5);
+            }
+            let tail = blocks.remainder();
+            let word = |bytes: &[u8]| bytes.iter().rev().fold(0u64, |w, &b| (w << 8) | b as u64);
+            if tail.len() > 8 {
+                h2 ^= mix_k2(word(&tail[8..]));
+            }
+            if !tail.is_empty() {
+                h1 ^= mix_k1(word(&tail[..tail.len().min(8)]));
+            }
+            assert_eq!(
+                murmur3_x64_128(s, 9001),
+                finish(h1, h2, len as u64),
+                "length {len}"
+            );
+        }
     }
 
     #[test]

@@ -338,7 +338,8 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                 }
             }
             let kxq: f64 = lanes.iter().sum();
-            if !((kxq - (a.kxq0 + a.kxq1)).abs() <= 1e-9 * (1u64 << lg_k) as f64) {
+            let close = (kxq - (a.kxq0 + a.kxq1)).abs() <= 1e-9 * (1u64 << lg_k) as f64;
+            if !close {
                 return corrupt("HLL KxQ registers disagree with the register array");
             }
             sk.mode = Mode::Hll(a);

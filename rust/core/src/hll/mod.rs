@@ -213,9 +213,12 @@ impl HllSketch {
             if let Mode::Hll(a) = &mut self.mode {
                 let mask = (1u32 << a.lg_k) - 1;
                 // Sub-blocks keep the snapshot the workers filter against fresh: right
-                // after promotion most registers are still 0 and would pass.
+                // after promotion most registers are still 0 and would pass, so they
+                // start small and double.
+                let mut sub = (4usize << a.lg_k).min(bulk::SUB_BLOCK);
                 while i < end {
-                    let hi = (i + bulk::SUB_BLOCK).min(end);
+                    let hi = (i + sub).min(end);
+                    sub = (sub * 2).min(bulk::SUB_BLOCK);
                     let regs = &a.regs;
                     let raises = bulk::par_filter_map(i..hi, |j| {
                         coupon_at(j).filter(|&c| (c >> 26) as u8 > regs[(c & mask) as usize])
