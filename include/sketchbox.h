@@ -33,6 +33,20 @@
 #define SK_PROGRESS_BLOCK 2097152
 
 /*
+ Item type of a KLL sketch; images do not record it, so the reader names it too.
+ */
+typedef enum {
+  /*
+   double items: DataSketches' kll_doubles_sketch / KllDoublesSketch.
+   */
+  SK_KLL_F64 = 0,
+  /*
+   float items: DataSketches' kll_floats_sketch / KllFloatsSketch.
+   */
+  SK_KLL_F32 = 1,
+} SkKllType;
+
+/*
  Status codes returned by every fallible function.
  */
 typedef enum {
@@ -113,6 +127,36 @@ typedef enum {
  Safe to share between threads: every call takes the handle's internal lock.
  */
 typedef struct SkHll SkHll;
+
+/*
+ A KLL quantiles sketch (Apache DataSketches-compatible) of double or float items,
+ chosen at creation (an SkKllType). Created by sk_kll_new, sk_kll_new_seeded,
+ sk_kll_copy or sk_kll_deserialize; owned by the caller; released by sk_kll_free.
+ Safe to share between threads: every call takes the handle's internal lock, so
+ concurrent updates are applied one call after another and none is lost.
+
+ Accuracy: with parameter k the normalized rank error of every rank, quantile and
+ CDF answer of one sketch stays below 2.296 / k^0.9723 (k = 200: 1.33%), and of
+ every PMF bucket below 2.446 / k^0.9433 (1.65%), with 99% confidence; up to k
+ items the sketch is exact. Queries follow DataSketches: `inclusive` true is its
+ INCLUSIVE search criterion (rank(x) is the fraction of items <= x; quantile(r) is
+ the smallest retained item whose inclusive rank is >= r), false is EXCLUSIVE
+ (items < x; the smallest retained item whose inclusive rank is > r). Queries on an
+ empty sketch fail with SK_ERR_INVALID_ARGUMENT ("empty sketch"), as DataSketches
+ throws. NaN items are ignored by updates (as in DataSketches) and are not counted.
+ */
+typedef struct SkKll SkKll;
+
+/*
+ A Theta sketch (Apache DataSketches-compatible) in one of two states: an update sketch
+ (from sk_theta_new, or a copy of one), which accepts items, or a compact sketch (the
+ result of a set operation or of sk_theta_deserialize), which is immutable: updating
+ it fails with SK_ERR_INVALID_ARGUMENT. Both answer every query, serialize, and enter
+ set operations. Owned by the caller; released by sk_theta_free. Safe to share
+ between threads: every call takes the handle's internal lock (set operations lock
+ their inputs one at a time, so they never deadlock, even on the same handle twice).
+ */
+typedef struct SkTheta SkTheta;
 
 /*
  A byte buffer owned by the caller, released with sk_bytes_free.
@@ -261,6 +305,18 @@ int32_t sk_hll_update_strings(SkHll *sketch,
                               void *user);
 
 /*
+ Updates with the items of `data` separated by the byte `delimiter`, which no item
+ contains (e.g. strings joined with "\\0"): `len` bytes hold count(delimiter) + 1
+ items; empty ones are skipped. Cancellation as sk_hll_update_numeric.
+ */
+int32_t sk_hll_update_delimited(SkHll *sketch,
+                                const uint8_t *data,
+                                size_t len,
+                                uint8_t delimiter,
+                                SkProgressFn progress,
+                                void *user);
+
+/*
  Updates with `n` fixed-width items of `itemsize` bytes each (NumPy `S` or `U`
  arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are padding and
  empty items are skipped. Cancellation as sk_hll_update_numeric.
@@ -323,6 +379,437 @@ int32_t sk_hll_deserialize(const uint8_t *data, size_t len, SkHll **out);
  Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out.
  */
 int32_t sk_hll_to_json(const SkHll *sketch, SkBytes *out);
+
+/*
+ Creates an empty sketch with parameter `k` (8..=65535; DataSketches' default is 200)
+ holding items of type `item_type` (an SkKllType). Its compaction coin flips come from
+ a seed that differs between sketches. On success *out owns the new sketch.
+ */
+int32_t sk_kll_new(uint32_t k, int32_t item_type, SkKll **out);
+
+/*
+ sk_kll_new with a fixed `seed` for the compaction coin flips: the sketch's state is
+ then a function of its input, for reproducible tests. Sketches that will be merged
+ should not share a seed (their errors would add up rather than cancel); copies of
+ a seeded sketch draw their own coin flips.
+ */
+int32_t sk_kll_new_seeded(uint32_t k, int32_t item_type, uint64_t seed, SkKll **out);
+
+/*
+ Releases a sketch; NULL is accepted and ignored.
+ */
+void sk_kll_free(SkKll *sketch);
+
+/*
+ Makes an independent copy of `sketch` in *out.
+ */
+int32_t sk_kll_copy(const SkKll *sketch, SkKll **out);
+
+/*
+ Writes the sketch's k, min_k (the smallest k among the sketches merged into it,
+ which sets its error bound) and item type. Any out-pointer may be NULL.
+ */
+int32_t sk_kll_params(const SkKll *sketch, uint16_t *k, uint16_t *min_k, SkKllType *item_type);
+
+/*
+ Updates a double sketch with `len` items at `data` (aligned; NULL when len is 0);
+ NaN items are ignored. The result equals updating item by item. The items are
+ applied BLOCK = SK_PROGRESS_BLOCK at a time with `progress` called between blocks;
+ if it cancels, the sketch holds the items of every completed block (a prefix of the
+ input) and the call returns SK_ERR_CANCELLED. A float sketch gives
+ SK_ERR_INVALID_ARGUMENT (use sk_kll_update_f32) and is left unchanged.
+ */
+int32_t sk_kll_update_f64(SkKll *sketch,
+                          const double *data,
+                          size_t len,
+                          SkProgressFn progress,
+                          void *user);
+
+/*
+ sk_kll_update_f64 for a float sketch and float items.
+ */
+int32_t sk_kll_update_f32(SkKll *sketch,
+                          const float *data,
+                          size_t len,
+                          SkProgressFn progress,
+                          void *user);
+
+/*
+ Updates with one item (rounded to the nearest float for a float sketch); NaN is
+ ignored. For many items one sk_kll_update_f64/_f32 call is much cheaper.
+ */
+int32_t sk_kll_update_one(SkKll *sketch, double value);
+
+/*
+ Merges `src` into `dst` as DataSketches does: dst keeps its k, and its min_k (error
+ bound) becomes the smaller of the two if src had compacted. Both must hold the same
+ item type (else SK_ERR_INCOMPATIBLE, dst unchanged). `src` is unchanged; dst and src
+ may be the same sketch (which then counts its items twice).
+ */
+int32_t sk_kll_merge(SkKll *dst, const SkKll *src);
+
+/*
+ Writes the number of items seen (NaN excluded) to *out.
+ */
+int32_t sk_kll_n(const SkKll *sketch, uint64_t *out);
+
+/*
+ Writes the number of items the sketch retains (its size is about that many items).
+ */
+int32_t sk_kll_num_retained(const SkKll *sketch, uint32_t *out);
+
+/*
+ Writes true to *out if the sketch has compacted, i.e. answers are approximate.
+ */
+int32_t sk_kll_is_estimation_mode(const SkKll *sketch, bool *out);
+
+/*
+ Writes the smallest item seen to *out (exact, whatever the mode); an empty sketch
+ gives SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_kll_min(const SkKll *sketch, double *out);
+
+/*
+ Writes the largest item seen to *out; an empty sketch gives SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_kll_max(const SkKll *sketch, double *out);
+
+/*
+ Writes the normalized rank error at 99% confidence for the sketch's min_k to *out:
+ double-sided (PMF buckets) if `pmf`, single-sided (ranks, quantiles, CDF) otherwise.
+ */
+int32_t sk_kll_normalized_rank_error(const SkKll *sketch, bool pmf, double *out);
+
+/*
+ Writes the quantile at normalized `rank` (in [0, 1]) to *out; see SkKll for the
+ meaning of `inclusive`. Ranks 0 and 1 give the smallest and largest retained items
+ (DataSketches' choice; in estimation mode they need not be min and max). A rank
+ outside [0, 1] or NaN, or an empty sketch, gives SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_kll_quantile(const SkKll *sketch, double rank, bool inclusive, double *out);
+
+/*
+ Writes the quantiles at the `len` normalized ranks `ranks` to out[0 .. len] (an array
+ the caller allocates), searching the sketch once. Errors as sk_kll_quantile; on
+ error `out` is left unchanged.
+ */
+int32_t sk_kll_quantiles(const SkKll *sketch,
+                         const double *ranks,
+                         size_t len,
+                         bool inclusive,
+                         double *out);
+
+/*
+ Writes the normalized rank of `item` (the fraction of items <= item if `inclusive`,
+ < item otherwise) to *out. A float sketch compares `item` rounded to the nearest
+ float. A NaN item or an empty sketch gives SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_kll_rank(const SkKll *sketch, double item, bool inclusive, double *out);
+
+/*
+ Writes the ranks of the `len` items at `items` to out[0 .. len], searching the
+ sketch once. Errors as sk_kll_rank; on error `out` is left unchanged.
+ */
+int32_t sk_kll_ranks(const SkKll *sketch,
+                     const double *items,
+                     size_t len,
+                     bool inclusive,
+                     double *out);
+
+/*
+ Writes the cumulative distribution at the `len` split points (unique, increasing,
+ not NaN; rounded to float for a float sketch) to out[0 .. len + 1]: the rank of
+ each split point (inclusive or exclusive), then 1. Bad split points or an empty
+ sketch give SK_ERR_INVALID_ARGUMENT, leaving `out` unchanged.
+ */
+int32_t sk_kll_cdf(const SkKll *sketch,
+                   const double *split_points,
+                   size_t len,
+                   bool inclusive,
+                   double *out);
+
+/*
+ Writes the probability mass of the `len + 1` intervals the split points delimit to
+ out[0 .. len + 1]: (-inf, s0], (s0, s1], ..., (s_last, +inf) if `inclusive`, else
+ (-inf, s0), [s0, s1), ..., [s_last, +inf). Errors as sk_kll_cdf.
+ */
+int32_t sk_kll_pmf(const SkKll *sketch,
+                   const double *split_points,
+                   size_t len,
+                   bool inclusive,
+                   double *out);
+
+/*
+ Writes the sketch's Apache DataSketches KLL image (what kll_doubles_sketch /
+ kll_floats_sketch serialize) to *out. Free it with sk_bytes_free.
+ */
+int32_t sk_kll_serialize(const SkKll *sketch, SkBytes *out);
+
+/*
+ Reads a KLL image (from sketchbox, or DataSketches' Java, C++ or Python) into a new
+ sketch of item type `item_type` (an SkKllType) in *out. Images do not record their
+ item type: read double images (KllDoublesSketch) as SK_KLL_F64 and float images as
+ SK_KLL_F32. Bytes that are not a valid image give SK_ERR_CORRUPT_DATA; they are
+ never read out of bounds.
+ */
+int32_t sk_kll_deserialize(const uint8_t *data, size_t len, int32_t item_type, SkKll **out);
+
+/*
+ Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out: k, min_k,
+ n, item type, retained items, min/max, levels and error bounds. Free it with
+ sk_bytes_free.
+ */
+int32_t sk_kll_to_json(const SkKll *sketch, SkBytes *out);
+
+/*
+ Creates an empty update sketch of nominal size k = 2^lg_k (lg_k in 5..=26; 12 is
+ DataSketches' default) with up-front sampling probability `p` in (0, 1] (1: none)
+ and hash `seed` (DataSketches' default is 9001; sketches combine only with sketches
+ of the same seed). On success *out owns the new sketch.
+ */
+int32_t sk_theta_new(uint8_t lg_k, float p, uint64_t seed, SkTheta **out);
+
+/*
+ Releases a sketch; NULL is accepted and ignored.
+ */
+void sk_theta_free(SkTheta *sketch);
+
+/*
+ Makes an independent copy of `sketch` (same state: update or compact) in *out.
+ */
+int32_t sk_theta_copy(const SkTheta *sketch, SkTheta **out);
+
+/*
+ Updates an update sketch with `len` numbers of element type `dtype` (an SkDtype) at
+ `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT).
+ Integers are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by
+ their bit pattern), floats as double with -0.0 and NaN canonicalised, as Apache
+ DataSketches does, with the sketch's seed. Large inputs are hashed on every core and
+ applied in order, so the result equals one-by-one updates. If `progress` cancels,
+ the sketch holds the items of every completed block (a prefix of the input) and the
+ call returns SK_ERR_CANCELLED. A compact sketch gives SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_theta_update_numeric(SkTheta *sketch,
+                                const void *data,
+                                size_t len,
+                                int32_t dtype,
+                                SkProgressFn progress,
+                                void *user);
+
+/*
+ sk_theta_update_numeric for int64 items.
+ */
+int32_t sk_theta_update_i64(SkTheta *sketch,
+                            const int64_t *data,
+                            size_t len,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ sk_theta_update_numeric for uint64 items.
+ */
+int32_t sk_theta_update_u64(SkTheta *sketch,
+                            const uint64_t *data,
+                            size_t len,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ sk_theta_update_numeric for double items.
+ */
+int32_t sk_theta_update_f64(SkTheta *sketch,
+                            const double *data,
+                            size_t len,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ Updates an update sketch with one int64 item.
+ */
+int32_t sk_theta_update_one_i64(SkTheta *sketch, int64_t value);
+
+/*
+ Updates an update sketch with one uint64 item (hashed by its bit pattern, like an
+ int64).
+ */
+int32_t sk_theta_update_one_u64(SkTheta *sketch, uint64_t value);
+
+/*
+ Updates an update sketch with one double item.
+ */
+int32_t sk_theta_update_one_f64(SkTheta *sketch, double value);
+
+/*
+ Updates an update sketch with one string or byte string of `len` bytes; an empty one
+ is not an item and is ignored.
+ */
+int32_t sk_theta_update_one_bytes(SkTheta *sketch, const uint8_t *data, size_t len);
+
+/*
+ Updates an update sketch with `n` strings in Arrow layout, exactly as
+ sk_hll_update_strings reads them (offsets of `offset_width` 4 or 8 bytes, optional
+ validity bitmap; null and empty items are skipped). The input is validated before
+ any item is applied. Cancellation as sk_theta_update_numeric.
+ */
+int32_t sk_theta_update_strings(SkTheta *sketch,
+                                const uint8_t *data,
+                                size_t data_len,
+                                const void *offsets,
+                                uint8_t offset_width,
+                                size_t n,
+                                const uint8_t *validity,
+                                size_t validity_offset,
+                                SkProgressFn progress,
+                                void *user);
+
+/*
+ Updates an update sketch with `n` fixed-width items of `itemsize` bytes each (NumPy
+ `S` or `U` arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are
+ padding and empty items are skipped. Cancellation as sk_theta_update_numeric.
+ */
+int32_t sk_theta_update_fixed(SkTheta *sketch,
+                              const void *data,
+                              size_t itemsize,
+                              size_t n,
+                              int32_t encoding,
+                              SkProgressFn progress,
+                              void *user);
+
+/*
+ Updates an update sketch with the items of `data` separated by the byte `delimiter`,
+ which no item contains (e.g. strings joined with "\\0"): `len` bytes hold
+ count(delimiter) + 1 items; empty ones are skipped. Cancellation as
+ sk_theta_update_numeric.
+ */
+int32_t sk_theta_update_delimited(SkTheta *sketch,
+                                  const uint8_t *data,
+                                  size_t len,
+                                  uint8_t delimiter,
+                                  SkProgressFn progress,
+                                  void *user);
+
+/*
+ Writes the estimate of the number of distinct items (retained / theta) to *out.
+ */
+int32_t sk_theta_estimate(const SkTheta *sketch, double *out);
+
+/*
+ Writes the approximate lower confidence bound at `num_std` (1, 2 or 3) standard
+ deviations to *out (DataSketches' binomial bounds; the count itself while exact).
+ */
+int32_t sk_theta_lower_bound(const SkTheta *sketch, uint8_t num_std, double *out);
+
+/*
+ Writes the approximate upper confidence bound at `num_std` (1, 2 or 3) standard
+ deviations to *out.
+ */
+int32_t sk_theta_upper_bound(const SkTheta *sketch, uint8_t num_std, double *out);
+
+/*
+ Writes theta, the sampled fraction of the hash space, in (0, 1] to *out (1 while the
+ sketch is exact, and for an empty sketch).
+ */
+int32_t sk_theta_theta(const SkTheta *sketch, double *out);
+
+/*
+ Writes the number of retained hashes to *out.
+ */
+int32_t sk_theta_num_retained(const SkTheta *sketch, uint32_t *out);
+
+/*
+ Writes true to *out if no item was ever presented to the sketch (or to the inputs of
+ the set operation that made it, as DataSketches defines it), else false. A sketch can
+ be non-empty and retain nothing (sampling with p < 1, an intersection or difference).
+ */
+int32_t sk_theta_is_empty(const SkTheta *sketch, bool *out);
+
+/*
+ Writes the hash seed the sketch was built (or read) with to *out.
+ */
+int32_t sk_theta_seed(const SkTheta *sketch, uint64_t *out);
+
+/*
+ Writes to *out a new compact sketch, the union of the `n` sketches at `sketches`, as
+ a DataSketches theta_union(lg_k, seed) fed them in order computes it (an ordered
+ result; empty for n = 0). `lg_k` (5..=26) is the union's nominal size; 0 takes the
+ largest lg_k of the update sketches among the inputs, or 12 if there are none. Every
+ non-empty input must have been built with `seed` (else SK_ERR_INCOMPATIBLE). The
+ inputs are unchanged and may repeat.
+ */
+int32_t sk_theta_union_many(const SkTheta *const *sketches,
+                            size_t n,
+                            uint8_t lg_k,
+                            uint64_t seed,
+                            SkTheta **out);
+
+/*
+ Writes to *out a new compact sketch, the union of the `n` compact Theta images at
+ `data[i]` (`lens[i]` bytes each; any serial version, from any DataSketches library),
+ read with `seed`: the same result as deserializing each and calling
+ sk_theta_union_many, in one call. `lg_k` 0 means 12. Ordered serial version 3
+ images (what DataSketches and sketchbox write by default) are read only as far as
+ the union needs: a union of many large images reads a few entries of each. Every
+ entry read is checked; entries past the union's theta are not read, so corruption
+ confined to them goes unnoticed (it cannot change the result). An invalid image gives
+ SK_ERR_CORRUPT_DATA, another seed SK_ERR_INCOMPATIBLE, and no result.
+ */
+int32_t sk_theta_union_images(const uint8_t *const *data,
+                              const size_t *lens,
+                              size_t n,
+                              uint8_t lg_k,
+                              uint64_t seed,
+                              SkTheta **out);
+
+/*
+ Writes to *out a new compact sketch, the intersection of the `n` (at least 1)
+ sketches at `sketches`, as a DataSketches theta_intersection(seed) fed them in order
+ computes it (ordered). Every non-empty input must have been built with `seed`.
+ */
+int32_t sk_theta_intersection_many(const SkTheta *const *sketches,
+                                   size_t n,
+                                   uint64_t seed,
+                                   SkTheta **out);
+
+/*
+ Writes to *out a new compact sketch of the items of `a` not in `b` (DataSketches'
+ theta_a_not_b with `seed`; ordered). `a` and `b` may be the same sketch.
+ */
+int32_t sk_theta_a_not_b(const SkTheta *a, const SkTheta *b, uint64_t seed, SkTheta **out);
+
+/*
+ Writes the Jaccard similarity of `a` and `b` (the size of their intersection over the
+ size of their union) as its lower bound, estimate and upper bound (about 95%
+ confidence; DataSketches' theta_jaccard_similarity with `seed`). Two empty sketches
+ give 1, 1, 1.
+ */
+int32_t sk_theta_jaccard(const SkTheta *a,
+                         const SkTheta *b,
+                         uint64_t seed,
+                         double *lower,
+                         double *estimate,
+                         double *upper);
+
+/*
+ Writes the sketch's compact DataSketches image to *out: serial version 3 (an update
+ sketch's entries sorted: the bytes of datasketches' compact().serialize()) or, if
+ `compressed`, serial version 4 where it applies (ordered, with entries; else version
+ 3, as DataSketches does). Free it with sk_bytes_free.
+ */
+int32_t sk_theta_serialize(const SkTheta *sketch, bool compressed, SkBytes *out);
+
+/*
+ Reads a compact Theta image (serial versions 1 to 4, from sketchbox or any
+ DataSketches library) built with `seed` into a new compact sketch in *out. Bytes that
+ are not a valid image give SK_ERR_CORRUPT_DATA (they are never read out of bounds);
+ an image of another seed gives SK_ERR_INCOMPATIBLE.
+ */
+int32_t sk_theta_deserialize(const uint8_t *data, size_t len, uint64_t seed, SkTheta **out);
+
+/*
+ Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out: its kind
+ ("update" or "compact"), parameters, theta, counts, estimate and 2-sd bounds.
+ */
+int32_t sk_theta_to_json(const SkTheta *sketch, SkBytes *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -11,6 +11,7 @@ import os
 from ._native import ffi as _ffi
 from ._native import lib as _lib
 from .errors import (
+    EmptySketchError,
     IncompatibleSketchError,
     InternalError,
     InvalidArgumentError,
@@ -19,6 +20,8 @@ from .errors import (
     SketchFormatError,
 )
 from .hll import HyperLogLog
+from .kll import KllSketch
+from .theta import ThetaSketch
 
 __version__ = _ffi.string(_lib.sk_version()).decode()
 
@@ -37,12 +40,15 @@ def get_library_path() -> str:
 
 __all__ = [
     "HyperLogLog",
+    "KllSketch",
+    "ThetaSketch",
     "SketchError",
     "SketchFormatError",
     "IncompatibleSketchError",
     "InvalidArgumentError",
     "SketchCancelledError",
     "InternalError",
+    "EmptySketchError",
     "get_include",
     "get_library_path",
     "__version__",

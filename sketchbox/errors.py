@@ -19,6 +19,10 @@ class IncompatibleSketchError(SketchError, ValueError):
     """Sketches that cannot be combined (SK_ERR_INCOMPATIBLE)."""
 
 
+class EmptySketchError(InvalidArgumentError):
+    """A query that has no answer on an empty sketch (a quantile, rank, min, ...)."""
+
+
 class SketchCancelledError(SketchError):
     """A long operation stopped by its progress callback (SK_ERR_CANCELLED)."""
 

@@ -112,6 +112,7 @@ class HyperLogLog(NativeSketch):
             one_u64=one(lib.sk_hll_update_one_u64),
             one_f64=one(lib.sk_hll_update_one_f64),
             one_bytes=lambda b: check(lib.sk_hll_update_one_bytes(p, b, len(b))),
+            delimited=lambda *a: lib.sk_hll_update_delimited(p, *a),
         )
 
     # ---- queries ----

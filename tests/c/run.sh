@@ -100,6 +100,18 @@ fi
 check_summary "$WORK/test_capi_vg.out"
 ok "test_capi under valgrind: $(tail -n 1 "$WORK/test_capi_vg.out") ($((SECONDS - T0)) s)"
 
+step "test_kll (plain and under valgrind)"
+gcc -std=c99 -Wall -Wextra -Werror -O1 -g -I"$INC" "$HERE/test_kll.c" "${LINK[@]}" -lm \
+    -o "$WORK/test_kll"
+"$WORK/test_kll" >"$WORK/test_kll.out" || { cat "$WORK/test_kll.out"; die "test_kll"; }
+check_summary "$WORK/test_kll.out"
+if ! "${VG[@]}" --log-file="$WORK/vg_test_kll.log" "$WORK/test_kll" >"$WORK/test_kll_vg.out"; then
+    cat "$WORK/test_kll_vg.out" "$WORK/vg_test_kll.log"
+    die "test_kll under valgrind"
+fi
+check_summary "$WORK/test_kll_vg.out"
+ok "test_kll: $(tail -n 1 "$WORK/test_kll.out"), also under valgrind"
+
 # The estimate of HyperLogLog(12) (HLL_8) over the lines of a file, as count_distinct
 # splits them (on "\n", one trailing "\r" removed from terminated lines), as str.
 py_estimate() {

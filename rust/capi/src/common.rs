@@ -155,7 +155,7 @@ pub(crate) unsafe fn in_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T
             std::any::type_name::<T>()
         )));
     }
-    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+    if !ptr.is_aligned() {
         return Err(invalid("misaligned data pointer"));
     }
     Ok(std::slice::from_raw_parts(ptr, len))
@@ -231,6 +231,39 @@ impl<'a> Numeric<'a> {
             d => return Err(invalid(format!("unknown dtype code {d}"))),
         })
     }
+
+    /// Gives `sink` the column's length and each item's MurmurHash3_x64_128 with `seed`,
+    /// hashed as DataSketches hashes it: integers by value as an int64 (uint64 values at
+    /// and above 2^63 by their bit pattern), bools as 0 and 1, floats as a canonical
+    /// double. One monomorphic closure per element type, holding its slice and seed by
+    /// value (not behind a reference the hashing loop would reload), keeps the loop tight.
+    pub(crate) fn hashes<S: HashSink>(&self, seed: u64, sink: S) -> S::Out {
+        use sketchbox_core::hash::{hash_f64, murmur3_u64};
+        macro_rules! ints {
+            ($s:expr) => {
+                sink.feed($s.len(), move |i| murmur3_u64($s[i] as i64 as u64, seed))
+            };
+        }
+        match *self {
+            Numeric::I8(s) => ints!(s),
+            Numeric::I16(s) => ints!(s),
+            Numeric::I32(s) => ints!(s),
+            Numeric::I64(s) => ints!(s),
+            Numeric::U8(s) => ints!(s),
+            Numeric::U16(s) => ints!(s),
+            Numeric::U32(s) => ints!(s),
+            Numeric::U64(s) => sink.feed(s.len(), move |i| murmur3_u64(s[i], seed)),
+            Numeric::Bool(s) => sink.feed(s.len(), move |i| murmur3_u64((s[i] != 0) as u64, seed)),
+            Numeric::F32(s) => sink.feed(s.len(), move |i| hash_f64(s[i] as f64, seed)),
+            Numeric::F64(s) => sink.feed(s.len(), move |i| hash_f64(s[i], seed)),
+        }
+    }
+}
+
+/// What [`Numeric::hashes`] feeds: `n` items, item `i` hashing to `hash_at(i)`.
+pub(crate) trait HashSink {
+    type Out;
+    fn feed<H: Fn(usize) -> (u64, u64) + Sync>(self, n: usize, hash_at: H) -> Self::Out;
 }
 
 /// How the items of a fixed-width string buffer are encoded.
@@ -245,7 +278,8 @@ pub enum SkFixedEncoding {
     SK_FIXED_UCS4 = 2,
 }
 
-/// A column of variable-length strings: Arrow layout, or fixed-width NumPy items.
+/// A column of variable-length strings: Arrow layout, fixed-width NumPy items, or
+/// items joined by a delimiter byte.
 pub(crate) enum Strings<'a> {
     Offsets32 {
         data: &'a [u8],
@@ -264,6 +298,10 @@ pub(crate) enum Strings<'a> {
     FixedUcs4 {
         data: &'a [u32],
         width: usize,
+    },
+    Delimited {
+        data: &'a [u8],
+        starts: Vec<usize>,
     },
 }
 
@@ -332,6 +370,26 @@ impl<'a> Strings<'a> {
         }
     }
 
+    /// Items of `data` separated by `delimiter` (a byte no item contains).
+    pub(crate) unsafe fn delimited(
+        data: *const u8,
+        len: usize,
+        delimiter: u8,
+    ) -> Result<Self, Error> {
+        let data = in_slice(data, len)?;
+        // starts[i]..starts[i + 1] - 1 is item i: the delimiter after each item is skipped.
+        let mut starts = Vec::with_capacity(len / 8 + 2);
+        starts.push(0);
+        starts.extend(
+            data.iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == delimiter)
+                .map(|(i, _)| i + 1),
+        );
+        starts.push(len + 1);
+        Ok(Strings::Delimited { data, starts })
+    }
+
     pub(crate) unsafe fn fixed(
         data: *const c_void,
         itemsize: usize,
@@ -347,7 +405,7 @@ impl<'a> Strings<'a> {
                 width: itemsize,
             }),
             2 => {
-                if itemsize % 4 != 0 {
+                if !itemsize.is_multiple_of(4) {
                     return Err(invalid("UCS4 item size must be a multiple of 4"));
                 }
                 let data = in_slice(data as *const u32, total / 4)?;
@@ -369,6 +427,7 @@ impl<'a> Strings<'a> {
         match self {
             Strings::Offsets32 { offsets, .. } => offsets.len() - 1,
             Strings::Offsets64 { offsets, .. } => offsets.len() - 1,
+            Strings::Delimited { starts, .. } => starts.len() - 1,
             Strings::FixedBytes { data, width } => {
                 if *width == 0 {
                     0
@@ -420,6 +479,7 @@ impl<'a> Strings<'a> {
                 }
                 Some(f(&data[offsets[i] as usize..offsets[i + 1] as usize]))
             }
+            Strings::Delimited { data, starts } => Some(f(&data[starts[i]..starts[i + 1] - 1])),
             Strings::FixedBytes { data, width } => {
                 let item = &data[i * width..(i + 1) * width];
                 let end = item.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);

@@ -1,7 +1,7 @@
 //! C surface of the HyperLogLog sketch (`sketchbox_core::hll`).
 
 use crate::common::*;
-use sketchbox_core::hash::{hash_bytes, hash_f64, murmur3_u64, DEFAULT_SEED};
+use sketchbox_core::hash::{hash_bytes, DEFAULT_SEED};
 use sketchbox_core::hll::{coupon, HllSketch, HllType};
 use std::ffi::c_void;
 use std::sync::Mutex;
@@ -87,49 +87,17 @@ pub unsafe extern "C" fn sk_hll_convert(
     })
 }
 
-/// Bulk-updates an HLL from a numeric column, one monomorphic loop per element type.
-fn update_numeric_col(
-    sk: &mut HllSketch,
-    col: &Numeric,
-    progress: &mut dyn FnMut(u64, u64) -> bool,
-) -> Result<(), sketchbox_core::Error> {
-    macro_rules! ints {
-        ($s:expr) => {
-            sk.update_with(
-                $s.len(),
-                |i| Some(coupon(murmur3_u64($s[i] as i64 as u64, DEFAULT_SEED))),
-                progress,
-            )
-        };
-    }
-    match col {
-        Numeric::I8(s) => ints!(s),
-        Numeric::I16(s) => ints!(s),
-        Numeric::I32(s) => ints!(s),
-        Numeric::I64(s) => ints!(s),
-        Numeric::U8(s) => ints!(s),
-        Numeric::U16(s) => ints!(s),
-        Numeric::U32(s) => ints!(s),
-        Numeric::U64(s) => sk.update_with(
-            s.len(),
-            |i| Some(coupon(murmur3_u64(s[i], DEFAULT_SEED))),
-            progress,
-        ),
-        Numeric::Bool(s) => sk.update_with(
-            s.len(),
-            |i| Some(coupon(murmur3_u64((s[i] != 0) as u64, DEFAULT_SEED))),
-            progress,
-        ),
-        Numeric::F32(s) => sk.update_with(
-            s.len(),
-            |i| Some(coupon(hash_f64(s[i] as f64, DEFAULT_SEED))),
-            progress,
-        ),
-        Numeric::F64(s) => sk.update_with(
-            s.len(),
-            |i| Some(coupon(hash_f64(s[i], DEFAULT_SEED))),
-            progress,
-        ),
+/// Feeds hashed items to an HLL's bulk path as coupons.
+struct Bulk<'a> {
+    sketch: &'a mut HllSketch,
+    progress: &'a mut dyn FnMut(u64, u64) -> bool,
+}
+
+impl HashSink for Bulk<'_> {
+    type Out = Result<(), sketchbox_core::Error>;
+    fn feed<H: Fn(usize) -> (u64, u64) + Sync>(self, n: usize, hash_at: H) -> Self::Out {
+        self.sketch
+            .update_with(n, move |i| Some(coupon(hash_at(i))), self.progress)
     }
 }
 
@@ -153,7 +121,14 @@ pub unsafe extern "C" fn sk_hll_update_numeric(
     guard(|| {
         let col = Numeric::from_raw(data, len, dtype)?;
         let mut sk = SkHll::lock(sketch)?;
-        update_numeric_col(&mut sk, &col, &mut progress_fn(progress, user))
+        let progress = &mut progress_fn(progress, user);
+        col.hashes(
+            DEFAULT_SEED,
+            Bulk {
+                sketch: &mut sk,
+                progress,
+            },
+        )
     })
 }
 
@@ -285,6 +260,24 @@ pub unsafe extern "C" fn sk_hll_update_strings(
             validity,
             validity_offset,
         )?;
+        update_strings(sketch, &col, progress, user)
+    })
+}
+
+/// Updates with the items of `data` separated by the byte `delimiter`, which no item
+/// contains (e.g. strings joined with "\\0"): `len` bytes hold count(delimiter) + 1
+/// items; empty ones are skipped. Cancellation as sk_hll_update_numeric.
+#[no_mangle]
+pub unsafe extern "C" fn sk_hll_update_delimited(
+    sketch: *mut SkHll,
+    data: *const u8,
+    len: usize,
+    delimiter: u8,
+    progress: SkProgressFn,
+    user: *mut c_void,
+) -> i32 {
+    guard(|| {
+        let col = Strings::delimited(data, len, delimiter)?;
         update_strings(sketch, &col, progress, user)
     })
 }

@@ -4,6 +4,10 @@
 
 mod common;
 mod hll;
+mod kll;
+mod theta;
 
 pub use common::*;
 pub use hll::*;
+pub use kll::*;
+pub use theta::*;

@@ -18,32 +18,47 @@ pub const SUB_BLOCK: usize = 1 << 20;
 /// Below this many items a block is done on the calling thread.
 const PARALLEL_MIN: usize = 1 << 16;
 
-/// `f(i)` for every `i` in `range`, keeping the `Some`s, in index order; the range is
-/// split over rayon's pool when it is large enough to pay for the hand-off. (A pool,
-/// not fresh threads: spawning costs tens of microseconds here, plus page faults for
-/// each new thread's stack and allocator arena.)
+/// `f(i)` for every `i` in `range`, keeping the `Some`s, in index order (see
+/// [`par_parts`]).
 pub fn par_filter_map<T, F>(range: Range<usize>, f: F) -> Vec<T>
 where
     T: Send,
     F: Fn(usize) -> Option<T> + Sync,
 {
+    par_parts(range, |part, kept| {
+        for i in part {
+            if let Some(x) = f(i) {
+                kept.push(x);
+            }
+        }
+    })
+}
+
+/// `f(part, kept)` for consecutive parts of `range`, each pushing what it keeps to its
+/// own vector; returns the vectors concatenated, in range order. The range is split
+/// over rayon's pool when it is large enough to pay for the hand-off. (A pool, not
+/// fresh threads: spawning costs tens of microseconds here, plus page faults for each
+/// new thread's stack and allocator arena.)
+pub fn par_parts<T, F>(range: Range<usize>, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(Range<usize>, &mut Vec<T>) + Sync,
+{
     let n = range.len();
     let t = rayon::current_num_threads();
     if t <= 1 || n < PARALLEL_MIN {
-        return range.filter_map(&f).collect();
+        let mut kept = Vec::new();
+        f(range, &mut kept);
+        return kept;
     }
     let per = n.div_ceil(t);
     let parts: Vec<Vec<T>> = (0..t)
         .into_par_iter()
         .map(|k| {
-            let lo = range.start + k * per;
+            let lo = (range.start + k * per).min(range.end);
             let hi = (lo + per).min(range.end);
             let mut kept = Vec::new();
-            for i in lo..hi {
-                if let Some(x) = f(i) {
-                    kept.push(x);
-                }
-            }
+            f(lo..hi, &mut kept);
             kept
         })
         .collect();

@@ -56,6 +56,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::OnceLock;
 
 use serde_json::json;
 
@@ -390,6 +391,35 @@ fn sort16<T: KllItem>(v: &mut [T; 16]) {
     );
 }
 
+/// `sort16` without the comparators that touch slots 12..16: sorts `v[..12]`
+/// when those slots hold padding (+infinity), with 42 compare-exchanges
+/// instead of 63.
+#[inline(always)]
+fn sort12<T: KllItem>(v: &mut [T; 16]) {
+    ce!(v;
+        0,1; 2,3; 4,5; 6,7; 8,9; 10,11; 0,2; 1,3; 4,6; 5,7;
+        8,10; 9,11; 1,2; 5,6; 9,10; 0,4; 1,5; 2,6; 3,7; 2,4;
+        3,5; 1,2; 3,4; 5,6; 9,10; 0,8; 1,9; 2,10; 3,11; 4,8;
+        5,9; 6,10; 7,11; 2,4; 3,5; 6,8; 7,9; 1,2; 3,4; 5,6;
+        7,8; 9,10;
+    );
+}
+
+/// Sorts `v`, whose slots from `pop` on hold padding, with the smallest
+/// network that covers `pop` items.
+#[inline(always)]
+fn sort_padded16<T: KllItem>(v: &mut [T; 16], pop: usize) {
+    if pop <= 8 {
+        let mut u: [T; 8] = std::array::from_fn(|i| v[i]);
+        sort8(&mut u);
+        v[..8].copy_from_slice(&u);
+    } else if pop <= 12 {
+        sort12(v);
+    } else {
+        sort16(v);
+    }
+}
+
 /// Merges the sorted halves `v[..8]` and `v[8..]`.
 #[inline(always)]
 fn merge8x8<T: KllItem>(v: &mut [T; 16]) {
@@ -456,7 +486,7 @@ fn halve_and_merge_32<T: KllItem>(
     if pop <= 16 {
         let mut v = load_padded::<T, 16>(&buf[beg..beg + pop]);
         if sort {
-            sort16(&mut v);
+            sort_padded16(&mut v, pop);
         }
         for i in 0..8 {
             w[i] = v[2 * i + offset];
@@ -525,14 +555,16 @@ fn halve_and_merge<T: KllItem>(
     if pop <= 16 && above <= 8 {
         let mut v = load_padded::<T, 16>(&buf[beg..beg + pop]);
         if sort {
-            sort16(&mut v);
+            sort_padded16(&mut v, pop);
         }
         // slots at or past `half` pick padding, since 2i + offset >= pop
         let mut w: [T; 16] =
             std::array::from_fn(|i| if i < 8 { v[2 * i + offset] } else { T::PAD });
-        let b = load_padded::<T, 8>(&buf[beg + pop..above_lim]);
-        w[8..].copy_from_slice(&b);
-        merge8x8(&mut w);
+        if above > 0 {
+            let b = load_padded::<T, 8>(&buf[beg + pop..above_lim]);
+            w[8..].copy_from_slice(&b);
+            merge8x8(&mut w);
+        }
         store_prefix(&mut buf[beg + half..above_lim], &w);
         return;
     }
@@ -545,6 +577,19 @@ fn halve_and_merge<T: KllItem>(
     }
     halve_down(&mut buf[beg..beg + pop], offset);
     merge_runs_in_place(buf, scratch, beg, half, beg + pop, above, beg + half);
+}
+
+/// Moves `s[..len - by]` to `s[by..]`. The levels below a compacted one are
+/// a few dozen items: a plain loop beats a call to memmove.
+#[inline]
+fn shift_up<T: Copy>(s: &mut [T], by: usize) {
+    if s.len() > 256 {
+        s.copy_within(..s.len() - by, by);
+        return;
+    }
+    for i in (by..s.len()).rev() {
+        s[i] = s[i - by];
+    }
 }
 
 /// Merges two sorted slices into `out` (ties take `b` first).
@@ -634,6 +679,9 @@ pub struct KllSketch<T: KllItem> {
     /// deterministic stream of compaction offsets.
     forks: AtomicU64,
     scratch: Vec<T>,
+    /// The sorted view every query searches, built by the first query after a
+    /// change and dropped by every update or merge.
+    view: OnceLock<SortedView<T>>,
 }
 
 /// A clone has the same state but its own stream of compaction offsets:
@@ -657,6 +705,7 @@ impl<T: KllItem> Clone for KllSketch<T> {
             rng: BitSource::new(seed),
             forks: AtomicU64::new(0),
             scratch: Vec::new(),
+            view: OnceLock::new(),
         }
     }
 }
@@ -733,6 +782,7 @@ impl<T: KllItem> KllSketch<T> {
             rng: BitSource::new(seed),
             forks: AtomicU64::new(0),
             scratch: Vec::new(),
+            view: OnceLock::new(),
         }
     }
 
@@ -789,6 +839,7 @@ impl<T: KllItem> KllSketch<T> {
         if item.is_nan() {
             return;
         }
+        self.view.take();
         self.update_min_max(item, item);
         self.push_level_zero(item);
     }
@@ -828,17 +879,18 @@ impl<T: KllItem> KllSketch<T> {
     /// a free run at a time.
     pub fn update_slice(&mut self, items: &[T]) {
         const BLOCK: usize = 4096;
+        self.view.take();
         let mut clean: Vec<T> = Vec::new();
         for block in items.chunks(BLOCK) {
-            let block = match min_max_no_nan(block) {
-                Some(_) => block,
+            let (block, min_max) = match min_max_no_nan(block) {
+                Some(mm) => (block, Some(mm)),
                 None => {
                     clean.clear();
                     clean.extend(block.iter().copied().filter(|x| !x.is_nan()));
-                    &clean[..]
+                    (&clean[..], min_max_no_nan(&clean))
                 }
             };
-            if let Some((lo, hi)) = min_max_no_nan(block) {
+            if let Some((lo, hi)) = min_max {
                 self.update_min_max(lo, hi);
                 self.fill_level_zero(block);
             }
@@ -946,7 +998,7 @@ impl<T: KllItem> KllSketch<T> {
         // slots end up under level 0.
         if level > 0 {
             let lo = self.levels[0] as usize;
-            self.items.copy_within(lo..raw_beg, lo + half);
+            shift_up(&mut self.items[lo..raw_beg + half], half);
             for l in &mut self.levels[..level] {
                 *l += half as u32;
             }
@@ -960,6 +1012,7 @@ impl<T: KllItem> KllSketch<T> {
         if other.is_empty() {
             return Ok(());
         }
+        self.view.take();
         let final_n = self
             .n
             .checked_add(other.n)
@@ -1059,9 +1112,11 @@ impl<T: KllItem> KllSketch<T> {
         }
     }
 
-    fn sorted_view(&self) -> Result<SortedView<T>> {
+    /// The sorted view of the retained items, built once per state of the
+    /// sketch (DataSketches caches it the same way).
+    fn sorted_view(&self) -> Result<&SortedView<T>> {
         self.ensure_non_empty()?;
-        Ok(SortedView::new(self))
+        Ok(self.view.get_or_init(|| SortedView::new(self)))
     }
 
     fn check_rank(rank: f64) -> Result<()> {
@@ -1092,8 +1147,7 @@ impl<T: KllItem> KllSketch<T> {
         for &r in ranks {
             Self::check_rank(r)?;
         }
-        let view = self.sorted_view()?;
-        Ok(ranks.iter().map(|&r| view.quantile(r, inclusive)).collect())
+        Ok(self.sorted_view()?.quantiles(ranks, inclusive))
     }
 
     /// The approximate normalized rank of `item`: the fraction of the stream
@@ -1110,8 +1164,7 @@ impl<T: KllItem> KllSketch<T> {
         for &x in items {
             Self::check_item(x)?;
         }
-        let view = self.sorted_view()?;
-        Ok(items.iter().map(|&x| view.rank(x, inclusive)).collect())
+        Ok(self.sorted_view()?.ranks(items, inclusive))
     }
 
     fn check_item(item: T) -> Result<()> {
@@ -1143,10 +1196,7 @@ impl<T: KllItem> KllSketch<T> {
     pub fn cdf(&self, split_points: &[T], inclusive: bool) -> Result<Vec<f64>> {
         let view = self.sorted_view()?;
         Self::check_split_points(split_points)?;
-        let mut out: Vec<f64> = split_points
-            .iter()
-            .map(|&x| view.rank(x, inclusive))
-            .collect();
+        let mut out = view.ranks(split_points, inclusive);
         out.push(1.0);
         Ok(out)
     }
@@ -1391,6 +1441,7 @@ impl<T: KllItem> KllSketch<T> {
             rng: BitSource::new(seed),
             forks: AtomicU64::new(0),
             scratch: Vec::new(),
+            view: OnceLock::new(),
         };
         s.refresh_caps();
         for h in 1..num_levels {
@@ -1524,6 +1575,7 @@ struct SortedView<T> {
     items: Vec<T>,
     cum: Vec<u64>,
     total: u64,
+    total_f64: f64,
 }
 
 impl<T: KllItem> SortedView<T> {
@@ -1548,7 +1600,12 @@ impl<T: KllItem> SortedView<T> {
             items.push(x);
             cum.push(total);
         }
-        SortedView { items, cum, total }
+        SortedView {
+            items,
+            cum,
+            total,
+            total_f64: total as f64,
+        }
     }
 
     fn rank(&self, item: T, inclusive: bool) -> f64 {
@@ -1563,13 +1620,26 @@ impl<T: KllItem> SortedView<T> {
         }
     }
 
-    fn quantile(&self, rank: f64, inclusive: bool) -> T {
-        let scaled = rank * self.total as f64;
-        let weight = if inclusive {
+    /// The cumulative weight a quantile query at `rank` searches for.
+    #[inline]
+    fn weight(&self, rank: f64, inclusive: bool) -> u64 {
+        const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+        let scaled = rank * self.total_f64;
+        // floor and ceil of a non-negative value without f64::ceil (a libm
+        // call on baseline x86-64) and, below 2^63, with the one-instruction
+        // signed conversions rather than the unsigned ones
+        if scaled < TWO_63 {
+            let floor = scaled as i64;
+            (floor + i64::from(inclusive && (floor as f64) < scaled)) as u64
+        } else if inclusive {
             scaled.ceil() as u64
         } else {
             scaled as u64
-        };
+        }
+    }
+
+    fn quantile(&self, rank: f64, inclusive: bool) -> T {
+        let weight = self.weight(rank, inclusive);
         let idx = if inclusive {
             self.cum.partition_point(|&c| c < weight)
         } else {
@@ -1578,6 +1648,70 @@ impl<T: KllItem> SortedView<T> {
         let last = self.items.len() - 1;
         self.items[idx.min(last)]
     }
+
+    /// [`quantile`](Self::quantile) of each rank. Ascending ranks (the usual
+    /// grid) are answered in one galloping pass over the view, each search
+    /// starting where the previous one ended; others one binary search each.
+    fn quantiles(&self, ranks: &[f64], inclusive: bool) -> Vec<T> {
+        if !ranks.windows(2).all(|w| w[0] <= w[1]) {
+            return ranks.iter().map(|&r| self.quantile(r, inclusive)).collect();
+        }
+        let last = self.items.len() - 1;
+        let mut at = 0;
+        ranks
+            .iter()
+            .map(|&r| {
+                let w = self.weight(r, inclusive);
+                at = if inclusive {
+                    gallop(&self.cum, at, |&c| c < w)
+                } else {
+                    gallop(&self.cum, at, |&c| c <= w)
+                };
+                self.items[at.min(last)]
+            })
+            .collect()
+    }
+
+    /// [`rank`](Self::rank) of each item, galloping over ascending items as
+    /// [`quantiles`](Self::quantiles) does over ascending ranks.
+    fn ranks(&self, items: &[T], inclusive: bool) -> Vec<f64> {
+        if !items.windows(2).all(|w| w[0] <= w[1]) {
+            return items.iter().map(|&x| self.rank(x, inclusive)).collect();
+        }
+        let total = self.total as f64;
+        let mut at = 0;
+        items
+            .iter()
+            .map(|&item| {
+                at = if inclusive {
+                    gallop(&self.items, at, |x| *x <= item)
+                } else {
+                    gallop(&self.items, at, |x| *x < item)
+                };
+                match at.checked_sub(1) {
+                    None => 0.0,
+                    Some(i) => self.cum[i] as f64 / total,
+                }
+            })
+            .collect()
+    }
+}
+
+/// `from + s[from..].partition_point(pred)` for a `pred` that holds on a
+/// prefix of `s`, found by doubling steps from `from` and then a binary
+/// search: O(log d) for an answer `d` places on.
+#[inline]
+fn gallop<X>(s: &[X], from: usize, pred: impl Fn(&X) -> bool) -> usize {
+    let mut lo = from; // pred holds below lo
+    let mut hi = from;
+    let mut step = 1;
+    while hi < s.len() && pred(&s[hi]) {
+        lo = hi + 1;
+        hi = from + step;
+        step *= 2;
+    }
+    let hi = hi.min(s.len());
+    lo + s[lo..hi].partition_point(pred)
 }
 
 #[cfg(test)]
@@ -1630,6 +1764,21 @@ mod tests {
             let mut v: [f64; 16] = std::array::from_fn(|i| f64::from((bits >> i) & 1));
             sort16(&mut v);
             assert!(is_sorted(&v), "sort16 fails on {bits:#b}");
+        }
+        // sort_padded16: the first `pop` slots hold items, the rest padding
+        // (+infinity, which plays the part of a one that sorts last)
+        for pop in 0..=16usize {
+            for bits in 0u32..(1 << pop) {
+                let mut v: [f64; 16] = std::array::from_fn(|i| {
+                    if i < pop {
+                        f64::from((bits >> i) & 1)
+                    } else {
+                        f64::INFINITY
+                    }
+                });
+                sort_padded16(&mut v, pop);
+                assert!(is_sorted(&v), "sort_padded16 fails on {pop}/{bits:#b}");
+            }
         }
         // merge networks: every pair of sorted 0-1 halves
         for ones_a in 0..=8 {
@@ -1829,6 +1978,58 @@ mod tests {
             assert_eq!(a, b, "k = {k}");
             assert_eq!(a.serialize(), b.serialize());
             assert_eq!(a.n(), 50_000 - 51);
+        }
+    }
+
+    #[test]
+    fn bulk_queries_equal_single_queries_and_follow_updates() {
+        let mut rng = TestRng(11);
+        for (n, dups) in [(5usize, false), (150, true), (3000, false), (200_000, true)] {
+            let mut s = KllSketch::<f64>::with_seed(200, 5).unwrap();
+            let data: Vec<f64> = (0..n)
+                .map(|_| {
+                    if dups {
+                        rng.below(50) as f64
+                    } else {
+                        rng.unit() * 100.0
+                    }
+                })
+                .collect();
+            s.update_slice(&data);
+            let mut ranks: Vec<f64> = (0..500).map(|_| rng.unit()).collect();
+            ranks.extend([0.0, 1.0, 0.5, 0.5]);
+            let mut items: Vec<f64> = (0..500).map(|_| rng.unit() * 110.0 - 5.0).collect();
+            items.extend([-1.0, 0.0, 49.0, 101.0]);
+            for sorted in [false, true] {
+                if sorted {
+                    ranks.sort_by(f64::total_cmp);
+                    items.sort_by(f64::total_cmp);
+                }
+                for inclusive in [true, false] {
+                    let q = s.quantiles(&ranks, inclusive).unwrap();
+                    for (&r, &x) in ranks.iter().zip(&q) {
+                        assert_eq!(x, s.quantile(r, inclusive).unwrap(), "n {n} r {r}");
+                    }
+                    let rk = s.ranks(&items, inclusive).unwrap();
+                    for (&x, &r) in items.iter().zip(&rk) {
+                        assert_eq!(r, s.rank(x, inclusive).unwrap(), "n {n} x {x}");
+                        let view = SortedView::new(&s);
+                        assert_eq!(r, view.rank(x, inclusive));
+                    }
+                }
+            }
+            // the cached view follows every update and merge
+            let before = s.rank(50.0, true).unwrap();
+            s.update_slice(&vec![1000.0; n]);
+            let after = s.rank(50.0, true).unwrap();
+            assert!((after - before / 2.0).abs() < 0.05, "{before} {after}");
+            s.update(-1000.0);
+            assert_eq!(s.quantile(0.0, true).unwrap(), -1000.0);
+            let mut other = KllSketch::<f64>::with_seed(200, 6).unwrap();
+            other.update(-2000.0);
+            s.merge(&other).unwrap();
+            assert_eq!(s.quantile(0.0, true).unwrap(), -2000.0);
+            assert_eq!(s.max_item(), Some(1000.0));
         }
     }
 

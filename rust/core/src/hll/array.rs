@@ -134,6 +134,11 @@ pub struct HllArray {
     pub hip_accum: f64,
     pub out_of_order: bool,
     pub aux: Option<AuxMap>,
+    /// Set in a union's gadget after registers were merged wholesale: KxQ and the
+    /// minimum statistics are then those from before the merge, and DataSketches keeps
+    /// using them (for HIP increments) until a result is taken, when it replays the
+    /// registers. Images never hold a stale array.
+    pub stale_kxq: bool,
 }
 
 impl HllArray {
@@ -150,6 +155,7 @@ impl HllArray {
             hip_accum: 0.0,
             out_of_order: false,
             aux: None,
+            stale_kxq: false,
         }
     }
 
@@ -166,7 +172,7 @@ impl HllArray {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cur_min == 0 && self.num_at_cur_min == 1 << self.lg_k
+        !self.stale_kxq && self.cur_min == 0 && self.num_at_cur_min == 1 << self.lg_k
     }
 
     #[inline(always)]
@@ -203,7 +209,7 @@ impl HllArray {
         }
         if self.tgt != HllType::Hll4 {
             if old == 0 {
-                self.num_at_cur_min -= 1;
+                self.num_at_cur_min = self.num_at_cur_min.saturating_sub(1);
             }
             return;
         }
@@ -246,45 +252,10 @@ impl HllArray {
         self.cur_min = new_min;
     }
 
-    /// Recomputes KxQ and the minimum statistics from the registers, in slot order, as
-    /// DataSketches' union result does (it replays the merged registers).
-    pub fn rebuild_kxq_cur_min(&mut self) {
-        let mut kxq0 = (1u64 << self.lg_k) as f64;
-        let mut kxq1 = 0.0;
-        let mut cur_min = 64u8;
-        let mut num = 0u32;
-        for &v in &self.regs {
-            if v > 0 {
-                // As a replay of the register (0 -> v) would: out of the 2^0 term, into
-                // the 2^-v one. Exact in binary64 for any realistic register values.
-                kxq0 -= 1.0;
-                if v < 32 {
-                    kxq0 += inv_pow2(v);
-                } else {
-                    kxq1 += inv_pow2(v);
-                }
-            }
-            if v < cur_min {
-                cur_min = v;
-                num = 1;
-            } else if v == cur_min {
-                num += 1;
-            }
-        }
-        self.kxq0 = kxq0;
-        self.kxq1 = kxq1;
-        if self.tgt == HllType::Hll4 {
-            self.cur_min = cur_min;
-            self.num_at_cur_min = num;
-        } else {
-            self.cur_min = 0;
-            self.num_at_cur_min = if cur_min == 0 { num } else { 0 };
-        }
-    }
-
-    /// A copy of this array as another target type, replaying its registers in slot order.
+    /// A copy of this array as another target type (or with fresh KxQ), replaying its
+    /// registers in slot order as DataSketches' conversions do.
     pub fn convert(&self, tgt: HllType) -> HllArray {
-        if tgt == self.tgt {
+        if tgt == self.tgt && !self.stale_kxq {
             return self.clone();
         }
         let mut out = HllArray::new(self.lg_k, tgt);
@@ -298,7 +269,8 @@ impl HllArray {
         out
     }
 
-    /// Fold `src` (with lg_k >= ours) into this array, slot `i` landing on `i mod k`.
+    /// Folds `src` (lg_k >= ours) into this array, slot `i` landing on `i mod k`, as
+    /// DataSketches' union does: registers only, leaving KxQ stale (see `stale_kxq`).
     pub fn merge_registers(&mut self, src: &HllArray) {
         let mask = (1usize << self.lg_k) - 1;
         if src.lg_k == self.lg_k {
@@ -311,7 +283,7 @@ impl HllArray {
                 *d = (*d).max(s);
             }
         }
-        self.rebuild_kxq_cur_min();
+        self.stale_kxq = true;
     }
 
     // ---- packings used by images ----

@@ -10,10 +10,13 @@
 //!   `k = 2^lg_k`, `lg_k` 5..=26, default 12; resize factor x8; optional up-front sampling
 //!   probability `p`; seed default 9001). Items are hashed with MurmurHash3_x64_128 over
 //!   their canonical bytes ([`crate::hash`]), and the theta hash is `h1 >> 1`.
+//!   [`UpdateTheta::update_with`] is the bulk path: hashed and screened against theta on
+//!   every core, applied in order, with progress reports and cancellation between blocks.
 //! * [`CompactTheta`] is the immutable form: the result of [`UpdateTheta::compact`], of a
 //!   set operation, or of reading an image. It writes the compact image (serial version 3)
 //!   and the compressed image (serial version 4) exactly as DataSketches does, and reads
-//!   serial versions 1 to 4.
+//!   serial versions 1 to 4. [`ThetaUnion::update_image`] unions an image without
+//!   building it, reading an ordered image only up to the union's theta.
 //!
 //! # Accuracy
 //!

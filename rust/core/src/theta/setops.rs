@@ -10,6 +10,7 @@
 //! ([`Error::Incompatible`] otherwise); empty inputs are not checked (DataSketches does not
 //! check them either, and Java writes seed hash 0 into empty images).
 
+use super::compact::{serial_version, V3View};
 use super::table::{starting_lg_size, starting_theta, HashTable};
 use super::{bounds, check_lg_k, check_seed_hash_value, CompactTheta, LG_RESIZE_FACTOR};
 use super::{MAX_LG_K, MAX_THETA, MIN_LG_K};
@@ -22,6 +23,7 @@ pub struct ThetaUnion {
     table: HashTable,
     union_theta: u64,
     start_theta: u64,
+    seed: u64,
     seed_hash: u16,
 }
 
@@ -60,6 +62,7 @@ impl ThetaUnion {
             ),
             union_theta: theta,
             start_theta: theta,
+            seed,
             seed_hash: seed_hash(seed),
         })
     }
@@ -76,6 +79,42 @@ impl ThetaUnion {
             if hash < self.union_theta && hash < self.table.theta {
                 self.table.insert_if_absent(hash);
             } else if sketch.is_ordered() {
+                break;
+            }
+        }
+        self.union_theta = self.union_theta.min(self.table.theta);
+        Ok(())
+    }
+
+    /// Adds the sketch of a compact image (any serial version) without building it
+    /// when it is an ordered serial version 3 image, the form DataSketches and sketchbox
+    /// write: its entries are read only up to the union's theta, so a union of many
+    /// large images reads a few entries of each. Each entry read is checked as
+    /// [`CompactTheta::deserialize`] checks it; entries past the union's theta are not
+    /// read, so an image corrupt only there is not noticed (and cannot change the
+    /// result). Other images are deserialized in full, then added.
+    ///
+    /// Errors: [`Error::CorruptData`] for an invalid image (the union may then hold part
+    /// of it), [`Error::Incompatible`] for another seed (the union is unchanged).
+    pub fn update_image(&mut self, bytes: &[u8]) -> Result<()> {
+        if serial_version(bytes)? != 3 {
+            return self.update(&CompactTheta::deserialize(bytes, self.seed)?);
+        }
+        let view = V3View::parse(bytes, self.seed)?;
+        if !view.ordered {
+            return self.update(&CompactTheta::deserialize(bytes, self.seed)?);
+        }
+        let entries = view.checked_entries()?;
+        if view.empty {
+            return Ok(());
+        }
+        self.table.is_empty = false;
+        self.union_theta = self.union_theta.min(view.theta);
+        for hash in entries {
+            let hash = hash?;
+            if hash < self.union_theta && hash < self.table.theta {
+                self.table.insert_if_absent(hash);
+            } else {
                 break;
             }
         }
@@ -115,6 +154,11 @@ impl ThetaUnion {
     /// Nominal size exponent.
     pub fn lg_k(&self) -> u8 {
         self.table.lg_nom
+    }
+
+    /// The hash seed of the sketches this union accepts.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 }
 

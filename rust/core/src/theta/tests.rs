@@ -1,7 +1,7 @@
 //! Fixtures from DataSketches (Java and C++), semantics, statistics, robustness, speed.
 
 use super::*;
-use crate::hash::{hash_i64, DEFAULT_SEED};
+use crate::hash::{hash_bytes, hash_i64, DEFAULT_SEED};
 use std::path::PathBuf;
 
 /// splitmix64: the tests' own small PRNG.
@@ -369,6 +369,108 @@ fn unordered_images_round_trip() {
 }
 
 #[test]
+fn union_of_images_equals_union_of_sketches() {
+    let mut images: Vec<Vec<u8>> = Vec::new();
+    for lang in ["cpp", "java"] {
+        for n in FIXTURE_NS {
+            images.push(read_fixture(lang, &format!("theta_n{n}_{lang}.sk")));
+        }
+        images.push(read_fixture(
+            lang,
+            &format!("theta_non_empty_no_entries_{lang}.sk"),
+        ));
+    }
+    for (i, (lg_k, p, n)) in [
+        (12, 1.0, 5000),
+        (12, 1.0, 20_000),
+        (8, 0.5, 3000),
+        (5, 1.0, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let start = 1_000_000 * (i as i64 + 1);
+        let c = sketch_of_range(lg_k, p, start..start + n).compact(true);
+        images.push(c.serialize());
+        images.push(c.serialize_compressed());
+        let unordered = sketch_of_range(lg_k, p, -start - n..-start).compact(false);
+        images.push(unordered.serialize());
+    }
+    let mut v1 = sketch_of_range(5, 1.0, 0..1000).compact(true).serialize();
+    v1[1] = 1;
+    v1[5] = 0;
+    v1[6] = 0;
+    v1[7] = 0;
+    images.push(v1);
+    for lg_k in [5, 9, 12, 14] {
+        let mut by_image = ThetaUnion::new(lg_k, DEFAULT_SEED).unwrap();
+        let mut by_sketch = ThetaUnion::new(lg_k, DEFAULT_SEED).unwrap();
+        for img in &images {
+            by_image.update_image(img).unwrap();
+            by_sketch
+                .update(&CompactTheta::deserialize(img, DEFAULT_SEED).unwrap())
+                .unwrap();
+            assert_eq!(by_image.result(), by_sketch.result(), "lg_k {lg_k}");
+        }
+    }
+    // Another seed is incompatible and leaves the union unchanged; corrupt entries that
+    // the union reads are reported.
+    let mut u = ThetaUnion::new(12, 7).unwrap();
+    assert!(matches!(
+        u.update_image(&images[3]),
+        Err(Error::Incompatible(_))
+    ));
+    assert!(u.result().is_empty());
+    let mut bad = sketch_of_range(12, 1.0, 0..100).compact(true).serialize();
+    bad[16..24].copy_from_slice(&0u64.to_le_bytes());
+    let mut u = ThetaUnion::new(12, DEFAULT_SEED).unwrap();
+    assert!(matches!(u.update_image(&bad), Err(Error::CorruptData(_))));
+}
+
+#[test]
+fn ordered_entries_are_checked_at_every_edge() {
+    // A serial version 3 estimation-mode image of `entries` flagged ordered, theta 1000.
+    let image = |entries: &[u64]| {
+        let mut img = vec![3u8, 3, 3, 0, 0, 0x1a];
+        img.extend_from_slice(&crate::hash::seed_hash(DEFAULT_SEED).to_le_bytes());
+        img.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        img.extend_from_slice(&[0; 4]);
+        img.extend_from_slice(&1000u64.to_le_bytes());
+        for e in entries {
+            img.extend_from_slice(&e.to_le_bytes());
+        }
+        img
+    };
+    let top = 1u64 << 63;
+    let many: Vec<u64> = (1..=40).map(|i| i * 20).collect();
+    for good in [&[1u64][..], &[999], &[1, 2, 999], &many] {
+        let c = CompactTheta::deserialize(&image(good), DEFAULT_SEED).unwrap();
+        assert_eq!(c.entries(), good);
+    }
+    let mut unsorted = many.clone();
+    unsorted.swap(17, 18);
+    let mut dup = many.clone();
+    dup[30] = dup[29];
+    for bad in [
+        &[0u64][..],
+        &[1000],
+        &[5, 5],
+        &[6, 5],
+        &[1, 1000],
+        &[top, 1],
+        &[top + 5, top + 6],
+        &[1, top + 1],
+        &[500, u64::MAX],
+        &[u64::MAX],
+        &unsorted,
+        &dup,
+    ] {
+        let r = CompactTheta::deserialize(&image(bad), DEFAULT_SEED);
+        assert!(matches!(r, Err(Error::CorruptData(_))), "{bad:?}: {r:?}");
+    }
+}
+
+#[test]
 fn old_serial_versions_read() {
     let c = sketch_of_range(5, 1.0, 0..1000).compact(true);
     assert!(c.is_estimation_mode());
@@ -518,10 +620,20 @@ fn mutated_images_never_panic() {
                 _ => {}
             }
         }
+        // The union's image path reads as far as it needs: never a panic, and the same
+        // union as the full read whenever that succeeds.
+        let mut by_image = ThetaUnion::new(6, DEFAULT_SEED).unwrap();
+        by_image.update(&partner).unwrap();
+        let image_read = by_image.update_image(&img);
         match CompactTheta::deserialize(&img, DEFAULT_SEED) {
             Ok(c) => {
                 ok += 1;
                 exercise(&c, &partner);
+                let mut u = ThetaUnion::new(6, DEFAULT_SEED).unwrap();
+                u.update(&partner).unwrap();
+                u.update(&c).unwrap();
+                assert!(image_read.is_ok());
+                assert_eq!(by_image.result(), u.result());
             }
             Err(e) => {
                 err += 1;
@@ -636,36 +748,83 @@ fn union_and_intersection_estimates_within_rse() {
 }
 
 #[test]
-fn parallel_updates_equal_sequential() {
+fn bulk_updates_equal_sequential() {
     let mut rng = SplitMix64(99);
-    for (lg_k, p, n, threads) in [
-        (12, 1.0, 0usize, 2usize),
-        (12, 1.0, 5, 2),
-        (12, 1.0, 100_000, 2),
-        (10, 0.3, 700_000, 3),
-        (5, 1.0, 300_000, 4),
-        (12, 1.0, 600_000, 1),
+    for (lg_k, p, n) in [
+        (12, 1.0, 0usize),
+        (12, 1.0, 5),
+        (12, 1.0, 100_000),
+        (10, 0.3, 700_000),
+        (5, 1.0, 300_000),
+        (12, 1.0, 2_500_000),
+        (16, 1.0, 400_000),
+        (12, 0.001, 3_000),
     ] {
         let values: Vec<i64> = (0..n).map(|_| (rng.next() % 2_000_000) as i64).collect();
         let mut seq = UpdateTheta::new(lg_k, p, DEFAULT_SEED).unwrap();
         for &v in &values {
             seq.update_i64(v);
         }
-        let mut par = UpdateTheta::new(lg_k, p, DEFAULT_SEED).unwrap();
-        par.update_i64_parallel(&values, threads);
-        assert_eq!(par.is_empty(), seq.is_empty());
+        let mut bulk = UpdateTheta::new(lg_k, p, DEFAULT_SEED).unwrap();
+        bulk.update_i64_bulk(&values);
+        assert_eq!(bulk.is_empty(), seq.is_empty());
         assert_eq!(
-            par.compact(true),
+            bulk.compact(true),
             seq.compact(true),
             "lg_k {lg_k} p {p} n {n}"
         );
-        let floats: Vec<f64> = values.iter().map(|&v| v as f64 / 3.0).collect();
+        // Skipped items (None) do not count; the sketch is non-empty once one item is seen.
+        let words: Vec<String> = values
+            .iter()
+            .map(|&v| {
+                if v % 3 == 0 {
+                    String::new()
+                } else {
+                    format!("w{v}")
+                }
+            })
+            .collect();
         let mut seq = UpdateTheta::new(lg_k, p, DEFAULT_SEED).unwrap();
-        floats.iter().for_each(|&v| seq.update_f64(v));
-        let mut par = UpdateTheta::new(lg_k, p, DEFAULT_SEED).unwrap();
-        par.update_f64_parallel(&floats, threads);
-        assert_eq!(par.compact(true), seq.compact(true));
+        words.iter().for_each(|w| seq.update_bytes(w.as_bytes()));
+        let mut bulk = UpdateTheta::new(lg_k, p, DEFAULT_SEED).unwrap();
+        let seed = bulk.seed();
+        bulk.update_with(
+            words.len(),
+            |i| hash_bytes(words[i].as_bytes(), seed).map(|h| h.0),
+            &mut |_, _| true,
+        )
+        .unwrap();
+        assert_eq!(bulk.is_empty(), seq.is_empty());
+        assert_eq!(bulk.compact(true), seq.compact(true));
     }
+    let mut s = UpdateTheta::with_defaults();
+    s.update_with(1000, |_| None, &mut |_, _| true).unwrap();
+    assert!(s.is_empty());
+}
+
+#[test]
+fn cancelled_bulk_update_leaves_a_prefix_of_whole_blocks() {
+    let n = 2 * crate::bulk::BLOCK + 1000;
+    let mut calls = Vec::new();
+    let mut s = UpdateTheta::with_defaults();
+    let seed = s.seed();
+    let r = s.update_with(
+        n,
+        |i| Some(hash_i64(i as i64, seed).0),
+        &mut |done, total| {
+            calls.push((done, total));
+            calls.len() < 2
+        },
+    );
+    assert_eq!(r, Err(Error::Cancelled));
+    let block = crate::bulk::BLOCK as u64;
+    assert_eq!(calls, vec![(block, n as u64), (2 * block, n as u64)]);
+    let prefix = sketch_of_range(12, 1.0, 0..2 * block as i64);
+    assert_eq!(s.compact(true), prefix.compact(true));
+}
+
+#[test]
+fn caller_screening_keeps_the_sketch_non_empty() {
     // Screening by the caller: everything dropped still makes the sketch non-empty.
     let mut s = UpdateTheta::new(12, 0.01, DEFAULT_SEED).unwrap();
     let h = hash_i64(1, DEFAULT_SEED).0;
@@ -681,7 +840,7 @@ fn parallel_updates_equal_sequential() {
 /// `cargo test --release -p sketchbox-core theta::tests::bench -- --ignored --nocapture`.
 /// (a) the C layer's plan: 2 threads hash into a 10 M buffer, then `update_hashes` applies
 /// it in order (cold = freshly allocated buffer, warm = reused buffer);
-/// (b) `update_i64_parallel(values, 2)`: 2 threads hash and screen against theta;
+/// (b) `update_i64_bulk(values)`: every core hashes and screens against theta;
 /// (c) `update_i64_slice`: one thread, hash and apply fused.
 #[test]
 #[ignore]
@@ -707,7 +866,11 @@ fn bench_bulk_update_10m() {
     let random: Vec<i64> = (0..N).map(|_| rng.next() as i64).collect();
     let sequential: Vec<i64> = (0..N as i64).collect();
     let mut warm = vec![1u64; N];
-    for (label, values) in [("random", &random), ("0..N", &sequential)] {
+    for (label, values) in [
+        ("0..N", &sequential),
+        ("random", &random),
+        ("0..N", &sequential),
+    ] {
         let mut best = [f64::MAX; 5];
         let mut answer = 0.0;
         for _ in 0..7 {
@@ -730,7 +893,7 @@ fn bench_bulk_update_10m() {
 
             let t0 = Instant::now();
             let mut s2 = UpdateTheta::with_defaults();
-            s2.update_i64_parallel(values, 2);
+            s2.update_i64_bulk(values);
             best[3] = best[3].min(t0.elapsed().as_secs_f64());
             assert_eq!(s2.compact(true), s.compact(true));
 
@@ -743,7 +906,7 @@ fn bench_bulk_update_10m() {
         let rate = |t: f64| N as f64 / t / 1e6;
         println!(
             "{label}: (a) hash on 2 threads + update_hashes: cold buffer {:.0} M/s, warm buffer \
-             {:.0} M/s (update_hashes alone {:.1} ms = {:.0} M/s); (b) update_i64_parallel(2) \
+             {:.0} M/s (update_hashes alone {:.1} ms = {:.0} M/s); (b) update_i64_bulk \
              {:.0} M/s ({:.1} ms); (c) 1 thread fused {:.0} M/s; estimate {answer:.0}",
             rate(best[0]),
             rate(best[1]),

@@ -1,6 +1,7 @@
 //! The QuickSelect update sketch.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde_json::{json, Value};
 
@@ -9,6 +10,7 @@ use super::{
     bounds, check_lg_k, check_num_std_devs, theta_fraction, CompactTheta, DEFAULT_LG_K,
     LG_RESIZE_FACTOR, MAX_THETA,
 };
+use crate::bulk;
 use crate::hash::{hash_bytes, hash_f64, hash_i64, seed_hash, DEFAULT_SEED};
 use crate::{Error, Result};
 
@@ -108,8 +110,8 @@ impl UpdateTheta {
         }
     }
 
-    /// Hashes `values` with this sketch's seed and applies them (single-threaded
-    /// convenience; the C layer hashes in parallel and calls [`Self::update_hashes`]).
+    /// Hashes `values` with this sketch's seed and applies them on the calling thread
+    /// ([`Self::update_with`] is the parallel bulk path).
     pub fn update_i64_slice(&mut self, values: &[i64]) {
         if values.is_empty() {
             return;
@@ -139,67 +141,70 @@ impl UpdateTheta {
         self.table.is_empty = false;
     }
 
-    /// Integer items hashed on up to `threads` threads (scoped std threads), applied in
-    /// order: identical to [`Self::update_i64_slice`]. Each thread hashes a contiguous part
-    /// of a block and keeps only the hashes below the current theta; the survivors are
-    /// applied in input order, so once in estimation mode almost nothing crosses threads.
-    pub fn update_i64_parallel(&mut self, values: &[i64], threads: usize) {
-        let seed = self.seed;
-        self.update_parallel(values, threads, move |&v| hash_i64(v, seed).0);
-    }
-
-    /// Floating-point items, as [`Self::update_i64_parallel`].
-    pub fn update_f64_parallel(&mut self, values: &[f64], threads: usize) {
-        let seed = self.seed;
-        self.update_parallel(values, threads, move |&v| hash_f64(v, seed).0);
-    }
-
-    fn update_parallel<T: Sync>(
+    /// Bulk update of `n` items, item `i` giving `h1_at(i)`: the first half of its
+    /// MurmurHash3 with this sketch's seed ([`Self::seed`]), or `None` if it is not an
+    /// item (an empty string, a null). The result equals updating one item at a time.
+    ///
+    /// Once the sketch holds an item, workers on every core hash each sub-block and keep
+    /// only the hashes below the theta of its start (theta never rises), and those are
+    /// applied in input order (see [`crate::bulk`]). Sub-blocks are short while theta is
+    /// high, so that few hashes pass, and grow to [`bulk::SUB_BLOCK`] as it falls.
+    ///
+    /// `progress(done, total)` runs after each block of [`bulk::BLOCK`] items; `false`
+    /// stops the update with `Error::Cancelled`, leaving the sketch updated with every
+    /// item of the finished blocks (a prefix of the input) and none of the rest.
+    pub fn update_with<F>(
         &mut self,
-        values: &[T],
-        threads: usize,
-        h1_of: impl Fn(&T) -> u64 + Sync,
-    ) {
-        /// Items per block: each block is screened against the theta reached so far.
-        const BLOCK: usize = 1 << 18;
-        const MIN_PER_THREAD: usize = 1 << 14;
-        if values.is_empty() {
-            return;
-        }
-        self.table.is_empty = false;
-        let threads = threads
-            .clamp(1, 64)
-            .min(values.len().div_ceil(MIN_PER_THREAD));
-        if threads == 1 {
-            let mut theta = self.table.theta;
-            for v in values {
-                let hash = h1_of(v) >> 1;
-                if hash < theta && hash != 0 {
-                    self.table.insert_if_absent(hash);
-                    theta = self.table.theta;
+        n: usize,
+        h1_at: F,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()>
+    where
+        F: Fn(usize) -> Option<u64> + Sync,
+    {
+        /// Shortest sub-block: the size below which `par_filter_map` stays on one thread.
+        const MIN_SUB_BLOCK: usize = 1 << 16;
+        let k = 1usize << self.table.lg_nom;
+        let mut start = 0;
+        while start < n {
+            let end = (start + bulk::BLOCK).min(n);
+            let mut i = start;
+            // Until the first item (an input may hold only empty strings): one by one.
+            while i < end && self.table.is_empty {
+                if let Some(h1) = h1_at(i) {
+                    self.apply(h1 >> 1);
                 }
+                i += 1;
             }
-            return;
-        }
-        let mut survivors: Vec<Vec<u64>> = vec![Vec::new(); threads];
-        for block in values.chunks(BLOCK) {
-            let theta = self.table.theta;
-            let part = block.len().div_ceil(threads);
-            std::thread::scope(|scope| {
-                let mut outs = survivors.iter_mut();
-                let mut parts = block.chunks(part);
-                let first_out = outs.next().expect("threads >= 1");
-                let first_part = parts.next().unwrap_or(&[]);
-                for (out, part) in outs.zip(parts) {
-                    let h1_of = &h1_of;
-                    scope.spawn(move || screen(part, theta, h1_of, out));
-                }
-                screen(first_part, theta, &h1_of, first_out);
-            });
-            for out in &survivors {
-                self.update_screened(out);
+            while i < end {
+                let theta = self.table.theta;
+                // About 2k hashes of a sub-block pass a theta of fraction f if it holds
+                // 2k / f items.
+                let len = ((2 * k) as f64 / theta_fraction(theta))
+                    .clamp(MIN_SUB_BLOCK as f64, bulk::SUB_BLOCK as f64)
+                    as usize;
+                let hi = (i + len).min(end);
+                let passed = bulk::par_parts(i..hi, |part, kept| screen(part, theta, &h1_at, kept));
+                self.update_screened(&passed);
+                i = hi;
+            }
+            start = end;
+            if end < n && !progress(end as u64, n as u64) {
+                return Err(Error::Cancelled);
             }
         }
+        Ok(())
+    }
+
+    /// Integer items, in order: [`Self::update_with`] without progress reports.
+    pub fn update_i64_bulk(&mut self, values: &[i64]) {
+        let seed = self.seed;
+        let done = self.update_with(
+            values.len(),
+            |i| Some(hash_i64(values[i], seed).0),
+            &mut |_, _| true,
+        );
+        debug_assert!(done.is_ok());
     }
 
     /// Applies theta hashes (already `h1 >> 1`), in order.
@@ -347,14 +352,55 @@ impl UpdateTheta {
     }
 }
 
-/// Collects, in order, the theta hashes of `part` that are non-zero and below `theta`.
-fn screen<T>(part: &[T], theta: u64, h1_of: &impl Fn(&T) -> u64, out: &mut Vec<u64>) {
-    out.clear();
-    for v in part {
-        let hash = h1_of(v) >> 1;
-        if hash < theta && hash != 0 {
-            out.push(hash);
+/// Pushes to `kept`, in order, the theta hashes (`h1 >> 1`) of items `part` that are
+/// non-zero and below `theta`: the bulk update's hot loop.
+fn screen<F>(part: Range<usize>, theta: u64, h1_at: &F, kept: &mut Vec<u64>)
+where
+    F: Fn(usize) -> Option<u64>,
+{
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512dq")
+        && std::is_x86_feature_detected!("avx512vl")
+    {
+        // SAFETY: the processor has every feature `screen_avx512` is compiled for.
+        return unsafe { screen_avx512(part, theta, h1_at, kept) };
+    }
+    for i in part {
+        if let Some(h1) = h1_at(i) {
+            let hash = h1 >> 1;
+            if hash < theta && hash != 0 {
+                kept.push(hash);
+            }
         }
+    }
+}
+
+/// [`screen`] for processors with AVX-512, where MurmurHash3's 64-bit multiplies
+/// vectorise (`vpmullq`; below AVX-512 there is no vector 64-bit multiply): items are
+/// hashed a chunk at a time in a loop of their own, and a chunk is scanned only if its
+/// minimum is below theta. Measured on an AMD Zen 5, 10 M random int64 on 2 cores: 1.35
+/// G items/s against 0.59 G for the item-by-item loop above. This is the crate's only
+/// `unsafe`: calling a function compiled for features the processor may lack.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+unsafe fn screen_avx512<F>(part: Range<usize>, theta: u64, h1_at: &F, kept: &mut Vec<u64>)
+where
+    F: Fn(usize) -> Option<u64>,
+{
+    const CHUNK: usize = 256;
+    let mut hashes = [0u64; CHUNK];
+    let mut start = part.start;
+    while start < part.end {
+        let chunk = &mut hashes[..CHUNK.min(part.end - start)];
+        // An item that is not one gets MAX_THETA, which no theta exceeds.
+        for (j, hash) in chunk.iter_mut().enumerate() {
+            *hash = h1_at(start + j).map_or(MAX_THETA, |h1| h1 >> 1);
+        }
+        if chunk.iter().fold(u64::MAX, |m, &h| m.min(h)) < theta {
+            kept.extend(chunk.iter().copied().filter(|&h| h < theta && h != 0));
+        }
+        start += chunk.len();
     }
 }
 

@@ -1,0 +1,567 @@
+//! C surface of the KLL quantiles sketch (`sketchbox_core::kll`).
+
+use crate::common::*;
+use sketchbox_core::bulk::BLOCK;
+use sketchbox_core::kll::{KllItem, KllSketch};
+use sketchbox_core::Error;
+use std::ffi::c_void;
+use std::sync::Mutex;
+
+/// A KLL quantiles sketch (Apache DataSketches-compatible) of double or float items,
+/// chosen at creation (an SkKllType). Created by sk_kll_new, sk_kll_new_seeded,
+/// sk_kll_copy or sk_kll_deserialize; owned by the caller; released by sk_kll_free.
+/// Safe to share between threads: every call takes the handle's internal lock, so
+/// concurrent updates are applied one call after another and none is lost.
+///
+/// Accuracy: with parameter k the normalized rank error of every rank, quantile and
+/// CDF answer of one sketch stays below 2.296 / k^0.9723 (k = 200: 1.33%), and of
+/// every PMF bucket below 2.446 / k^0.9433 (1.65%), with 99% confidence; up to k
+/// items the sketch is exact. Queries follow DataSketches: `inclusive` true is its
+/// INCLUSIVE search criterion (rank(x) is the fraction of items <= x; quantile(r) is
+/// the smallest retained item whose inclusive rank is >= r), false is EXCLUSIVE
+/// (items < x; the smallest retained item whose inclusive rank is > r). Queries on an
+/// empty sketch fail with SK_ERR_INVALID_ARGUMENT ("empty sketch"), as DataSketches
+/// throws. NaN items are ignored by updates (as in DataSketches) and are not counted.
+pub struct SkKll(Mutex<Kll>);
+
+/// What an SkKll holds: a sketch of one item type.
+pub(crate) enum Kll {
+    F64(KllSketch<f64>),
+    F32(KllSketch<f32>),
+}
+
+impl Handle for SkKll {
+    type Inner = Kll;
+    fn wrap(value: Kll) -> Self {
+        SkKll(Mutex::new(value))
+    }
+    fn mutex(&self) -> &Mutex<Kll> {
+        &self.0
+    }
+}
+
+/// Item type of a KLL sketch; images do not record it, so the reader names it too.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkKllType {
+    /// double items: DataSketches' kll_doubles_sketch / KllDoublesSketch.
+    SK_KLL_F64 = 0,
+    /// float items: DataSketches' kll_floats_sketch / KllFloatsSketch.
+    SK_KLL_F32 = 1,
+}
+
+/// Runs `$body` with `$s` bound to the sketch inside a `Kll`, whatever its item type.
+macro_rules! with_kll {
+    ($kll:expr, $s:ident => $body:expr) => {
+        match $kll {
+            Kll::F64($s) => $body,
+            Kll::F32($s) => $body,
+        }
+    };
+}
+
+impl Kll {
+    fn new(k: u32, item_type: i32, seed: Option<u64>) -> Result<Self, Error> {
+        let k = u16::try_from(k)
+            .ok()
+            .filter(|&k| k >= 8)
+            .ok_or_else(|| invalid(format!("k must be in 8..=65535, got {k}")))?;
+        fn make<T: KllItem>(k: u16, seed: Option<u64>) -> Result<KllSketch<T>, Error> {
+            match seed {
+                Some(s) => KllSketch::with_seed(k, s),
+                None => KllSketch::new(k),
+            }
+        }
+        match parse_type(item_type)? {
+            SkKllType::SK_KLL_F64 => Ok(Kll::F64(make(k, seed)?)),
+            SkKllType::SK_KLL_F32 => Ok(Kll::F32(make(k, seed)?)),
+        }
+    }
+
+    fn item_type(&self) -> SkKllType {
+        match self {
+            Kll::F64(_) => SkKllType::SK_KLL_F64,
+            Kll::F32(_) => SkKllType::SK_KLL_F32,
+        }
+    }
+
+    fn clone_sketch(&self) -> Kll {
+        match self {
+            Kll::F64(s) => Kll::F64(s.clone()),
+            Kll::F32(s) => Kll::F32(s.clone()),
+        }
+    }
+}
+
+fn parse_type(t: i32) -> Result<SkKllType, Error> {
+    match t {
+        0 => Ok(SkKllType::SK_KLL_F64),
+        1 => Ok(SkKllType::SK_KLL_F32),
+        _ => Err(invalid(format!(
+            "KLL item type {t} is not SK_KLL_F64 (0) or SK_KLL_F32 (1)"
+        ))),
+    }
+}
+
+/// A query argument as the sketch's item type. Doubles given to a float sketch are
+/// rounded to the nearest float, as DataSketches' kll_floats_sketch takes them.
+trait FromF64: KllItem {
+    fn from_f64(x: f64) -> Self;
+}
+
+impl FromF64 for f64 {
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+impl FromF64 for f32 {
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+fn items_as<T: FromF64>(xs: &[f64]) -> Vec<T> {
+    xs.iter().map(|&x| T::from_f64(x)).collect()
+}
+
+/// `update_slice` a block of BLOCK items at a time, asking `progress` between blocks.
+fn update_blocks<T: KllItem>(
+    s: &mut KllSketch<T>,
+    data: &[T],
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<(), Error> {
+    let total = data.len() as u64;
+    let mut done = 0u64;
+    for block in data.chunks(BLOCK) {
+        if done > 0 && !progress(done, total) {
+            return Err(Error::Cancelled);
+        }
+        s.update_slice(block);
+        done += block.len() as u64;
+    }
+    Ok(())
+}
+
+fn type_mismatch(kll: &Kll, given: &str) -> Error {
+    let (holds, call) = match kll {
+        Kll::F64(_) => ("double", "sk_kll_update_f64"),
+        Kll::F32(_) => ("float", "sk_kll_update_f32"),
+    };
+    invalid(format!(
+        "this KLL sketch holds {holds} items, not {given}: use {call}"
+    ))
+}
+
+/// Creates an empty sketch with parameter `k` (8..=65535; DataSketches' default is 200)
+/// holding items of type `item_type` (an SkKllType). Its compaction coin flips come from
+/// a seed that differs between sketches. On success *out owns the new sketch.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_new(k: u32, item_type: i32, out: *mut *mut SkKll) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = SkKll::into_raw(Kll::new(k, item_type, None)?);
+        Ok(())
+    })
+}
+
+/// sk_kll_new with a fixed `seed` for the compaction coin flips: the sketch's state is
+/// then a function of its input, for reproducible tests. Sketches that will be merged
+/// should not share a seed (their errors would add up rather than cancel); copies of
+/// a seeded sketch draw their own coin flips.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_new_seeded(
+    k: u32,
+    item_type: i32,
+    seed: u64,
+    out: *mut *mut SkKll,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = SkKll::into_raw(Kll::new(k, item_type, Some(seed))?);
+        Ok(())
+    })
+}
+
+/// Releases a sketch; NULL is accepted and ignored.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_free(sketch: *mut SkKll) {
+    let _ = guard(|| {
+        SkKll::free(sketch);
+        Ok(())
+    });
+}
+
+/// Makes an independent copy of `sketch` in *out.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_copy(sketch: *const SkKll, out: *mut *mut SkKll) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let copy = SkKll::lock(sketch)?.clone_sketch();
+        *out = SkKll::into_raw(copy);
+        Ok(())
+    })
+}
+
+/// Writes the sketch's k, min_k (the smallest k among the sketches merged into it,
+/// which sets its error bound) and item type. Any out-pointer may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_params(
+    sketch: *const SkKll,
+    k: *mut u16,
+    min_k: *mut u16,
+    item_type: *mut SkKllType,
+) -> i32 {
+    guard(|| {
+        let kll = SkKll::lock(sketch)?;
+        let (sk_k, sk_min_k) = with_kll!(&*kll, s => (s.k(), s.min_k()));
+        if let Some(k) = k.as_mut() {
+            *k = sk_k;
+        }
+        if let Some(m) = min_k.as_mut() {
+            *m = sk_min_k;
+        }
+        if let Some(t) = item_type.as_mut() {
+            *t = kll.item_type();
+        }
+        Ok(())
+    })
+}
+
+/// Updates a double sketch with `len` items at `data` (aligned; NULL when len is 0);
+/// NaN items are ignored. The result equals updating item by item. The items are
+/// applied BLOCK = SK_PROGRESS_BLOCK at a time with `progress` called between blocks;
+/// if it cancels, the sketch holds the items of every completed block (a prefix of the
+/// input) and the call returns SK_ERR_CANCELLED. A float sketch gives
+/// SK_ERR_INVALID_ARGUMENT (use sk_kll_update_f32) and is left unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_update_f64(
+    sketch: *mut SkKll,
+    data: *const f64,
+    len: usize,
+    progress: SkProgressFn,
+    user: *mut c_void,
+) -> i32 {
+    guard(|| {
+        let items = in_slice(data, len)?;
+        let mut kll = SkKll::lock(sketch)?;
+        match &mut *kll {
+            Kll::F64(s) => update_blocks(s, items, &mut progress_fn(progress, user)),
+            other => Err(type_mismatch(other, "double")),
+        }
+    })
+}
+
+/// sk_kll_update_f64 for a float sketch and float items.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_update_f32(
+    sketch: *mut SkKll,
+    data: *const f32,
+    len: usize,
+    progress: SkProgressFn,
+    user: *mut c_void,
+) -> i32 {
+    guard(|| {
+        let items = in_slice(data, len)?;
+        let mut kll = SkKll::lock(sketch)?;
+        match &mut *kll {
+            Kll::F32(s) => update_blocks(s, items, &mut progress_fn(progress, user)),
+            other => Err(type_mismatch(other, "float")),
+        }
+    })
+}
+
+/// Updates with one item (rounded to the nearest float for a float sketch); NaN is
+/// ignored. For many items one sk_kll_update_f64/_f32 call is much cheaper.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_update_one(sketch: *mut SkKll, value: f64) -> i32 {
+    guard(|| {
+        match &mut *SkKll::lock(sketch)? {
+            Kll::F64(s) => s.update(value),
+            Kll::F32(s) => s.update(value as f32),
+        }
+        Ok(())
+    })
+}
+
+/// Merges `src` into `dst` as DataSketches does: dst keeps its k, and its min_k (error
+/// bound) becomes the smaller of the two if src had compacted. Both must hold the same
+/// item type (else SK_ERR_INCOMPATIBLE, dst unchanged). `src` is unchanged; dst and src
+/// may be the same sketch (which then counts its items twice).
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_merge(dst: *mut SkKll, src: *const SkKll) -> i32 {
+    guard(|| {
+        // Copy src first so that two threads merging a->b and b->a cannot deadlock.
+        let other = SkKll::lock(src)?.clone_sketch();
+        match (&mut *SkKll::lock(dst)?, &other) {
+            (Kll::F64(d), Kll::F64(s)) => d.merge(s),
+            (Kll::F32(d), Kll::F32(s)) => d.merge(s),
+            (d, _) => Err(Error::Incompatible(format!(
+                "cannot merge a KLL sketch of {} items into one of {} items",
+                type_name(other.item_type()),
+                type_name(d.item_type())
+            ))),
+        }
+    })
+}
+
+fn type_name(t: SkKllType) -> &'static str {
+    match t {
+        SkKllType::SK_KLL_F64 => "double",
+        SkKllType::SK_KLL_F32 => "float",
+    }
+}
+
+/// Writes the number of items seen (NaN excluded) to *out.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_n(sketch: *const SkKll, out: *mut u64) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = with_kll!(&*SkKll::lock(sketch)?, s => s.n());
+        Ok(())
+    })
+}
+
+/// Writes the number of items the sketch retains (its size is about that many items).
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_num_retained(sketch: *const SkKll, out: *mut u32) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = with_kll!(&*SkKll::lock(sketch)?, s => s.num_retained());
+        Ok(())
+    })
+}
+
+/// Writes true to *out if the sketch has compacted, i.e. answers are approximate.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_is_estimation_mode(sketch: *const SkKll, out: *mut bool) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = with_kll!(&*SkKll::lock(sketch)?, s => s.is_estimation_mode());
+        Ok(())
+    })
+}
+
+fn empty() -> Error {
+    invalid("empty sketch")
+}
+
+/// Writes the smallest item seen to *out (exact, whatever the mode); an empty sketch
+/// gives SK_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_min(sketch: *const SkKll, out: *mut f64) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = with_kll!(&*SkKll::lock(sketch)?, s => s.min_item().map(KllItem::to_f64))
+            .ok_or_else(empty)?;
+        Ok(())
+    })
+}
+
+/// Writes the largest item seen to *out; an empty sketch gives SK_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_max(sketch: *const SkKll, out: *mut f64) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = with_kll!(&*SkKll::lock(sketch)?, s => s.max_item().map(KllItem::to_f64))
+            .ok_or_else(empty)?;
+        Ok(())
+    })
+}
+
+/// Writes the normalized rank error at 99% confidence for the sketch's min_k to *out:
+/// double-sided (PMF buckets) if `pmf`, single-sided (ranks, quantiles, CDF) otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_normalized_rank_error(
+    sketch: *const SkKll,
+    pmf: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = with_kll!(&*SkKll::lock(sketch)?, s => s.normalized_rank_error(pmf));
+        Ok(())
+    })
+}
+
+/// Copies `values` (widened to double) into the caller's `out` of `len` entries.
+unsafe fn write_out<T: KllItem>(values: &[T], out: *mut f64, len: usize) -> Result<(), Error> {
+    if len == 0 {
+        return Ok(());
+    }
+    if out.is_null() {
+        return Err(invalid("NULL output array"));
+    }
+    if !out.is_aligned() {
+        return Err(invalid("misaligned output array"));
+    }
+    let out = std::slice::from_raw_parts_mut(out, len);
+    for (o, v) in out.iter_mut().zip(values) {
+        *o = v.to_f64();
+    }
+    Ok(())
+}
+
+/// Writes the quantile at normalized `rank` (in [0, 1]) to *out; see SkKll for the
+/// meaning of `inclusive`. Ranks 0 and 1 give the smallest and largest retained items
+/// (DataSketches' choice; in estimation mode they need not be min and max). A rank
+/// outside [0, 1] or NaN, or an empty sketch, gives SK_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_quantile(
+    sketch: *const SkKll,
+    rank: f64,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    sk_kll_quantiles(sketch, &rank, 1, inclusive, out)
+}
+
+/// Writes the quantiles at the `len` normalized ranks `ranks` to out[0 .. len] (an array
+/// the caller allocates), searching the sketch once. Errors as sk_kll_quantile; on
+/// error `out` is left unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_quantiles(
+    sketch: *const SkKll,
+    ranks: *const f64,
+    len: usize,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let ranks = in_slice(ranks, len)?;
+        with_kll!(&*SkKll::lock(sketch)?, s => {
+            let q = s.quantiles(ranks, inclusive)?;
+            write_out(&q, out, len)
+        })
+    })
+}
+
+/// Writes the normalized rank of `item` (the fraction of items <= item if `inclusive`,
+/// < item otherwise) to *out. A float sketch compares `item` rounded to the nearest
+/// float. A NaN item or an empty sketch gives SK_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_rank(
+    sketch: *const SkKll,
+    item: f64,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    sk_kll_ranks(sketch, &item, 1, inclusive, out)
+}
+
+/// Writes the ranks of the `len` items at `items` to out[0 .. len], searching the
+/// sketch once. Errors as sk_kll_rank; on error `out` is left unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_ranks(
+    sketch: *const SkKll,
+    items: *const f64,
+    len: usize,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let items = in_slice(items, len)?;
+        match &*SkKll::lock(sketch)? {
+            Kll::F64(s) => write_out(&s.ranks(items, inclusive)?, out, len),
+            Kll::F32(s) => write_out(&s.ranks(&items_as::<f32>(items), inclusive)?, out, len),
+        }
+    })
+}
+
+/// Writes the cumulative distribution at the `len` split points (unique, increasing,
+/// not NaN; rounded to float for a float sketch) to out[0 .. len + 1]: the rank of
+/// each split point (inclusive or exclusive), then 1. Bad split points or an empty
+/// sketch give SK_ERR_INVALID_ARGUMENT, leaving `out` unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_cdf(
+    sketch: *const SkKll,
+    split_points: *const f64,
+    len: usize,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let split = in_slice(split_points, len)?;
+        let r = match &*SkKll::lock(sketch)? {
+            Kll::F64(s) => s.cdf(split, inclusive)?,
+            Kll::F32(s) => s.cdf(&items_as::<f32>(split), inclusive)?,
+        };
+        write_out(&r, out, len + 1)
+    })
+}
+
+/// Writes the probability mass of the `len + 1` intervals the split points delimit to
+/// out[0 .. len + 1]: (-inf, s0], (s0, s1], ..., (s_last, +inf) if `inclusive`, else
+/// (-inf, s0), [s0, s1), ..., [s_last, +inf). Errors as sk_kll_cdf.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_pmf(
+    sketch: *const SkKll,
+    split_points: *const f64,
+    len: usize,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let split = in_slice(split_points, len)?;
+        let r = match &*SkKll::lock(sketch)? {
+            Kll::F64(s) => s.pmf(split, inclusive)?,
+            Kll::F32(s) => s.pmf(&items_as::<f32>(split), inclusive)?,
+        };
+        write_out(&r, out, len + 1)
+    })
+}
+
+/// Writes the sketch's Apache DataSketches KLL image (what kll_doubles_sketch /
+/// kll_floats_sketch serialize) to *out. Free it with sk_bytes_free.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_serialize(sketch: *const SkKll, out: *mut SkBytes) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let bytes = with_kll!(&*SkKll::lock(sketch)?, s => s.serialize());
+        bytes_out(bytes, out);
+        Ok(())
+    })
+}
+
+/// Reads a KLL image (from sketchbox, or DataSketches' Java, C++ or Python) into a new
+/// sketch of item type `item_type` (an SkKllType) in *out. Images do not record their
+/// item type: read double images (KllDoublesSketch) as SK_KLL_F64 and float images as
+/// SK_KLL_F32. Bytes that are not a valid image give SK_ERR_CORRUPT_DATA; they are
+/// never read out of bounds.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_deserialize(
+    data: *const u8,
+    len: usize,
+    item_type: i32,
+    out: *mut *mut SkKll,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let bytes = in_slice(data, len)?;
+        let kll = match parse_type(item_type)? {
+            SkKllType::SK_KLL_F64 => Kll::F64(KllSketch::deserialize(bytes)?),
+            SkKllType::SK_KLL_F32 => Kll::F32(KllSketch::deserialize(bytes)?),
+        };
+        *out = SkKll::into_raw(kll);
+        Ok(())
+    })
+}
+
+/// Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out: k, min_k,
+/// n, item type, retained items, min/max, levels and error bounds. Free it with
+/// sk_bytes_free.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_to_json(sketch: *const SkKll, out: *mut SkBytes) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let json = with_kll!(&*SkKll::lock(sketch)?, s => s.to_json());
+        bytes_out(
+            serde_json::to_vec(&json).map_err(|e| invalid(e.to_string()))?,
+            out,
+        );
+        Ok(())
+    })
+}

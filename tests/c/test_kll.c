@@ -1,0 +1,132 @@
+/* The KLL entry points of sketchbox.h from C: status codes, out-pointers, caller-owned
+ * query arrays, images, cancellation and NULL handling. Prints "N passed, M failed". */
+#include "sketchbox.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (cond) {                                                        \
+            passed++;                                                      \
+        } else {                                                           \
+            failed++;                                                      \
+            printf("FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond,     \
+                   sk_last_error());                                       \
+        }                                                                  \
+    } while (0)
+
+static int32_t cancel_at_second(void *user, uint64_t done, uint64_t total) {
+    int *calls = (int *)user;
+    (void)done;
+    (void)total;
+    return ++*calls >= 2;
+}
+
+int main(void) {
+    enum { N = 5000000 };
+    double *data = malloc(N * sizeof(double));
+    uint64_t i;
+    for (i = 0; i < N; i++) data[i] = (double)((i * 7919u) % N);
+
+    SkKll *s = NULL;
+    CHECK(sk_kll_new(200, SK_KLL_F64, &s) == SK_OK && s != NULL);
+    CHECK(sk_kll_update_f64(s, data, N, NULL, NULL) == SK_OK);
+    uint64_t n = 0;
+    CHECK(sk_kll_n(s, &n) == SK_OK && n == N);
+    double lo, hi;
+    CHECK(sk_kll_min(s, &lo) == SK_OK && lo == 0.0);
+    CHECK(sk_kll_max(s, &hi) == SK_OK && hi == N - 1);
+
+    /* bulk queries into caller-owned arrays */
+    double ranks[101], q[101], back[101];
+    for (i = 0; i <= 100; i++) ranks[i] = i / 100.0;
+    CHECK(sk_kll_quantiles(s, ranks, 101, true, q) == SK_OK);
+    double eps = 0;
+    CHECK(sk_kll_normalized_rank_error(s, false, &eps) == SK_OK && eps > 0.013 && eps < 0.0134);
+    int within = 1;
+    for (i = 0; i <= 100; i++) within &= fabs(q[i] / N - ranks[i]) <= eps + 1e-6;
+    CHECK(within);
+    CHECK(sk_kll_ranks(s, q, 101, true, back) == SK_OK);
+    double cdf[4], pmf[4], splits[3] = {1e6, 2e6, 4e6};
+    CHECK(sk_kll_cdf(s, splits, 3, true, cdf) == SK_OK && cdf[3] == 1.0);
+    CHECK(sk_kll_pmf(s, splits, 3, true, pmf) == SK_OK);
+    CHECK(fabs(pmf[0] + pmf[1] + pmf[2] + pmf[3] - 1.0) < 1e-12);
+    double one;
+    CHECK(sk_kll_quantile(s, 0.5, false, &one) == SK_OK && fabs(one / N - 0.5) <= eps);
+    CHECK(sk_kll_rank(s, 2.5e6, true, &one) == SK_OK && fabs(one - 0.5) <= eps);
+
+    /* bad arguments leave outputs alone */
+    double bad_ranks[2] = {0.5, 1.5};
+    q[0] = -7.0;
+    CHECK(sk_kll_quantiles(s, bad_ranks, 2, true, q) == SK_ERR_INVALID_ARGUMENT && q[0] == -7.0);
+    double unsorted[2] = {2.0, 1.0};
+    CHECK(sk_kll_cdf(s, unsorted, 2, true, cdf) == SK_ERR_INVALID_ARGUMENT);
+    CHECK(sk_kll_quantile(s, NAN, true, &one) == SK_ERR_INVALID_ARGUMENT);
+    CHECK(sk_kll_quantiles(s, ranks, 3, true, NULL) == SK_ERR_INVALID_ARGUMENT);
+    CHECK(sk_kll_new(7, SK_KLL_F64, &s) == SK_ERR_INVALID_ARGUMENT);
+    CHECK(sk_kll_new(65536, SK_KLL_F64, &s) == SK_ERR_INVALID_ARGUMENT);
+    CHECK(sk_kll_new(200, 5, &s) == SK_ERR_INVALID_ARGUMENT);
+
+    /* parameters */
+    uint16_t k = 0, min_k = 0;
+    SkKllType t = SK_KLL_F32;
+    CHECK(sk_kll_params(s, &k, &min_k, &t) == SK_OK && k == 200 && min_k == 200 && t == SK_KLL_F64);
+    CHECK(sk_kll_params(s, NULL, NULL, NULL) == SK_OK);
+
+    /* images */
+    SkBytes img = {NULL, 0};
+    CHECK(sk_kll_serialize(s, &img) == SK_OK && img.len > 20);
+    SkKll *r = NULL;
+    CHECK(sk_kll_deserialize(img.ptr, img.len, SK_KLL_F64, &r) == SK_OK);
+    SkBytes img2 = {NULL, 0};
+    CHECK(sk_kll_serialize(r, &img2) == SK_OK && img2.len == img.len &&
+          memcmp(img.ptr, img2.ptr, img.len) == 0);
+    CHECK(sk_kll_deserialize(img.ptr, img.len - 1, SK_KLL_F64, &r) == SK_ERR_CORRUPT_DATA);
+    sk_bytes_free(img);
+    sk_bytes_free(img2);
+    SkBytes json = {NULL, 0};
+    CHECK(sk_kll_to_json(r, &json) == SK_OK && json.len > 0 && json.ptr[0] == '{');
+    sk_bytes_free(json);
+
+    /* item types do not mix */
+    SkKll *f = NULL;
+    CHECK(sk_kll_new_seeded(200, SK_KLL_F32, 42, &f) == SK_OK);
+    CHECK(sk_kll_update_f64(f, data, 10, NULL, NULL) == SK_ERR_INVALID_ARGUMENT);
+    float fl[3] = {1.5f, 2.5f, NAN};
+    CHECK(sk_kll_update_f32(f, fl, 3, NULL, NULL) == SK_OK);
+    CHECK(sk_kll_update_one(f, 3.5) == SK_OK);
+    CHECK(sk_kll_n(f, &n) == SK_OK && n == 3);
+    CHECK(sk_kll_merge(s, f) == SK_ERR_INCOMPATIBLE);
+    CHECK(sk_kll_merge(r, s) == SK_OK && sk_kll_n(r, &n) == SK_OK && n == 2 * (uint64_t)N);
+
+    /* empty sketches answer no quantile */
+    SkKll *e = NULL;
+    CHECK(sk_kll_new(200, SK_KLL_F64, &e) == SK_OK);
+    CHECK(sk_kll_quantile(e, 0.5, true, &one) == SK_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(sk_last_error(), "empty") != NULL);
+    CHECK(sk_kll_min(e, &one) == SK_ERR_INVALID_ARGUMENT);
+
+    /* cancellation leaves a prefix: the completed blocks */
+    int calls = 0;
+    CHECK(sk_kll_update_f64(e, data, N, cancel_at_second, &calls) == SK_ERR_CANCELLED);
+    CHECK(sk_kll_n(e, &n) == SK_OK && n == 2 * (uint64_t)SK_PROGRESS_BLOCK);
+
+    SkKll *c = NULL;
+    CHECK(sk_kll_copy(f, &c) == SK_OK && sk_kll_n(c, &n) == SK_OK && n == 3);
+
+    sk_kll_free(s);
+    sk_kll_free(r);
+    sk_kll_free(f);
+    sk_kll_free(e);
+    sk_kll_free(c);
+    sk_kll_free(NULL);
+    CHECK(sk_kll_n(NULL, &n) == SK_ERR_INVALID_ARGUMENT);
+    free(data);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}

@@ -1,0 +1,177 @@
+"""Every kind of input a KllSketch takes, and what it does with nulls, NaN, ints and
+dtypes: each equals updating with the same numbers as a float64 NumPy array."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from sketchbox import KllSketch
+from sketchbox._input import as_float_array
+
+VALUES = [3.5, -1.0, 2.0, 2.0, 7.25, 0.0, 1e300, -1e-300]
+
+
+def image_of(values, dtype="float64", k=8, seed=1) -> bytes:
+    s = KllSketch(k, dtype, seed=seed)
+    s.update(values)
+    return s.to_bytes()
+
+
+EXPECTED = image_of(np.array(VALUES))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        VALUES,
+        tuple(VALUES),
+        iter(VALUES),
+        (v for v in VALUES),
+        np.array(VALUES),
+        np.array(VALUES).reshape(2, 4),
+        np.array(VALUES)[::-1][::-1],
+        np.repeat(np.array(VALUES), 2)[::2],
+        np.array(VALUES, dtype=">f8"),
+        np.array(VALUES, dtype=object),
+        pd.Series(VALUES),
+        pd.Index(VALUES),
+        pd.Series(VALUES, dtype="Float64"),
+        pa.array(VALUES),
+        pa.chunked_array([VALUES[:3], VALUES[3:]]),
+        [3.5, None, -1.0, 2.0, None, 2.0, 7.25, 0.0, 1e300, -1e-300],
+        pd.Series([3.5, None, -1.0, 2.0, 2.0, None, 7.25, 0.0, 1e300, -1e-300]),
+        pd.Series([3.5, -1.0, 2.0, 2.0, 7.25, 0.0, 1e300, -1e-300, None], dtype="Float64"),
+        pa.array([None, 3.5, -1.0, 2.0, 2.0, 7.25, None, 0.0, 1e300, -1e-300]),
+    ],
+)
+def test_every_container_gives_the_same_sketch(values):
+    assert image_of(values) == EXPECTED
+
+
+def test_strided_and_sliced_arrays():
+    base = np.arange(100, dtype=np.float64)
+    assert image_of(base[::3]) == image_of(np.ascontiguousarray(base[::3]))
+    assert image_of(base[10:20]) == image_of(base[10:20].copy())
+
+
+def test_ints_and_bools_are_numbers():
+    ints = [5, -3, 0, 2**40, 7]
+    for v in (
+        ints,
+        np.array(ints, dtype=np.int64),
+        pd.Series(ints),
+        pd.Series(ints + [None], dtype="Int64"),
+        pa.array(ints),
+    ):
+        assert image_of(v) == image_of(np.array(ints, dtype=np.float64))
+    for dt in (np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32, np.uint64):
+        small = np.array([1, 5, 3, 100], dtype=dt)
+        assert image_of(small) == image_of(small.astype(np.float64))
+    assert image_of([True, False, True]) == image_of([1.0, 0.0, 1.0])
+    assert image_of(np.array([True, False])) == image_of([1.0, 0.0])
+    assert image_of(pa.array([True, None, False])) == image_of([1.0, 0.0])
+    assert image_of([1, 2.5, True]) == image_of([1.0, 2.5, 1.0])
+    # beyond int64 and beyond 2**53: the nearest double
+    big = [2**64 - 1, 2**63, 2**100]
+    assert image_of(big) == image_of([float(v) for v in big])
+
+
+def test_scalars_one_at_a_time_equal_bulk():
+    s = KllSketch(8, seed=1)
+    for v in VALUES:
+        s.update(v)
+    assert s.to_bytes() == EXPECTED
+    s = KllSketch(8, seed=1)
+    for v in [np.float64(3.5), np.float32(-1.0), np.int64(2), 2, True]:
+        s.update(v)
+    assert s.to_bytes() == image_of([3.5, -1.0, 2.0, 2.0, 1.0])
+    # many buffered scalars are flushed before any query
+    s = KllSketch(200, seed=1)
+    for v in range(10_000):
+        s.update(float(v))
+    assert s.n == 10_000 and s.max == 9999.0
+    assert s.to_bytes() == image_of(np.arange(10_000.0), k=200)
+
+
+def test_nan_and_null_are_skipped():
+    with_nan = [1.0, float("nan"), 2.0, np.nan, 3.0]
+    for v in (with_nan, np.array(with_nan), pd.Series(with_nan), pa.array(with_nan)):
+        s = KllSketch(8, seed=1)
+        s.update(v)
+        assert s.n == 3
+        assert s.to_bytes() == image_of([1.0, 2.0, 3.0])
+    s = KllSketch()
+    s.update(float("nan"))
+    s.update([None, None])
+    s.update(np.full(10_000, np.nan))
+    assert s.is_empty()
+
+
+def test_empty_inputs_change_nothing():
+    s = KllSketch()
+    for v in ([], (), np.array([]), np.empty((0, 3)), pd.Series([], dtype=float), pa.array([])):
+        s.update(v)
+    s.update(pa.chunked_array([], type=pa.float64()))
+    s.update(pa.nulls(5))
+    assert s.is_empty() and s.n == 0
+
+
+def test_float32_sketch_rounds_float64_input_once():
+    x = np.random.default_rng(3).normal(size=5000)
+    a = KllSketch(200, "float32", seed=2)
+    a.update(x)
+    b = KllSketch(200, "float32", seed=2)
+    b.update(x.astype(np.float32))
+    assert a.to_bytes() == b.to_bytes()
+    assert a.quantiles([0.5]).dtype == np.float32
+    assert a.min == float(np.float32(x.min()))
+    # float16 and float32 input to a float64 sketch widen exactly
+    h = np.array([0.5, 1.25, -2.0], dtype=np.float16)
+    assert image_of(h) == image_of(h.astype(np.float64))
+
+
+def test_conversion_is_zero_copy_for_matching_arrays():
+    x = np.arange(10.0)
+    assert np.shares_memory(as_float_array(x, np.float64), x)
+    y = np.arange(10, dtype=np.float32)
+    assert np.shares_memory(as_float_array(y, np.float32), y)
+    assert as_float_array(y, np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "abc",
+        b"abc",
+        ["a", "b"],
+        [1.0, "x"],
+        [1.0, b"x"],
+        np.array(["a", "b"]),
+        np.array([b"a"]),
+        np.array([1 + 2j]),
+        np.array(["2024-01-01"], dtype="datetime64[D]"),
+        pd.Series(["a", "b"]),
+        pa.array(["a", "b"]),
+        {"a": 1.0},
+        [[1.0, 2.0]],
+        object(),
+        [object()],
+    ],
+)
+def test_non_numbers_raise_type_error(bad):
+    s = KllSketch()
+    with pytest.raises(TypeError):
+        s.update(bad)
+    assert s.is_empty()
+
+
+def test_type_error_names_the_type():
+    with pytest.raises(TypeError, match="str"):
+        KllSketch().update(["1.0", "2.0"])
+    with pytest.raises(TypeError, match="None"):
+        KllSketch().update(None)
+    with pytest.raises(OverflowError):
+        KllSketch().update([10**400])

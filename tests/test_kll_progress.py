@@ -1,0 +1,90 @@
+"""Progress callbacks, cancellation and Ctrl-C during long KLL updates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from sketchbox import KllSketch
+
+BLOCK = 2_097_152  # SK_PROGRESS_BLOCK
+
+
+def test_progress_reports_blocks_and_changes_nothing():
+    seen = []
+    data = np.random.default_rng(1).normal(size=5_000_000)
+    s = KllSketch(seed=4)
+    s.update(data, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(BLOCK, 5_000_000), (2 * BLOCK, 5_000_000)]
+    full = KllSketch(seed=4)
+    full.update(data)
+    assert s.to_bytes() == full.to_bytes()
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_exception_in_progress_propagates_and_leaves_a_prefix(dtype):
+    data = np.random.default_rng(2).random(7_000_000).astype(dtype)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise Stop("enough")
+
+    s = KllSketch(dtype=dtype, seed=9)
+    with pytest.raises(Stop, match="enough"):
+        s.update(data, progress=progress)
+    assert calls == [BLOCK, 2 * BLOCK]
+    prefix = KllSketch(dtype=dtype, seed=9)
+    prefix.update(data[: 2 * BLOCK])
+    assert s.n == 2 * BLOCK
+    assert s.to_bytes() == prefix.to_bytes()
+    # the sketch stays usable, and the rest completes the stream
+    s.update(data[2 * BLOCK :])
+    whole = KllSketch(dtype=dtype, seed=9)
+    whole.update(data)
+    assert s.to_bytes() == whole.to_bytes()
+
+
+def test_bad_progress_argument():
+    with pytest.raises(TypeError):
+        KllSketch().update(np.arange(10.0), progress=5)
+
+
+def test_keyboard_interrupt_stops_a_long_update():
+    s = KllSketch()
+    data = np.zeros(60_000_000)
+    first_block = threading.Event()
+
+    def progress(done, total):
+        if not first_block.is_set():
+            first_block.set()
+            # Deliver Ctrl-C to ourselves from another thread, as a terminal would.
+            threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT)).start()
+
+    with pytest.raises(KeyboardInterrupt):
+        s.update(data, progress=progress)
+    assert 0 < s.n < 30_000_000 and s.n % BLOCK == 0  # stopped well before the end
+    s.update([1.0, 2.0])  # still usable
+    assert s.max == 2.0
+
+
+def test_keyboard_interrupt_without_progress_callable():
+    s = KllSketch()
+    data = np.zeros(60_000_000)
+    timer = threading.Timer(0.05, os.kill, args=(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in range(20):  # in case one finishes before the signal
+                s.update(data)
+    finally:
+        timer.cancel()
