@@ -22,7 +22,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-from ._base import Progress, ffi, run_cancellable
+from ._base import Progress, check, ffi, lib, run_cancellable
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -57,6 +57,33 @@ class Sink(NamedTuple):
     one_f64: Callable[[float], None]
     one_bytes: Callable[[bytes], None]
     delimited: Optional[Callable[..., int]] = None  # (data, len, delimiter, cb, user)
+
+
+def hash_sink(p, family: str) -> Sink:
+    """The Sink of a hash-sketch family whose C entry points are
+    ``sk_<family>_update_{numeric,strings,fixed,delimited,one_*}``, bound to handle ``p``."""
+
+    def fn(name: str):
+        return getattr(lib, f"sk_{family}_update_{name}")
+
+    def one(name: str):
+        f = fn(name)
+        return lambda v: check(f(p, v))
+
+    numeric, strings, fixed, delimited = (
+        fn(n) for n in ("numeric", "strings", "fixed", "delimited")
+    )
+    one_bytes = fn("one_bytes")
+    return Sink(
+        numeric=lambda *a: numeric(p, *a),
+        strings=lambda *a: strings(p, *a),
+        fixed=lambda *a: fixed(p, *a),
+        one_i64=one("one_i64"),
+        one_u64=one("one_u64"),
+        one_f64=one("one_f64"),
+        one_bytes=lambda b: check(one_bytes(p, b, len(b))),
+        delimited=lambda *a: delimited(p, *a),
+    )
 
 
 def _int_scalar(sink: Sink, v: int) -> None:

@@ -96,24 +96,7 @@ class HyperLogLog(NativeSketch):
         self._feed(self._p(), values, progress)
 
     def _feed(self, p, values, progress: Progress = None) -> None:
-        _input.feed(self._sink(p), values, progress)
-
-    def _sink(self, p) -> _input.Sink:
-        def one(fn):
-            return lambda v: check(fn(p, v))
-
-        return _input.Sink(
-            numeric=lambda data, n, code, cb, user: lib.sk_hll_update_numeric(
-                p, data, n, code, cb, user
-            ),
-            strings=lambda *a: lib.sk_hll_update_strings(p, *a),
-            fixed=lambda *a: lib.sk_hll_update_fixed(p, *a),
-            one_i64=one(lib.sk_hll_update_one_i64),
-            one_u64=one(lib.sk_hll_update_one_u64),
-            one_f64=one(lib.sk_hll_update_one_f64),
-            one_bytes=lambda b: check(lib.sk_hll_update_one_bytes(p, b, len(b))),
-            delimited=lambda *a: lib.sk_hll_update_delimited(p, *a),
-        )
+        _input.feed(_input.hash_sink(p, "hll"), values, progress)
 
     # ---- queries ----
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from _threads import run_threads
 
 from sketchbox import HyperLogLog
 
@@ -14,23 +15,6 @@ def registers(h: HyperLogLog) -> bytes:
     image = h.copy("HLL_8").to_bytes(compact=False)
     assert image[7] & 3 == 2, "expected HLL mode"
     return image[40:]
-
-
-def run_threads(target, n=8):
-    errors = []
-
-    def wrap(i):
-        try:
-            target(i)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
 
 
 def test_concurrent_updates_merges_and_reads_lose_nothing():

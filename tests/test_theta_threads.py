@@ -6,27 +6,11 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from _threads import run_threads
 
 from sketchbox import ThetaSketch
 
 MAX_THETA = 2**63 - 1
-
-
-def run_threads(target, n=8):
-    errors = []
-
-    def wrap(i):
-        try:
-            target(i)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
 
 
 def entries(s: ThetaSketch) -> tuple[int, np.ndarray]:

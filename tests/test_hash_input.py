@@ -1,0 +1,171 @@
+"""Every input kind the hash sketches (HyperLogLog, ThetaSketch) accept gives the same
+sketch as the plain Python values it stands for: one conversion layer, tested once
+for each family that uses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from sketchbox import HyperLogLog, ThetaSketch
+
+
+@pytest.fixture(params=[HyperLogLog, ThetaSketch], ids=lambda c: c.__name__)
+def family(request):
+    return request.param
+
+
+def image(family, values) -> bytes:
+    h = family(12)
+    h.update(values)
+    return h.to_bytes()
+
+
+def image_loop(family, values) -> bytes:
+    h = family(12)
+    for v in values:
+        h.update(v)
+    return h.to_bytes()
+
+
+INTS = [0, 1, -1, 5, 127, -128, 42, 99, 3, 17] * 3 + list(range(200, 1500, 7))
+
+
+@pytest.mark.parametrize(
+    "dtype", ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+)
+def test_every_integer_width_hashes_by_value(family, dtype):
+    info = np.iinfo(dtype)
+    vals = [v for v in INTS if info.min <= v <= info.max]
+    assert image(family, np.array(vals, dtype=dtype)) == image_loop(family, vals)
+
+
+def test_floats_and_float32_hash_as_double(family):
+    vals = [0.5, -0.0, 0.0, 65000.0, float("inf"), float("-inf"), float("nan"), 3.25]
+    expected = image_loop(family, vals)
+    assert image(family, np.array(vals)) == expected
+    assert image(family, np.array(vals, dtype=np.float32)) == image_loop(
+        family, [float(np.float32(v)) for v in vals]
+    )
+    assert image(family, np.array(vals, dtype=np.float16)) == image_loop(
+        family, [float(np.float16(v)) for v in vals]
+    )
+    # -0.0 is 0.0 and every NaN is one item, as in DataSketches.
+    h = family(12)
+    h.update([0.0, -0.0, float("nan"), -float("nan"), np.float64("nan")])
+    assert h.estimate() == pytest.approx(2, abs=0.01)
+
+
+def test_bool_arrays_hash_as_integers(family):
+    assert image(family, np.array([True, False, True])) == image_loop(family, [1, 0, 1])
+    assert image(family, [True, False]) == image_loop(family, [1, 0])
+
+
+def test_numpy_strings_fixed_width_and_object(family):
+    words = ["apple", "b", "", "über", "日本語", "apple", "x" * 70]
+    expected = image_loop(family, words)
+    assert image(family, np.array(words)) == expected  # dtype <U..
+    assert image(family, np.array(words, dtype=object)) == expected
+    assert image(family, words) == expected
+    assert image(family, tuple(words)) == expected
+    assert image(family, iter(words)) == expected
+    raw = [w.encode() for w in words]
+    assert image(family, np.array(raw, dtype="S")) == image_loop(family, raw) == expected
+    assert image(family, np.array(words).astype(">U70")) == expected
+
+
+def test_str_and_bytes_of_same_text_are_the_same_item(family):
+    assert (
+        image(family, ["abc"])
+        == image(family, [b"abc"])
+        == image(family, bytearray(b"abc"))
+        == image(family, "abc")
+    )
+
+
+def test_non_contiguous_and_2d_arrays(family):
+    base = np.arange(1000, dtype=np.int64)
+    assert image(family, base[::3]) == image_loop(family, base[::3].tolist())
+    assert image(family, base.reshape(10, 100)) == image_loop(family, base.tolist())
+    assert image(family, base.astype(">i8")) == image_loop(family, base.tolist())
+    assert image(family, np.arange(10.0)[::-1]) == image_loop(
+        family, np.arange(10.0)[::-1].tolist()
+    )
+
+
+def test_datetimes_hash_as_their_int64_ticks(family):
+    d = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[s]")
+    assert image(family, d) == image_loop(family, d.view(np.int64).tolist())
+
+
+def test_pandas_series_skip_missing_values(family):
+    s = pd.Series([1.5, None, 2.5, np.nan, 1.5])
+    assert image(family, s) == image_loop(family, [1.5, 2.5, 1.5])
+    assert image(family, pd.Series([1, 2, None], dtype="Int64")) == image_loop(family, [1, 2])
+    assert image(family, pd.Series(["a", None, "b"])) == image_loop(family, ["a", "b"])
+    assert image(family, pd.Series(["a", None, "b"], dtype="string")) == image_loop(
+        family, ["a", "b"]
+    )
+    assert image(family, pd.Series(["x", "y", "x"], dtype="category")) == image_loop(
+        family, ["x", "y", "x"]
+    )
+    assert image(family, pd.Index([3, 4, 5])) == image_loop(family, [3, 4, 5])
+    with pytest.raises(TypeError):
+        family().update(pd.DataFrame({"a": [1]}))
+
+
+def test_pyarrow_arrays_skip_nulls_and_cross_zero_copy(family):
+    words = ["a", None, "bb", "", "ccc", None, "é"]
+    present = [w for w in words if w is not None]
+    expected = image_loop(family, present)
+    for t in (pa.string(), pa.large_string()):
+        arr = pa.array(words, type=t)
+        assert image(family, arr) == expected
+        assert image(family, arr.slice(2, 4)) == image_loop(
+            family, [w for w in words[2:6] if w is not None]
+        )
+    bins = pa.array([w.encode() if w is not None else None for w in words], type=pa.binary())
+    assert image(family, bins) == expected
+    assert image(family, pa.array(words).dictionary_encode()) == expected
+    assert image(family, pa.chunked_array([pa.array(words[:3]), pa.array(words[3:])])) == expected
+    ints = pa.array([1, None, 3, 2**40])
+    assert image(family, ints) == image_loop(family, [1, 3, 2**40])
+    assert image(family, ints.slice(1)) == image_loop(family, [3, 2**40])
+    assert image(family, pa.array([1.5, None], type=pa.float32())) == image_loop(family, [1.5])
+    assert image(family, pa.array([True, None, False])) == image_loop(family, [1, 0])
+    assert image(family, pa.array([None, None], type=pa.string())) == image(family, [])
+
+
+def test_empty_inputs_leave_the_sketch_empty(family):
+    for empty in (
+        [],
+        (),
+        np.array([], dtype=np.int64),
+        np.array([], dtype="U3"),
+        pa.array([], type=pa.string()),
+        pd.Series([], dtype=float),
+        "",
+        b"",
+    ):
+        h = family()
+        h.update(empty)
+        assert h.is_empty()
+        assert h.estimate() == 0.0
+
+
+@pytest.mark.parametrize(
+    "bad", [None, {"a": 1}, object(), 1 + 2j, np.array([1 + 2j]), [1, object()], [[1, 2]]]
+)
+def test_unsupported_values_raise_type_error(family, bad):
+    h = family()
+    with pytest.raises(TypeError):
+        h.update(bad)
+
+
+def test_lone_surrogates_are_a_value_error(family):
+    with pytest.raises(ValueError):
+        family().update("\ud800")
+    with pytest.raises(ValueError):
+        family().update(["ok", "\ud800x"])
