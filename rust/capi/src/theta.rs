@@ -3,7 +3,8 @@
 use crate::common::*;
 use sketchbox_core::hash::hash_bytes;
 use sketchbox_core::theta::{
-    a_not_b, jaccard, CompactTheta, ThetaIntersection, ThetaUnion, UpdateTheta, DEFAULT_LG_K,
+    a_not_b, jaccard, CompactTheta, ThetaIntersection, ThetaRead, ThetaUnion, UpdateTheta,
+    DEFAULT_LG_K,
 };
 use sketchbox_core::Error;
 use std::ffi::c_void;
@@ -22,6 +23,15 @@ pub struct SkTheta(Mutex<Theta>);
 pub(crate) enum Theta {
     Update(UpdateTheta),
     Compact(CompactTheta, u64),
+}
+
+impl Theta {
+    fn read(&self) -> &dyn ThetaRead {
+        match self {
+            Theta::Update(u) => u,
+            Theta::Compact(c, _) => c,
+        }
+    }
 }
 
 impl Handle for SkTheta {
@@ -327,10 +337,7 @@ unsafe fn update_strings(
 pub unsafe extern "C" fn sk_theta_estimate(sketch: *const SkTheta, out: *mut f64) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        *out = match &*SkTheta::lock(sketch)? {
-            Theta::Update(u) => u.estimate(),
-            Theta::Compact(c, _) => c.estimate(),
-        };
+        *out = SkTheta::lock(sketch)?.read().estimate();
         Ok(())
     })
 }
@@ -345,10 +352,7 @@ pub unsafe extern "C" fn sk_theta_lower_bound(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        *out = match &*SkTheta::lock(sketch)? {
-            Theta::Update(u) => u.lower_bound(num_std)?,
-            Theta::Compact(c, _) => c.lower_bound(num_std)?,
-        };
+        *out = SkTheta::lock(sketch)?.read().lower_bound(num_std)?;
         Ok(())
     })
 }
@@ -363,10 +367,7 @@ pub unsafe extern "C" fn sk_theta_upper_bound(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        *out = match &*SkTheta::lock(sketch)? {
-            Theta::Update(u) => u.upper_bound(num_std)?,
-            Theta::Compact(c, _) => c.upper_bound(num_std)?,
-        };
+        *out = SkTheta::lock(sketch)?.read().upper_bound(num_std)?;
         Ok(())
     })
 }
@@ -377,10 +378,7 @@ pub unsafe extern "C" fn sk_theta_upper_bound(
 pub unsafe extern "C" fn sk_theta_theta(sketch: *const SkTheta, out: *mut f64) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        *out = match &*SkTheta::lock(sketch)? {
-            Theta::Update(u) => u.theta(),
-            Theta::Compact(c, _) => c.theta(),
-        };
+        *out = SkTheta::lock(sketch)?.read().theta();
         Ok(())
     })
 }
@@ -390,10 +388,7 @@ pub unsafe extern "C" fn sk_theta_theta(sketch: *const SkTheta, out: *mut f64) -
 pub unsafe extern "C" fn sk_theta_num_retained(sketch: *const SkTheta, out: *mut u32) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        *out = match &*SkTheta::lock(sketch)? {
-            Theta::Update(u) => u.num_retained(),
-            Theta::Compact(c, _) => c.num_retained(),
-        };
+        *out = SkTheta::lock(sketch)?.read().num_retained();
         Ok(())
     })
 }
@@ -405,10 +400,7 @@ pub unsafe extern "C" fn sk_theta_num_retained(sketch: *const SkTheta, out: *mut
 pub unsafe extern "C" fn sk_theta_is_empty(sketch: *const SkTheta, out: *mut bool) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        *out = match &*SkTheta::lock(sketch)? {
-            Theta::Update(u) => u.is_empty(),
-            Theta::Compact(c, _) => c.is_empty(),
-        };
+        *out = SkTheta::lock(sketch)?.read().is_empty();
         Ok(())
     })
 }

@@ -119,3 +119,41 @@ pub(crate) fn check_seed_hash_value(actual: u16, expected: u16, what: &str) -> R
     }
     Ok(())
 }
+
+/// The questions every Theta sketch answers, update or compact alike.
+pub trait ThetaRead {
+    fn estimate(&self) -> f64;
+    fn lower_bound(&self, num_std_devs: u8) -> crate::Result<f64>;
+    fn upper_bound(&self, num_std_devs: u8) -> crate::Result<f64>;
+    fn theta(&self) -> f64;
+    fn num_retained(&self) -> u32;
+    fn is_empty(&self) -> bool;
+}
+
+macro_rules! theta_read_by_inherent_methods {
+    ($t:ty) => {
+        impl ThetaRead for $t {
+            fn estimate(&self) -> f64 {
+                <$t>::estimate(self)
+            }
+            fn lower_bound(&self, num_std_devs: u8) -> crate::Result<f64> {
+                <$t>::lower_bound(self, num_std_devs)
+            }
+            fn upper_bound(&self, num_std_devs: u8) -> crate::Result<f64> {
+                <$t>::upper_bound(self, num_std_devs)
+            }
+            fn theta(&self) -> f64 {
+                <$t>::theta(self)
+            }
+            fn num_retained(&self) -> u32 {
+                <$t>::num_retained(self)
+            }
+            fn is_empty(&self) -> bool {
+                <$t>::is_empty(self)
+            }
+        }
+    };
+}
+
+theta_read_by_inherent_methods!(UpdateTheta);
+theta_read_by_inherent_methods!(CompactTheta);
