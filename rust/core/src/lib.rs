@@ -1,7 +1,8 @@
 //! sketchbox core: mergeable data sketches with Apache DataSketches-compatible images.
 //!
-//! Pure, safe Rust (one measured `unsafe`: calling the AVX-512 build of the Theta bulk
-//! kernel on processors that have it). Nothing here knows about FFI; `rust/capi` wraps it.
+//! Pure, safe Rust, but for two measured `unsafe` calls of AVX-512 builds of the bulk
+//! hashing loops (HLL's in [`bulk::chunked`], Theta's screen) on processors that have
+//! it. Nothing here knows about FFI; `rust/capi` wraps it.
 
 pub mod bulk;
 pub mod error;

@@ -220,8 +220,14 @@ impl HllSketch {
                     let hi = (i + sub).min(end);
                     sub = (sub * 2).min(bulk::SUB_BLOCK);
                     let regs = &a.regs;
-                    let raises = bulk::par_filter_map(i..hi, |j| {
-                        coupon_at(j).filter(|&c| (c >> 26) as u8 > regs[(c & mask) as usize])
+                    let raises = bulk::par_parts(i..hi, |part, kept| {
+                        bulk::chunked(part, &coupon_at, |chunk: &[Option<u32>]| {
+                            for &c in chunk.iter().flatten() {
+                                if (c >> 26) as u8 > regs[(c & mask) as usize] {
+                                    kept.push(c);
+                                }
+                            }
+                        });
                     });
                     for c in raises {
                         a.update_coupon(c);
