@@ -378,14 +378,11 @@ impl<'a> Strings<'a> {
     ) -> Result<Self, Error> {
         let data = in_slice(data, len)?;
         // starts[i]..starts[i + 1] - 1 is item i: the delimiter after each item is skipped.
-        let mut starts = Vec::with_capacity(len / 8 + 2);
-        starts.push(0);
-        starts.extend(
-            data.iter()
-                .enumerate()
-                .filter(|&(_, &b)| b == delimiter)
-                .map(|(i, _)| i + 1),
-        );
+        let mut starts = vec![0];
+        starts.extend(sketchbox_core::bulk::par_parts(0..len, |part, found| {
+            let lo = part.start;
+            found.extend(memchr::memchr_iter(delimiter, &data[part]).map(|i| lo + i + 1));
+        }));
         starts.push(len + 1);
         Ok(Strings::Delimited { data, starts })
     }
