@@ -112,6 +112,18 @@ fi
 check_summary "$WORK/test_kll_vg.out"
 ok "test_kll: $(tail -n 1 "$WORK/test_kll.out"), also under valgrind"
 
+step "test_theta (plain and under valgrind)"
+gcc -std=c99 -Wall -Wextra -Werror -O1 -g -I"$INC" "$HERE/test_theta.c" "${LINK[@]}" -lm \
+    -o "$WORK/test_theta"
+"$WORK/test_theta" >"$WORK/test_theta.out" || { cat "$WORK/test_theta.out"; die "test_theta"; }
+check_summary "$WORK/test_theta.out"
+if ! "${VG[@]}" --log-file="$WORK/vg_test_theta.log" "$WORK/test_theta" >"$WORK/test_theta_vg.out"; then
+    cat "$WORK/test_theta_vg.out" "$WORK/vg_test_theta.log"
+    die "test_theta under valgrind"
+fi
+check_summary "$WORK/test_theta_vg.out"
+ok "test_theta: $(tail -n 1 "$WORK/test_theta.out"), also under valgrind"
+
 # The estimate of HyperLogLog(12) (HLL_8) over the lines of a file, as count_distinct
 # splits them (on "\n", one trailing "\r" removed from terminated lines), as str.
 py_estimate() {
