@@ -3,8 +3,11 @@ the owner of a native handle, and the progress/cancel trampoline."""
 
 from __future__ import annotations
 
+import operator
 import threading
 from typing import Any, Callable, Optional
+
+import numpy as np
 
 from ._native import ffi, lib
 from .errors import BY_STATUS, SketchError
@@ -80,7 +83,26 @@ def run_cancellable(call: Callable[..., int], progress: Progress) -> None:
     check(rc)
 
 
-_FLUSH_LOCK = threading.RLock()
+def int_param(name: str, value: Any, lo: int, hi: int) -> int:
+    """An integer parameter (Python or NumPy int, not bool) within lo..hi."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int, not bool")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must be in {lo}..{hi}, got {v}")
+    return v
+
+
+def in_progress_callback() -> bool:
+    """True while this thread runs a progress callback of a native bulk call."""
+    return getattr(_current, "ctx", None) is not None
+
+
+# Guards the lazy creation of each sketch's flush lock (rare; one for all sketches).
+_LOCK_FOR_LOCKS = threading.Lock()
 
 
 class NativeSketch:
@@ -91,12 +113,12 @@ class NativeSketch:
     Scalar ints and floats given to `update` one at a time wait in a small buffer
     that goes to the native side in one call when it fills and before anything else
     touches the handle (every access goes through `_p`). A native call per item would
-    cost more than the hashing. The buffer is a list that is only ever appended to
-    and cut from the front under one lock, so no item is lost or doubled when threads
-    share a sketch (flushes are rare: one lock for every sketch is enough).
+    cost more than the hashing. Items leave the buffer only after they were applied,
+    under the sketch's own lock, so every other call (from any thread) sees them, in
+    the order they were given; none is lost or applied twice.
     """
 
-    __slots__ = ("_ptr", "_buf", "__weakref__")
+    __slots__ = ("_ptr", "_buf", "_lock", "__weakref__")
     _free: Callable[[Any], None]
     _handle_type: str
     BUFFER_ITEMS = 2048
@@ -104,6 +126,7 @@ class NativeSketch:
     def __init__(self, ptr) -> None:
         self._ptr = ffi.gc(ptr, type(self)._free)
         self._buf: list = []
+        self._lock: Optional[threading.Lock] = None
 
     @classmethod
     def _wrap(cls, out):
@@ -111,25 +134,37 @@ class NativeSketch:
         obj = cls.__new__(cls)
         obj._ptr = ffi.gc(out[0], cls._free)
         obj._buf = []
+        obj._lock = None
         return obj
 
     def _p(self):
         p = self._ptr
         if p is None:
             raise ValueError(f"{type(self).__name__} is closed")
-        if self._buf:
+        # Inside a progress callback the sketch may be the one being updated: waiting
+        # for its lock would never end, so the native call reports it busy instead.
+        if self._buf and not in_progress_callback():
             self._flush()
         return p
 
     def _flush(self) -> None:
-        with _FLUSH_LOCK:
+        lock = self._lock
+        if lock is None:
+            with _LOCK_FOR_LOCKS:
+                if self._lock is None:
+                    self._lock = threading.Lock()
+                lock = self._lock
+        with lock:
             buf = self._buf
-            items = buf.copy()
-            if not items:
+            n = len(buf)
+            if not n:
                 return
-            del buf[: len(items)]
-            if self._ptr is not None:
-                self._feed(self._ptr, items)
+            p = self._ptr
+            try:
+                if p is not None:
+                    self._feed(p, buf[:n])
+            finally:
+                del buf[:n]
 
     def _feed(self, ptr, values, progress: Progress = None) -> None:
         raise NotImplementedError

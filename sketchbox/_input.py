@@ -86,6 +86,14 @@ def hash_sink(p, family: str) -> Sink:
     )
 
 
+def _ignore(*_args: Any) -> int:
+    return 0
+
+
+# A Sink that applies nothing: feed_scalar through it only validates an item.
+_CHECK_ONLY = Sink(*([_ignore] * 7))
+
+
 def _int_scalar(sink: Sink, v: int) -> None:
     if INT64_MIN <= v <= INT64_MAX:
         sink.one_i64(v)
@@ -120,13 +128,20 @@ def feed_scalar(sink: Sink, v: Any) -> bool:
     elif isinstance(v, (int, np.integer, np.bool_)):
         _int_scalar(sink, int(v))
     elif isinstance(v, (float, np.floating)):
+        if isinstance(v, np.floating) and v.dtype.itemsize > 8:
+            raise TypeError(f"cannot hash {v.dtype} values without losing precision")
         sink.one_f64(float(v))
+    elif isinstance(v, (np.datetime64, np.timedelta64)):
+        if not np.isnat(v):  # NaT is a missing value, as in pandas and Arrow
+            _int_scalar(sink, int(v.astype(np.int64)))
     else:
         return False
     return True
 
 
 def feed(sink: Sink, values: Any, progress: Progress = None) -> None:
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, not {type(progress).__name__}")
     if feed_scalar(sink, values):
         return
     if values is None:
@@ -182,14 +197,16 @@ def _feed_ndarray(sink: Sink, arr: np.ndarray, progress: Progress) -> None:
             arr = arr.astype(np.float64)
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))
-        arr = np.ascontiguousarray(arr)
-        return _feed_numeric(sink, arr, progress)
+        return _feed_numeric(sink, _aligned(arr), progress)
     if kind in "mM":
-        return _feed_numeric(sink, np.ascontiguousarray(arr).view(np.int64), progress)
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        arr = arr[~np.isnat(arr)]  # NaT is a missing value, as in pandas and Arrow
+        return _feed_numeric(sink, _aligned(arr).view(np.int64), progress)
     if kind == "U" or kind == "S":
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))
-        arr = np.ascontiguousarray(arr)
+        arr = _aligned(arr)
         if arr.size == 0 or arr.dtype.itemsize == 0:
             return
         ptr = ffi.from_buffer(arr)
@@ -197,9 +214,14 @@ def _feed_ndarray(sink: Sink, arr: np.ndarray, progress: Progress) -> None:
         n, width = arr.size, arr.dtype.itemsize
         run_cancellable(lambda cb, user: sink.fixed(ptr, width, n, enc, cb, user), progress)
         return
-    if kind == "O":
+    if kind == "O" or kind == "T":  # object, or NumPy 2's variable-width StringDType
         return _feed_list(sink, arr.tolist(), progress)
     raise TypeError(f"cannot update a sketch with a NumPy array of dtype {arr.dtype}")
+
+
+def _aligned(arr: np.ndarray) -> np.ndarray:
+    """C-contiguous and aligned for its dtype (the native side reads it in place)."""
+    return np.require(arr, requirements=["C", "A"])
 
 
 def _feed_utf8(sink: Sink, data: bytes, lengths: np.ndarray, progress: Progress) -> None:
@@ -258,13 +280,15 @@ def _feed_list(sink: Sink, values: list, progress: Progress) -> None:
             kind = arr.dtype.kind
             # NumPy would turn [1, 2.5] into floats; only homogeneous lists go in bulk.
             if kind in "iub" or (kind == "f" and all(type(v) is float for v in values)):
-                return _feed_numeric(sink, np.ascontiguousarray(arr), progress)
-    # Mixed types: each item hashed by its own type, in order.
+                return _feed_numeric(sink, _aligned(arr), progress)
+    # Mixed types: each item hashed by its own type, in order, once every item is known
+    # to be acceptable (a bad item leaves the sketch as it was).
     for v in values:
-        if v is None:
-            continue
-        if not feed_scalar(sink, v):
+        if v is not None and not feed_scalar(_CHECK_ONLY, v):
             raise TypeError(f"cannot update a sketch with an item of type {type(v).__name__}")
+    for v in values:
+        if v is not None:
+            feed_scalar(sink, v)
 
 
 def _feed_pandas(sink: Sink, values: Any, progress: Progress) -> None:
@@ -273,6 +297,10 @@ def _feed_pandas(sink: Sink, values: Any, progress: Progress) -> None:
     if getattr(values, "ndim", 1) != 1:
         raise TypeError("cannot update a sketch with a 2-D pandas object; pass one column")
     values = values.dropna()
+    if getattr(values.dtype, "tz", None) is not None:
+        # tz-aware datetimes hash as their UTC ticks, as Arrow's timestamp[tz] does
+        values = (values.dt if hasattr(values, "dt") else values).tz_convert("UTC")
+        values = (values.dt if hasattr(values, "dt") else values).tz_localize(None)
     dtype = values.dtype
     kind = getattr(dtype, "kind", "O")
     if kind in "iufbmM":
@@ -311,7 +339,9 @@ def _feed_arrow(sink: Sink, values: Any, progress: Progress) -> None:
         )
         return _feed_ndarray(sink, arr, progress)
     if pa.types.is_temporal(t):
-        return _feed_ndarray(sink, values.cast(pa.int64()).to_numpy(), progress)
+        # the ticks as stored: date32/time32 are 32-bit, the other temporal types 64-bit
+        ticks = values.view(pa.int32() if t.bit_width == 32 else pa.int64())
+        return _feed_ndarray(sink, ticks.to_numpy(zero_copy_only=False), progress)
     if pa.types.is_null(t):
         return
     raise TypeError(f"cannot update a sketch with a pyarrow array of type {t}")
@@ -436,7 +466,7 @@ def as_float_array(values: Any, dtype: Any = np.float64) -> np.ndarray:
 def _float_ndarray(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
     kind = arr.dtype.kind
     if kind in "iufb":
-        return np.ascontiguousarray(arr.reshape(-1), dtype=dtype)
+        return np.require(arr.reshape(-1), dtype=dtype, requirements=["C", "A"])
     if kind == "O":
         return _float_list(arr.reshape(-1).tolist(), dtype)
     raise TypeError(f"cannot update a sketch of numbers with a NumPy array of dtype {arr.dtype}")

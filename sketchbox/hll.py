@@ -14,7 +14,7 @@ import json
 from typing import Any, Union
 
 from . import _input
-from ._base import NativeSketch, Progress, check, ffi, lib, take_bytes
+from ._base import NativeSketch, Progress, check, ffi, int_param, lib, take_bytes
 
 _TYPES = {"HLL_4": 0, "HLL_6": 1, "HLL_8": 2}
 _TYPE_NAMES = {v: k for k, v in _TYPES.items()}
@@ -35,11 +35,7 @@ def _parse_type(hll_type: Union[str, int]) -> int:
 
 
 def _num_std(num_std: int) -> int:
-    if isinstance(num_std, bool) or not isinstance(num_std, int):
-        raise TypeError(f"num_std must be an int (1, 2 or 3), not {type(num_std).__name__}")
-    if num_std not in (1, 2, 3):
-        raise ValueError(f"num_std must be 1, 2 or 3, got {num_std}")
-    return num_std
+    return int_param("num_std", num_std, 1, 3)
 
 
 class HyperLogLog(NativeSketch):
@@ -61,10 +57,7 @@ class HyperLogLog(NativeSketch):
     _handle_type = "SkHll"
 
     def __init__(self, lg_k: int = 12, hll_type: Union[str, int] = "HLL_8") -> None:
-        if isinstance(lg_k, bool) or not isinstance(lg_k, int):
-            raise TypeError(f"lg_k must be an int, not {type(lg_k).__name__}")
-        if not 4 <= lg_k <= 21:
-            raise ValueError(f"lg_k must be in 4..21, got {lg_k}")
+        lg_k = int_param("lg_k", lg_k, 4, 21)
         code = _parse_type(hll_type)
         out = ffi.new("SkHll **")
         check(lib.sk_hll_new(lg_k, code, out))
@@ -86,8 +79,10 @@ class HyperLogLog(NativeSketch):
         """
         t = type(values)
         if (
-            t is float or (t is int and -0x8000000000000000 <= values <= 0xFFFFFFFFFFFFFFFF)
-        ) and self._ptr is not None:
+            (t is float or (t is int and -0x8000000000000000 <= values <= 0xFFFFFFFFFFFFFFFF))
+            and progress is None
+            and self._ptr is not None
+        ):
             buf = self._buf
             buf.append(values)
             if len(buf) >= 2048:
@@ -138,7 +133,8 @@ class HyperLogLog(NativeSketch):
 
     def merge(self, other: HyperLogLog) -> None:
         """Merges ``other`` into this sketch, in place, as a DataSketches union would:
-        this sketch keeps its type and takes the smaller ``lg_k`` of the two."""
+        this sketch keeps its type; an HLL-mode ``other`` with a smaller ``lg_k``
+        downsamples it to that ``lg_k`` (a sparse LIST/SET-mode ``other`` never does)."""
         if not isinstance(other, HyperLogLog):
             raise TypeError(f"can only merge a HyperLogLog, not {type(other).__name__}")
         check(lib.sk_hll_merge(self._p(), other._p()))

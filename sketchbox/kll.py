@@ -141,7 +141,11 @@ class KllSketch(NativeSketch):
         sketch updated with a prefix of the input (its completed blocks).
         """
         t = type(values)
-        if (t is float or (t is int and -(2**63) <= values < 2**64)) and self._ptr is not None:
+        if (
+            (t is float or (t is int and -(2**63) <= values < 2**64))
+            and progress is None
+            and self._ptr is not None
+        ):
             buf = self._buf
             buf.append(values)
             if len(buf) >= self.BUFFER_ITEMS:

@@ -26,22 +26,14 @@ from collections.abc import Iterable
 from typing import Any, Optional, Union
 
 from . import _input
-from ._base import NativeSketch, Progress, check, ffi, lib, take_bytes
+from ._base import NativeSketch, Progress, check, ffi, int_param, lib, take_bytes
 
 DEFAULT_SEED = 9001
 BytesLike = Union[bytes, bytearray, memoryview]
 
 
-def _int_in(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in {lo}..{hi}, got {value}")
-    return value
-
-
 def _seed(seed: Any) -> int:
-    return _int_in("seed", seed, 0, 2**64 - 1)
+    return int_param("seed", seed, 0, 2**64 - 1)
 
 
 class ThetaSketch(NativeSketch):
@@ -66,7 +58,7 @@ class ThetaSketch(NativeSketch):
     _handle_type = "SkTheta"
 
     def __init__(self, lg_k: int = 12, p: float = 1.0, seed: int = DEFAULT_SEED) -> None:
-        _int_in("lg_k", lg_k, 5, 26)
+        int_param("lg_k", lg_k, 5, 26)
         if isinstance(p, bool) or not isinstance(p, (int, float)):
             raise TypeError(f"p must be a float, not {type(p).__name__}")
         if not 0.0 < p <= 1.0:
@@ -98,6 +90,7 @@ class ThetaSketch(NativeSketch):
         t = type(values)
         if (
             (t is float or (t is int and -0x8000000000000000 <= values <= 0xFFFFFFFFFFFFFFFF))
+            and progress is None
             and self._ptr is not None
             and self._updatable
         ):
@@ -122,10 +115,10 @@ class ThetaSketch(NativeSketch):
         return self._get(lib.sk_theta_estimate, "double")
 
     def lower_bound(self, num_std: int = 2) -> float:
-        return self._get(lib.sk_theta_lower_bound, "double", _int_in("num_std", num_std, 1, 3))
+        return self._get(lib.sk_theta_lower_bound, "double", int_param("num_std", num_std, 1, 3))
 
     def upper_bound(self, num_std: int = 2) -> float:
-        return self._get(lib.sk_theta_upper_bound, "double", _int_in("num_std", num_std, 1, 3))
+        return self._get(lib.sk_theta_upper_bound, "double", int_param("num_std", num_std, 1, 3))
 
     def is_empty(self) -> bool:
         """True if no item was ever presented (a sketch can also be non-empty with
@@ -169,7 +162,7 @@ class ThetaSketch(NativeSketch):
         defaults to the first sketch's, else 9001; every input must have that seed.
         """
         items = list(sketches)
-        lg = 0 if lg_k is None else _int_in("lg_k", lg_k, 5, 26)
+        lg = 0 if lg_k is None else int_param("lg_k", lg_k, 5, 26)
         out = ffi.new("SkTheta **")
         images = _input.byte_views(items) if items else None
         if images is not None:

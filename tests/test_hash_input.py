@@ -116,7 +116,7 @@ def test_pandas_series_skip_missing_values(family):
         family().update(pd.DataFrame({"a": [1]}))
 
 
-def test_pyarrow_arrays_skip_nulls_and_cross_zero_copy(family):
+def test_pyarrow_arrays_skip_nulls(family):
     words = ["a", None, "bb", "", "ccc", None, "é"]
     present = [w for w in words if w is not None]
     expected = image_loop(family, present)
@@ -169,3 +169,51 @@ def test_lone_surrogates_are_a_value_error(family):
         family().update("\ud800")
     with pytest.raises(ValueError):
         family().update(["ok", "\ud800x"])
+
+
+def test_big_endian_and_nat_datetimes(family):
+    d = np.array(["2024-01-01", "NaT", "2024-01-02"], dtype="datetime64[s]")
+    expected = image_loop(family, d[~np.isnat(d)].view(np.int64).tolist())
+    assert image(family, d) == expected
+    assert image(family, d.astype(">M8[s]")) == expected
+    assert image(family, np.datetime64("2024-01-01", "s")) == image(
+        family, int(np.datetime64("2024-01-01", "s").astype(np.int64))
+    )
+
+
+def test_misaligned_and_unusual_numpy_arrays(family):
+    raw = np.arange(100, dtype=np.int64).tobytes()
+    misaligned = np.frombuffer(b"\x00" + raw, dtype=np.int64, offset=1)
+    assert image(family, misaligned) == image_loop(family, list(range(100)))
+    if hasattr(np.dtypes, "StringDType"):
+        words = ["a", "bb", "é"]
+        assert image(family, np.array(words, dtype=np.dtypes.StringDType())) == image(family, words)
+    with pytest.raises(TypeError):
+        family().update(np.longdouble(1.5))
+
+
+def test_temporal_arrow_and_tz_aware_pandas(family):
+    dates = pa.array([0, 1, None, 19000], type=pa.date32())
+    assert image(family, dates) == image_loop(family, [0, 1, 19000])
+    times = pa.array([5, 7], type=pa.time32("s"))
+    assert image(family, times) == image_loop(family, [5, 7])
+    naive = pd.Series(pd.to_datetime(["2024-01-01 00:00", "2024-01-01 01:00"]))
+    aware = naive.dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")
+    assert image(family, aware) == image(family, naive)
+
+
+def test_a_bad_item_leaves_the_sketch_unchanged(family):
+    for bad in ([1, 2, 2**70], ["a", 3.5, object()], [1.5, "ok", "\ud800"]):
+        s = family()
+        with pytest.raises((TypeError, OverflowError, ValueError)):
+            s.update(bad)
+        assert s.is_empty()
+
+
+def test_parameters_accept_numpy_ints_and_check_progress(family):
+    s = family(np.int64(10))
+    assert s.estimate() == 0.0
+    with pytest.raises(TypeError):
+        s.update(1, progress=5)
+    with pytest.raises(TypeError):
+        family(True)
