@@ -18,6 +18,10 @@
  *  - Long bulk updates accept an optional SkProgressFn, called on the calling thread
  *    every SK_PROGRESS_BLOCK items; a non-zero return cancels the update with
  *    SK_ERR_CANCELLED (what the sketch then holds is documented per function).
+ *    The callback runs while the update holds its sketch's lock. Calls it makes do not
+ *    wait for a handle's lock: on the sketch being updated, or on one another call
+ *    holds, they fail with SK_ERR_INVALID_ARGUMENT instead of deadlocking; idle
+ *    sketches may be used as usual.
  */
 
 #ifndef SKETCHBOX_H
@@ -169,6 +173,12 @@ typedef struct {
 /*
  Progress callback of long bulk operations: `user` is passed through untouched;
  `done` of `total` items are processed. Return 0 to go on, anything else to cancel.
+
+ It runs while the update holds its sketch's lock, so calls it makes on handles do
+ not wait for their lock: on the sketch being updated, or on one another call holds,
+ they fail at once with SK_ERR_INVALID_ARGUMENT ("a progress callback cannot use a
+ sketch that is being updated or locked by another call") instead of deadlocking.
+ Other, idle sketches may be used as usual.
  */
 typedef int32_t (*SkProgressFn)(void *user, uint64_t done, uint64_t total);
 

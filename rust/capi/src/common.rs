@@ -2,10 +2,10 @@
 //! the panic guard, owned byte buffers, input views and the progress callback.
 
 use sketchbox_core::Error;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// Status codes returned by every fallible function.
 #[repr(C)]
@@ -33,6 +33,12 @@ const _: () = assert!(SK_PROGRESS_BLOCK == sketchbox_core::hll::BLOCK as u64);
 
 /// Progress callback of long bulk operations: `user` is passed through untouched;
 /// `done` of `total` items are processed. Return 0 to go on, anything else to cancel.
+///
+/// It runs while the update holds its sketch's lock, so calls it makes on handles do
+/// not wait for their lock: on the sketch being updated, or on one another call holds,
+/// they fail at once with SK_ERR_INVALID_ARGUMENT ("a progress callback cannot use a
+/// sketch that is being updated or locked by another call") instead of deadlocking.
+/// Other, idle sketches may be used as usual.
 pub type SkProgressFn =
     Option<unsafe extern "C" fn(user: *mut c_void, done: u64, total: u64) -> i32>;
 
@@ -45,6 +51,21 @@ pub struct SkBytes {
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// Set while this thread runs a progress callback (see [`progress_fn`]).
+    static IN_PROGRESS_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What a handle's lock reports to a progress callback instead of deadlocking.
+pub(crate) const BUSY_IN_CALLBACK: &str =
+    "a progress callback cannot use a sketch that is being updated or locked by another call";
+
+/// Restores the thread's progress-callback flag when dropped (also on unwind).
+struct CallbackFlag(bool);
+
+impl Drop for CallbackFlag {
+    fn drop(&mut self) {
+        IN_PROGRESS_CALLBACK.with(|f| f.set(self.0));
+    }
 }
 
 fn set_last_error(msg: &str) {
@@ -133,15 +154,33 @@ pub(crate) trait Handle: Sized + 'static {
         }
     }
 
+    /// Locks the handle's sketch. Inside a progress callback it does not wait: the
+    /// sketch may be the one whose update called back, which holds the lock until the
+    /// callback returns, so a busy lock is an error there (see [`SkProgressFn`]).
     unsafe fn lock<'a>(ptr: *const Self) -> Result<MutexGuard<'a, Self::Inner>, Error> {
-        let h = ptr.as_ref().ok_or_else(|| invalid("NULL sketch handle"))?;
-        h.mutex()
-            .lock()
-            .map_err(|_| invalid("sketch is unusable: an earlier call panicked while updating it"))
+        if ptr.is_null() {
+            return Err(invalid("NULL sketch handle"));
+        }
+        if !ptr.is_aligned() {
+            return Err(invalid("misaligned sketch handle"));
+        }
+        let m = (*ptr).mutex();
+        let poisoned = || invalid("sketch is unusable: an earlier call panicked while updating it");
+        if IN_PROGRESS_CALLBACK.with(Cell::get) {
+            return match m.try_lock() {
+                Ok(g) => Ok(g),
+                Err(TryLockError::WouldBlock) => Err(invalid(BUSY_IN_CALLBACK)),
+                Err(TryLockError::Poisoned(_)) => Err(poisoned()),
+            };
+        }
+        m.lock().map_err(|_| poisoned())
     }
 }
 
 pub(crate) unsafe fn out_ref<'a, T>(ptr: *mut T) -> Result<&'a mut T, Error> {
+    if !ptr.is_aligned() {
+        return Err(invalid("misaligned output pointer"));
+    }
     ptr.as_mut().ok_or_else(|| invalid("NULL output pointer"))
 }
 
@@ -158,6 +197,16 @@ pub(crate) unsafe fn in_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T
     if !ptr.is_aligned() {
         return Err(invalid("misaligned data pointer"));
     }
+    // slice::from_raw_parts requires the slice to span at most isize::MAX bytes.
+    if len
+        .checked_mul(std::mem::size_of::<T>())
+        .is_none_or(|bytes| bytes > isize::MAX as usize)
+    {
+        return Err(invalid(format!(
+            "input of {len} {} is larger than isize::MAX bytes",
+            std::any::type_name::<T>()
+        )));
+    }
     Ok(std::slice::from_raw_parts(ptr, len))
 }
 
@@ -167,10 +216,15 @@ pub(crate) fn bytes_out(v: Vec<u8>, out: &mut SkBytes) {
     out.ptr = Box::into_raw(b) as *mut u8;
 }
 
-/// Wraps an optional C callback as the core's `FnMut(done, total) -> keep_going`.
+/// Wraps an optional C callback as the core's `FnMut(done, total) -> keep_going`. While
+/// the callback runs, the thread is marked as inside one, so that [`Handle::lock`] fails
+/// rather than waits for a lock the update calling back may hold.
 pub(crate) fn progress_fn(cb: SkProgressFn, user: *mut c_void) -> impl FnMut(u64, u64) -> bool {
     move |done, total| match cb {
-        Some(f) => unsafe { f(user, done, total) == 0 },
+        Some(f) => {
+            let _restore = CallbackFlag(IN_PROGRESS_CALLBACK.with(|flag| flag.replace(true)));
+            unsafe { f(user, done, total) == 0 }
+        }
         None => true,
     }
 }
@@ -395,7 +449,8 @@ impl<'a> Strings<'a> {
     ) -> Result<Self, Error> {
         let total = itemsize
             .checked_mul(n)
-            .ok_or_else(|| invalid("fixed-width buffer size overflows"))?;
+            .filter(|&bytes| bytes <= isize::MAX as usize)
+            .ok_or_else(|| invalid("fixed-width buffer is larger than isize::MAX bytes"))?;
         match encoding {
             1 => Ok(Strings::FixedBytes {
                 data: in_slice(data as *const u8, total)?,
@@ -501,6 +556,110 @@ impl<'a> Strings<'a> {
                 }
                 Some(f(&out[..n]))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hll::SkHll;
+    use sketchbox_core::hll::{HllSketch, HllType};
+
+    fn invalid_message<T>(r: Result<T, Error>) -> String {
+        match r {
+            Err(Error::InvalidArgument(msg)) => msg,
+            Err(e) => panic!("expected InvalidArgument, got {e}"),
+            Ok(_) => panic!("expected InvalidArgument, got Ok"),
+        }
+    }
+
+    fn new_hll() -> *mut SkHll {
+        SkHll::into_raw(HllSketch::new(10, HllType::Hll8).unwrap())
+    }
+
+    #[test]
+    fn in_slice_rejects_more_than_isize_max_bytes() {
+        let x = [7u64; 4];
+        unsafe {
+            assert_eq!(in_slice(x.as_ptr(), 4).unwrap(), &x);
+            // The byte count overflows usize, or fits it but exceeds isize::MAX.
+            for len in [usize::MAX, usize::MAX / 8 + 1, isize::MAX as usize / 8 + 1] {
+                let msg = invalid_message(in_slice(x.as_ptr(), len));
+                assert!(msg.contains("isize::MAX"), "{msg}");
+            }
+            let bytes = [0u8; 4];
+            let msg = invalid_message(in_slice(bytes.as_ptr(), isize::MAX as usize + 1));
+            assert!(msg.contains("isize::MAX"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn fixed_rejects_more_than_isize_max_bytes() {
+        let data = [0u32; 4];
+        let ptr = data.as_ptr() as *const c_void;
+        unsafe {
+            assert_eq!(Strings::fixed(ptr, 8, 2, 2).unwrap().len(), 2);
+            for encoding in [1, 2] {
+                // 2^32 * 2^31 = 2^63 bytes: fits a usize, exceeds isize::MAX.
+                let r = Strings::fixed(ptr, 1 << 32, 1 << 31, encoding);
+                assert!(invalid_message(r).contains("isize::MAX"));
+                let r = Strings::fixed(ptr, 1 << 40, 1 << 40, encoding);
+                assert!(invalid_message(r).contains("isize::MAX"));
+            }
+        }
+    }
+
+    #[test]
+    fn out_ref_rejects_null_and_misaligned_pointers() {
+        let mut buf = [0u64; 2];
+        unsafe {
+            *out_ref(buf.as_mut_ptr()).unwrap() = 5;
+            assert_eq!(buf[0], 5);
+            let odd = (buf.as_mut_ptr() as *mut u8).add(1) as *mut u64;
+            assert!(invalid_message(out_ref(odd)).contains("misaligned"));
+            assert!(invalid_message(out_ref(std::ptr::null_mut::<u64>())).contains("NULL"));
+        }
+    }
+
+    #[test]
+    fn lock_rejects_null_and_misaligned_handles() {
+        let h = new_hll();
+        unsafe {
+            assert!(SkHll::lock(h).is_ok());
+            let odd = (h as *const u8).add(1) as *const SkHll;
+            assert!(invalid_message(SkHll::lock(odd)).contains("misaligned"));
+            assert!(invalid_message(SkHll::lock(std::ptr::null())).contains("NULL"));
+            SkHll::free(h);
+        }
+    }
+
+    /// Progress callback whose `user` is `[busy, idle, results]`: tries to lock both.
+    unsafe extern "C" fn lock_both(user: *mut c_void, _done: u64, _total: u64) -> i32 {
+        let (busy, idle, results) = &mut *(user as *mut (*mut SkHll, *mut SkHll, Vec<String>));
+        results.push(invalid_message(SkHll::lock(*busy)));
+        results.push(match SkHll::lock(*idle) {
+            Ok(_) => "idle ok".into(),
+            Err(e) => e.to_string(),
+        });
+        0
+    }
+
+    #[test]
+    fn a_progress_callback_gets_an_error_instead_of_a_deadlock() {
+        let (busy, idle) = (new_hll(), new_hll());
+        let mut state = (busy, idle, Vec::<String>::new());
+        unsafe {
+            let guard = SkHll::lock(busy).unwrap();
+            let user = &mut state as *mut _ as *mut c_void;
+            assert!(progress_fn(Some(lock_both), user)(1, 2));
+            drop(guard);
+            assert_eq!(state.2, [BUSY_IN_CALLBACK, "idle ok"]);
+            // Outside the callback the flag is cleared: locking waits again, and works.
+            assert!(!IN_PROGRESS_CALLBACK.with(Cell::get));
+            assert!(SkHll::lock(busy).is_ok());
+            SkHll::free(busy);
+            SkHll::free(idle);
         }
     }
 }
