@@ -1,4 +1,5 @@
-"""Progress callbacks, cancellation and Ctrl-C during long updates."""
+"""Progress callbacks, cancellation and Ctrl-C during long updates of the hash sketches
+(HyperLogLog, ThetaSketch: one bulk path and one trampoline, tested for both)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,21 @@ import threading
 import numpy as np
 import pytest
 
-from sketchbox import HyperLogLog
+from sketchbox import HyperLogLog, ThetaSketch
+
+families = pytest.mark.parametrize("family", [HyperLogLog, ThetaSketch], ids=lambda c: c.__name__)
 
 BLOCK = 2_097_152  # SK_PROGRESS_BLOCK
 
 
-def test_progress_reports_blocks():
+@families
+def test_progress_reports_blocks(family):
     seen = []
-    h = HyperLogLog()
+    h = family()
     data = np.arange(5_000_000)
     h.update(data, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(BLOCK, 5_000_000), (2 * BLOCK, 5_000_000)]
-    full = HyperLogLog()
+    full = family()
     full.update(data)
     assert h.to_bytes() == full.to_bytes()
 
@@ -29,8 +33,9 @@ class Stop(Exception):
     pass
 
 
+@families
 @pytest.mark.parametrize("kind", ["int", "str"])
-def test_exception_in_progress_propagates_and_leaves_a_prefix(kind):
+def test_exception_in_progress_propagates_and_leaves_a_prefix(family, kind):
     n = 7_000_000 if kind == "int" else 2_500_000
     data = np.arange(n) if kind == "int" else np.arange(n).astype("U8")
     calls = []
@@ -40,15 +45,15 @@ def test_exception_in_progress_propagates_and_leaves_a_prefix(kind):
         if len(calls) == 1 if kind == "str" else len(calls) == 2:
             raise Stop("enough")
 
-    h = HyperLogLog()
+    h = family()
     with pytest.raises(Stop, match="enough"):
         h.update(data, progress=progress)
-    prefix = HyperLogLog()
+    prefix = family()
     prefix.update(data[: calls[-1]])
     assert h.to_bytes() == prefix.to_bytes()
     # The sketch stays usable.
     h.update(data[calls[-1] :])
-    whole = HyperLogLog()
+    whole = family()
     whole.update(data)
     assert h.to_bytes() == whole.to_bytes()
 
