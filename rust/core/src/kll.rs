@@ -87,73 +87,50 @@ pub trait KllItem: Copy + PartialOrd + Send + Sync + fmt::Debug + 'static {
     fn to_bits_u64(self) -> u64;
 }
 
-impl KllItem for f64 {
-    const SIZE: usize = 8;
-    const TYPE_NAME: &'static str = "f64";
-    const ZERO: Self = 0.0;
-    const PAD: Self = f64::INFINITY;
-    #[inline]
-    fn from_le_slice(bytes: &[u8]) -> Self {
-        match bytes.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-            Some(b) => f64::from_le_bytes(b),
-            None => f64::NAN,
+// f64 and f32 differ only in width: one impl, written once.
+macro_rules! kll_float_item {
+    ($t:ident, $size:expr) => {
+        impl KllItem for $t {
+            const SIZE: usize = $size;
+            const TYPE_NAME: &'static str = stringify!($t);
+            const ZERO: Self = 0.0;
+            const PAD: Self = $t::INFINITY;
+            #[inline]
+            fn from_le_slice(bytes: &[u8]) -> Self {
+                match bytes
+                    .get(..$size)
+                    .and_then(|b| <[u8; $size]>::try_from(b).ok())
+                {
+                    Some(b) => $t::from_le_bytes(b),
+                    None => $t::NAN,
+                }
+            }
+            #[inline]
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            #[inline]
+            fn is_nan(self) -> bool {
+                $t::is_nan(self)
+            }
+            #[inline]
+            fn total_cmp(&self, other: &Self) -> Ordering {
+                $t::total_cmp(self, other)
+            }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                f64::from(self)
+            }
+            #[inline]
+            fn to_bits_u64(self) -> u64 {
+                u64::from(self.to_bits())
+            }
         }
-    }
-    #[inline]
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    #[inline]
-    fn is_nan(self) -> bool {
-        f64::is_nan(self)
-    }
-    #[inline]
-    fn total_cmp(&self, other: &Self) -> Ordering {
-        f64::total_cmp(self, other)
-    }
-    #[inline]
-    fn to_f64(self) -> f64 {
-        self
-    }
-    #[inline]
-    fn to_bits_u64(self) -> u64 {
-        self.to_bits()
-    }
+    };
 }
 
-impl KllItem for f32 {
-    const SIZE: usize = 4;
-    const TYPE_NAME: &'static str = "f32";
-    const ZERO: Self = 0.0;
-    const PAD: Self = f32::INFINITY;
-    #[inline]
-    fn from_le_slice(bytes: &[u8]) -> Self {
-        match bytes.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
-            Some(b) => f32::from_le_bytes(b),
-            None => f32::NAN,
-        }
-    }
-    #[inline]
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    #[inline]
-    fn is_nan(self) -> bool {
-        f32::is_nan(self)
-    }
-    #[inline]
-    fn total_cmp(&self, other: &Self) -> Ordering {
-        f32::total_cmp(self, other)
-    }
-    #[inline]
-    fn to_f64(self) -> f64 {
-        f64::from(self)
-    }
-    #[inline]
-    fn to_bits_u64(self) -> u64 {
-        u64::from(self.to_bits())
-    }
-}
+kll_float_item!(f64, 8);
+kll_float_item!(f32, 4);
 
 // ---------------------------------------------------------------------------
 // Constants of the DataSketches image and of the capacity schedule.
