@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-# CI and developers keep the project's shared folder beside the checkout.
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "datasketches"
+# The DataSketches cross-language corpus lives in the repository (see its README).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "datasketches"
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 from datasketches import hll_sketch, hll_union
 from datasketches import tgt_hll_type as T
 
-from sketchbox import HyperLogLog
+from sketchbox import HyperLogLog, SketchFormatError
 
 DS_TYPES = {"HLL_4": T.HLL_4, "HLL_6": T.HLL_6, "HLL_8": T.HLL_8}
 # Sizes cover LIST (< 8), LIST->SET, SET->HLL (about k/4 ... 3k/32), HLL_4 curMin shifts.
@@ -229,3 +229,48 @@ def test_our_images_equal_the_cpp_fixtures(fixtures_dir):
         h = HyperLogLog(12, f"HLL_{bits}")
         h.update(np.arange(int(n), dtype=np.int64))
         assert h.to_bytes() == path.read_bytes(), path.name
+
+
+def java_union_image(n: int, lg_k: int) -> bytes:
+    """The updatable HLL_8 image a Java union writes (Spark's hll_sketch_agg): the
+    out-of-order flag set and, unlike C++, a current minimum above 0 with its count."""
+    d = hll_union(lg_k)
+    for part in np.array_split(np.arange(n, dtype=np.int64), 5):
+        d.update(ds_of(part.tolist(), lg_k, "HLL_8"))
+    image = bytearray(d.get_result(T.HLL_8).serialize_updatable())
+    k = 1 << lg_k
+    regs = np.frombuffer(bytes(image[40 : 40 + k]), dtype=np.uint8)
+    cur_min = int(regs.min())
+    assert cur_min > 0
+    image[5] |= 16  # OUT_OF_ORDER
+    image[6] = cur_min
+    image[32:36] = int((regs == cur_min).sum()).to_bytes(4, "little")
+    return bytes(image)
+
+
+@pytest.mark.parametrize("lg_k", [4, 8, 12])
+def test_java_union_images_with_a_current_minimum_read_as_datasketches_reads_them(lg_k):
+    image = java_union_image(250_000, lg_k)
+    d = hll_sketch.deserialize(image)
+    h = HyperLogLog.from_bytes(image)
+    assert h.estimate() == d.get_estimate()
+    for s in (1, 2, 3):
+        assert h.lower_bound(s) == d.get_lower_bound(s)
+        assert h.upper_bound(s) == d.get_upper_bound(s)
+    # What sketchbox writes back reads the same in DataSketches, and merges as before.
+    again = hll_sketch.deserialize(h.to_bytes(compact=False))
+    assert again.get_estimate() == d.get_estimate()
+    u = HyperLogLog(lg_k)
+    u.update(np.arange(250_000, 260_000, dtype=np.int64))
+    u.merge(h)
+    du = hll_union(lg_k)
+    du.update(d)
+    du.update(ds_of(range(250_000, 260_000), lg_k, "HLL_8"))
+    assert u.estimate() == pytest.approx(du.get_estimate(), rel=1e-12)
+
+
+def test_a_current_minimum_above_a_register_is_refused():
+    image = bytearray(java_union_image(250_000, 12))
+    image[40] = image[6] - 1  # one register below the stated minimum (KxQ then disagrees too)
+    with pytest.raises(SketchFormatError):
+        HyperLogLog.from_bytes(bytes(image))

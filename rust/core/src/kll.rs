@@ -1694,7 +1694,6 @@ fn gallop<X>(s: &[X], from: usize, pred: impl Fn(&X) -> bool) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     /// Deterministic test randomness (independent of the sketch's own).
     struct TestRng(u64);
@@ -2283,21 +2282,7 @@ mod tests {
     // ---------------------------------------------------------------------
     // Images: DataSketches fixtures
 
-    fn fixtures_dir() -> PathBuf {
-        // SKETCHBOX_FIXTURES, else the shared checkout next to the repository
-        let candidates = [
-            std::env::var_os("SKETCHBOX_FIXTURES").map(PathBuf::from),
-            Some(
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/datasketches"),
-            ),
-            Some(PathBuf::from("/work/shared/fixtures/datasketches")),
-        ];
-        candidates
-            .into_iter()
-            .flatten()
-            .find(|p| p.is_dir())
-            .expect("DataSketches fixtures not found: set SKETCHBOX_FIXTURES")
-    }
+    use crate::test_fixtures::fixtures_dir;
 
     fn check_fixture<T: KllItem>(path: &std::path::Path, n: u64) {
         let bytes = std::fs::read(path).unwrap();

@@ -12,3 +12,6 @@ pub use error::{Error, Result};
 pub mod hll;
 pub mod kll;
 pub mod theta;
+
+#[cfg(test)]
+mod test_fixtures;

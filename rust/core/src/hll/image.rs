@@ -259,8 +259,8 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
             {
                 return corrupt("non-finite HLL estimator state");
             }
-            if tgt != HllType::Hll4 && (a.cur_min != 0 || aux_count != 0) {
-                return corrupt("HLL_6/HLL_8 image with a current minimum or exceptions");
+            if tgt != HllType::Hll4 && aux_count != 0 {
+                return corrupt("HLL_6/HLL_8 image with exceptions");
             }
             if a.cur_min > 63 {
                 return corrupt("HLL current minimum above 63");
@@ -326,6 +326,15 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                     return corrupt("HLL_4 current minimum disagrees with its registers");
                 }
             } else {
+                // Java keeps a current minimum for every type, and its unions (Spark's
+                // hll_sketch_agg, Druid) write HLL_8 images with one; C++ and sketchbox keep
+                // it at 0 for HLL_6/8 and count the zero registers. Both give the same
+                // estimates (no register is unhit once the minimum is above 0), so the image
+                // is read into that form; a minimum above a register is not a real state.
+                if a.cur_min > min {
+                    return corrupt("HLL current minimum above one of its registers");
+                }
+                a.cur_min = 0;
                 a.num_at_cur_min = if min == 0 { num } else { 0 };
             }
             // KxQ is the sum of 2^-register over the registers. A stored value far from

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::hash::{hash_bytes, hash_i64, DEFAULT_SEED};
-use std::path::PathBuf;
 
 /// splitmix64: the tests' own small PRNG.
 struct SplitMix64(u64);
@@ -21,16 +20,7 @@ impl SplitMix64 {
     }
 }
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("SKETCHBOX_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures/datasketches"))
-}
-
-fn read_fixture(lang: &str, name: &str) -> Vec<u8> {
-    let path = fixtures_dir().join(lang).join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
-}
+use crate::test_fixtures::read_fixture;
 
 fn sketch_of_range(lg_k: u8, p: f32, range: std::ops::Range<i64>) -> UpdateTheta {
     let mut s = UpdateTheta::new(lg_k, p, DEFAULT_SEED).unwrap();
