@@ -1,0 +1,196 @@
+"""Spark SQL as a real client: the HLL and Theta images that Spark's own DataSketches
+functions write (Java DataSketches inside) read here with Spark's answers, and the images
+sketchbox writes given to Spark's functions answer as sketchbox does, unions of mixed
+Spark and sketchbox images included.
+
+One local SparkSession serves the module; each check is one Spark job over every size,
+parameter and column type at once, so that the module stays well under a minute of Spark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from datasketches import compact_theta_sketch, hll_sketch
+from pyspark.sql import functions as F
+
+from sketchbox import HyperLogLog, ThetaSketch
+
+# Empty, LIST, SET, across LIST/SET/HLL transitions for small lg_k, deep HLL / estimation mode.
+SIZES = [0, 1, 7, 100, 1000, 10_000, 100_000]
+HLL_LG_K = [4, 5, 8, 11, 12, 16, 21]
+THETA_LG_K = [5, 12, 16]
+COLUMNS = ["id", "s", "b"]  # bigint, string, binary
+
+
+def column_values(n: int, column: str):
+    ids = np.arange(n, dtype=np.int64) * 7919 - 5000
+    if column == "id":
+        return ids
+    strings = [f"user-{v}" for v in ids.tolist()]
+    return strings if column == "s" else [s.encode() for s in strings]
+
+
+@pytest.fixture(scope="module")
+def data(spark):
+    """Every size as a group of one DataFrame, spread over 5 partitions so that Spark's
+    aggregates are unions of per-partition sketches, as in real jobs."""
+    parts = [
+        pd.DataFrame(
+            {
+                "n": np.full(n, n, dtype=np.int64),
+                "id": column_values(n, "id"),
+                "s": column_values(n, "s"),
+                "b": column_values(n, "b"),
+            }
+        )
+        for n in SIZES
+        if n > 0
+    ]
+    df = spark.createDataFrame(pd.concat(parts, ignore_index=True)).repartition(5)
+    return df, df.where("n < 0")  # size 0: an aggregate over no rows
+
+
+def spark_images(df, empty, exprs: dict[str, str]) -> dict[tuple[int, str], bytes]:
+    """{(n, name): image} of each aggregate expression, for every size."""
+    aggregates = [F.expr(e).alias(k) for k, e in exprs.items()]
+    rows = [r.asDict() for r in df.groupBy("n").agg(*aggregates).collect()]
+    rows += [{**r.asDict(), "n": 0} for r in empty.agg(*aggregates).collect()]
+    return {(r["n"], k): bytes(r[k]) for r in rows for k in exprs}
+
+
+def spark_answers(spark, images: dict, exprs: dict[str, str]) -> dict:
+    """Spark's answers for each image (column `a`, and `b` where an expression uses it):
+    one job; {key: {expression name: value}}."""
+    keys = list(images)
+    pdf = pd.DataFrame(
+        {
+            "key": range(len(keys)),
+            "a": [images[k][0] for k in keys],
+            "b": [images[k][1] for k in keys],
+        }
+    )
+    rows = spark.createDataFrame(pdf).selectExpr("key", *[f"{e} as {k}" for k, e in exprs.items()])
+    return {keys[r["key"]]: {k: r[k] for k in exprs} for r in rows.collect()}
+
+
+def hll_registers(image: bytes) -> bytes | None:
+    """The register array of an updatable HLL_8 image in HLL mode, else None."""
+    mode, hll_type, lg_k = image[7] & 3, image[7] >> 2, image[3]
+    return image[40 : 40 + (1 << lg_k)] if mode == 2 and hll_type == 2 else None
+
+
+@pytest.fixture(scope="module")
+def hll_from_spark(data):
+    df, empty = data
+    exprs = {f"{c}_{lg}": f"hll_sketch_agg({c}, {lg})" for c in COLUMNS for lg in HLL_LG_K}
+    return spark_images(df, empty, exprs)
+
+
+def test_spark_hll_images_read_with_sparks_answers(spark, hll_from_spark):
+    images = {k: (img, img) for k, img in hll_from_spark.items()}
+    answers = spark_answers(spark, images, {"est": "hll_sketch_estimate(a)"})
+    assert len(answers) == len(SIZES) * len(COLUMNS) * len(HLL_LG_K)
+    for (n, name), image in hll_from_spark.items():
+        column, lg_k = name.split("_")[0], int(name.split("_")[1])
+        h = HyperLogLog.from_bytes(image)
+        assert h.lg_k == lg_k
+        # Spark's hll_sketch_estimate rounds; datasketches-python reads the same image exactly.
+        assert round(h.estimate()) == answers[(n, name)]["est"], (n, name)
+        d = hll_sketch.deserialize(image)
+        assert h.estimate() == pytest.approx(d.get_estimate(), rel=1e-12, abs=0)
+        for s in (1, 2, 3):
+            assert h.lower_bound(s) == pytest.approx(d.get_lower_bound(s), rel=1e-12)
+            assert h.upper_bound(s) == pytest.approx(d.get_upper_bound(s), rel=1e-12)
+        # Spark hashes each column type as sketchbox does: the union of Spark's partition
+        # sketches holds the registers (or coupons) of one sketchbox sketch of the column.
+        ours = HyperLogLog(lg_k, "HLL_8")
+        ours.update(column_values(n, column))
+        mine, theirs = ours.to_bytes(compact=False), h.to_bytes(compact=False)
+        if hll_registers(mine) is not None and hll_registers(theirs) is not None:
+            assert hll_registers(mine) == hll_registers(theirs), (n, name)
+        else:
+            assert ours.estimate() == h.estimate(), (n, name)
+
+
+def test_sketchbox_hll_images_answer_in_spark_and_union_with_sparks(spark, hll_from_spark):
+    images, expected = {}, {}
+    types = ["HLL_4", "HLL_6", "HLL_8"]
+    for i, ((n, name), spark_image) in enumerate(sorted(hll_from_spark.items())):
+        column, lg_k = name.split("_")[0], int(name.split("_")[1])
+        hll_type, compact = types[i % 3], bool(i % 2)
+        ours = HyperLogLog(lg_k, hll_type)
+        # Half the items again, shifted: the union is larger than either side.
+        ours.update(column_values(n + n // 2, column)[n // 2 :])
+        images[(n, name)] = (ours.to_bytes(compact=compact), spark_image)
+        union = HyperLogLog(lg_k, "HLL_8")
+        union.merge(ours)
+        union.merge(HyperLogLog.from_bytes(spark_image))
+        expected[(n, name)] = (ours.estimate(), union.estimate())
+    answers = spark_answers(
+        spark,
+        images,
+        {"est": "hll_sketch_estimate(a)", "union": "hll_sketch_estimate(hll_union(a, b, true))"},
+    )
+    for key, (est, union_est) in expected.items():
+        assert answers[key]["est"] == round(est), key
+        assert answers[key]["union"] == round(union_est), key
+
+
+@pytest.fixture(scope="module")
+def theta_from_spark(data):
+    df, empty = data
+    exprs = {f"{c}_{lg}": f"theta_sketch_agg({c}, {lg})" for c in COLUMNS for lg in THETA_LG_K}
+    return spark_images(df, empty, exprs)
+
+
+def test_spark_theta_images_read_with_sparks_answers(spark, theta_from_spark):
+    images = {k: (img, img) for k, img in theta_from_spark.items()}
+    answers = spark_answers(spark, images, {"est": "theta_sketch_estimate(a)"})
+    for (n, name), image in theta_from_spark.items():
+        column, lg_k = name.split("_")[0], int(name.split("_")[1])
+        t = ThetaSketch.from_bytes(image)
+        assert round(t.estimate()) == answers[(n, name)]["est"], (n, name)
+        d = compact_theta_sketch.deserialize(image)
+        assert t.estimate() == d.get_estimate()
+        assert t.num_retained == d.num_retained
+        assert t.theta == d.theta
+        for s in (1, 2, 3):
+            assert t.lower_bound(s) == d.get_lower_bound(s)
+            assert t.upper_bound(s) == d.get_upper_bound(s)
+        # Same hashing: below k items both sides are exact and hold the same hashes.
+        if n <= 1 << lg_k:
+            ours = ThetaSketch(lg_k)
+            ours.update(column_values(n, column))
+            assert t.estimate() == n
+            assert (t & ours).estimate() == n, (n, name)
+
+
+def test_sketchbox_theta_images_answer_in_spark_and_combine_with_sparks(spark, theta_from_spark):
+    images, expected = {}, {}
+    for i, ((n, name), spark_image) in enumerate(sorted(theta_from_spark.items())):
+        column, lg_k = name.split("_")[0], int(name.split("_")[1])
+        ours = ThetaSketch(lg_k)
+        ours.update(column_values(n + n // 2, column)[n // 2 :])
+        images[(n, name)] = (ours.to_bytes(compressed=bool(i % 2)), spark_image)
+        theirs = ThetaSketch.from_bytes(spark_image)
+        expected[(n, name)] = {
+            "est": ours.estimate(),
+            "union": ThetaSketch.union([ours, theirs], lg_k=12).estimate(),  # Spark's default
+            "inter": (ours & theirs).estimate(),
+            "diff": (ours - theirs).estimate(),
+        }
+    answers = spark_answers(
+        spark,
+        images,
+        {
+            "est": "theta_sketch_estimate(a)",
+            "union": "theta_sketch_estimate(theta_union(a, b))",
+            "inter": "theta_sketch_estimate(theta_intersection(a, b))",
+            "diff": "theta_sketch_estimate(theta_difference(a, b))",
+        },
+    )
+    for key, want in expected.items():
+        for what, value in want.items():
+            assert answers[key][what] == round(value), (key, what)
