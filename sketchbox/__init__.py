@@ -21,6 +21,7 @@ from .errors import (
 )
 from .hll import HyperLogLog
 from .kll import KllSketch
+from .profile import Profile, ProfileError, profile
 from .theta import ThetaSketch
 
 __version__ = _ffi.string(_lib.sk_version()).decode()
@@ -42,6 +43,9 @@ __all__ = [
     "HyperLogLog",
     "KllSketch",
     "ThetaSketch",
+    "Profile",
+    "ProfileError",
+    "profile",
     "SketchError",
     "SketchFormatError",
     "IncompatibleSketchError",

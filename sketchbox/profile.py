@@ -1,0 +1,878 @@
+"""Profiles: one pass over a dataset larger than memory, a set of sketches per column.
+
+A :class:`Profile` holds, for every column, exact counts, nulls, minimum, maximum and sum,
+and three sketches: a :class:`~sketchbox.HyperLogLog` of its distinct values, a
+:class:`~sketchbox.KllSketch` of its values (numbers and temporal ticks; string and binary
+lengths) and, where the column has one, a frequent-items sketch of its heaviest values.
+Batches of Arrow columns go in (from files through ``pyarrow.dataset``, or from tables and
+DataFrames); two profiles merge into the profile of both, so profiles of yesterday's and
+today's files, or of a cluster's partitions, combine without reading the data again.
+
+Semantics (the JSON keys of :meth:`Profile.to_dict`):
+
+* ``count``: non-null values (NaN is a value); ``nulls``: null values; ``rows``: rows read.
+* ``distinct``: HyperLogLog estimate with ~95 % bounds (two standard deviations), clamped
+  to ``count``; NaN counts as one value, -0.0 as 0.0.
+* ``min``/``max``: exact, NaN ignored; strings compare by code point.
+* ``mean``: exact mean of the non-NaN numbers (integers, floats, decimals).
+* ``quantiles``: KLL (k=200 by default: ranks within 1.33 % with 99 % confidence) at
+  ranks 0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99 and 1, of numbers and temporal values,
+  or of the lengths of strings (in characters) and binaries (in bytes); NaN is skipped.
+* ``top``: the heaviest values with no false positives (see ``FrequentItems``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+from .errors import IncompatibleSketchError
+from .hll import HyperLogLog
+from .kll import KllSketch
+
+QUANTILE_RANKS = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
+MANIFEST = "manifest.json"
+EXTREMES = "extremes.arrow"
+FORMAT_NAME = "sketchbox-profile"
+FORMAT_VERSION = 1
+BATCH_ROWS = 1 << 17
+# Bytes of text a CSV/JSONL batch holds; types are inferred from the first one.
+TEXT_BLOCK = 1 << 24
+
+# Extensions (after a compression suffix) and the pyarrow.dataset format of each.
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+}
+COMPRESSIONS = (".gz", ".zst", ".bz2", ".lz4")
+
+
+class ProfileError(ValueError):
+    """Input that cannot be profiled: a missing or unreadable file, a malformed row, an
+    unknown column. The message names the file and, where pyarrow says, the row."""
+
+
+def _pa() -> Any:
+    try:
+        import pyarrow
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        raise ImportError("profiling needs pyarrow: pip install 'sketchbox[profile]'") from None
+    return pyarrow
+
+
+# ---------------------------------------------------------------------------
+# One column
+# ---------------------------------------------------------------------------
+
+
+def column_kind(arrow_type: Any) -> str:
+    """How a column of this Arrow type is summarised: numeric, boolean, temporal, string,
+    binary, or other (nested and null columns: counts only)."""
+    pa = _pa()
+    t = pa.types
+    if t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_decimal(arrow_type):
+        return "numeric"
+    if t.is_boolean(arrow_type):
+        return "boolean"
+    if t.is_temporal(arrow_type):
+        return "temporal"
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type):
+        return "string"
+    if (
+        t.is_binary(arrow_type)
+        or t.is_large_binary(arrow_type)
+        or t.is_fixed_size_binary(arrow_type)
+    ):
+        return "binary"
+    return "other"
+
+
+@dataclass
+class ColumnProfile:
+    """The sketches and exact counters of one column (see the module docstring)."""
+
+    name: str
+    type: str
+    kind: str
+    count: int = 0
+    nulls: int = 0
+    sum: float = 0.0
+    summed: int = 0
+    min: Any = None
+    max: Any = None
+    distinct: Optional[HyperLogLog] = None
+    quantiles: Optional[KllSketch] = None
+    arrow_type: Any = field(default=None, repr=False)
+
+    @classmethod
+    def new(cls, name: str, arrow_type: Any, lg_k: int = 12, k: int = 200) -> ColumnProfile:
+        kind = column_kind(arrow_type)
+        c = cls(name=name, type=str(arrow_type), kind=kind, arrow_type=arrow_type)
+        if kind != "other":
+            c.distinct = HyperLogLog(lg_k)
+        if kind in ("numeric", "temporal", "string", "binary"):
+            c.quantiles = KllSketch(k, dtype="float64")
+        return c
+
+    def update(self, array: Any) -> None:
+        """Adds one Arrow array (or chunked array) of this column's type."""
+        pa = _pa()
+        import pyarrow.compute as pc
+
+        if isinstance(array, pa.ChunkedArray):
+            for chunk in array.chunks:
+                self.update(chunk)
+            return
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        nulls = array.null_count
+        self.nulls += nulls
+        self.count += len(array) - nulls
+        if self.kind == "other" or len(array) == nulls:
+            return
+        values = _hashable(array, self.kind)
+        assert self.distinct is not None
+        self.distinct.update(values)
+        lo_hi = pc.min_max(array)
+        self._extend(lo_hi["min"], lo_hi["max"])
+        if self.kind == "numeric":
+            as_float = array.cast(pa.float64())
+            not_nan = pc.sum(pc.invert(pc.is_nan(as_float)).cast(pa.int64())).as_py() or 0
+            total = pc.sum(pc.if_else(pc.is_nan(as_float), 0.0, as_float)).as_py()
+            self.sum += total or 0.0
+            self.summed += not_nan
+        if self.quantiles is not None:
+            self.quantiles.update(_quantile_values(array, self.kind))
+
+    def _extend(self, lo: Any, hi: Any) -> None:
+        if lo.is_valid and (self.min is None or lo.as_py() < self.min.as_py()):
+            self.min = lo
+        if hi.is_valid and (self.max is None or hi.as_py() > self.max.as_py()):
+            self.max = hi
+
+    def merge(self, other: ColumnProfile) -> None:
+        """Adds another profile of the same column (same Arrow type) into this one."""
+        if other.type != self.type:
+            raise IncompatibleSketchError(
+                f"column {self.name!r} is {self.type} in one profile and {other.type} in the other"
+            )
+        self.count += other.count
+        self.nulls += other.nulls
+        self.sum += other.sum
+        self.summed += other.summed
+        if other.min is not None:
+            self._extend(other.min, other.max)
+        if self.distinct is not None and other.distinct is not None:
+            self.distinct.merge(other.distinct)
+        if self.quantiles is not None and other.quantiles is not None:
+            self.quantiles.merge(other.quantiles)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The column's JSON document (keys as in the README's schema)."""
+        d: dict[str, Any] = {"type": self.type, "count": self.count, "nulls": self.nulls}
+        if self.distinct is not None:
+            d["distinct"] = _distinct(self.distinct, self.count)
+        if self.kind == "other":
+            return d
+        d["min"] = _json_value(self.min)
+        d["max"] = _json_value(self.max)
+        if self.kind == "numeric":
+            d["mean"] = _json_value(self.sum / self.summed) if self.summed else None
+        if self.quantiles is not None:
+            d["quantiles"] = self._quantiles()
+        return d
+
+    def _quantiles(self) -> Optional[dict[str, Any]]:
+        q = self.quantiles
+        if q is None or q.is_empty():
+            return None
+        values = q.quantiles(list(QUANTILE_RANKS))
+        # The exact extremes where DataSketches would give the retained ones.
+        out = {}
+        for r, v in zip(QUANTILE_RANKS, values.tolist()):
+            if r == 0.0:
+                v = q.min
+            elif r == 1.0:
+                v = q.max
+            out[_rank_key(r)] = self._quantile_value(v)
+        return out
+
+    def _quantile_value(self, v: float) -> Any:
+        if self.kind == "temporal":
+            pa = _pa()
+            ticks = pa.array([int(round(v))], pa.int64())
+            storage = pa.int32() if self.arrow_type.bit_width == 32 else pa.int64()
+            return _json_value(ticks.cast(storage).cast(self.arrow_type)[0])
+        return _json_value(v)  # a number, or a length for strings and binaries
+
+
+def _rank_key(r: float) -> str:
+    return "0" if r == 0 else "1" if r == 1 else repr(r)
+
+
+def _distinct(h: HyperLogLog, count: int) -> dict[str, float]:
+    if count == 0:
+        return {"estimate": 0.0, "lower": 0.0, "upper": 0.0}
+    est = min(h.estimate(), float(count))
+    lower = min(h.lower_bound(2), est)
+    upper = min(h.upper_bound(2), float(count))
+    return {"estimate": est, "lower": lower, "upper": max(upper, est)}
+
+
+def _hashable(array: Any, kind: str) -> Any:
+    """The array as HyperLogLog.update hashes it: temporal values as their int64 ticks,
+    booleans as 0/1, decimals as doubles, fixed-size binary as binary."""
+    pa = _pa()
+    if kind == "temporal":
+        storage = pa.int32() if array.type.bit_width == 32 else pa.int64()
+        return array.cast(storage)
+    if kind == "boolean":
+        return array.cast(pa.int8())
+    if kind == "numeric" and pa.types.is_decimal(array.type):
+        return array.cast(pa.float64())
+    if pa.types.is_fixed_size_binary(array.type):
+        return array.cast(pa.binary())
+    return array
+
+
+def _quantile_values(array: Any, kind: str) -> Any:
+    pa = _pa()
+    import pyarrow.compute as pc
+
+    if kind == "string":
+        return pc.utf8_length(array)
+    if kind == "binary":
+        if pa.types.is_fixed_size_binary(array.type):
+            array = array.cast(pa.binary())
+        return pc.binary_length(array)
+    if kind == "temporal":
+        return _hashable(array, kind).cast(pa.int64())
+    return array.cast(pa.float64())
+
+
+def _json_value(v: Any) -> Any:
+    """An Arrow scalar (or a plain value) as JSON: ISO 8601 for temporal values, floats for
+    decimals, hex for bytes, None for NaN/missing."""
+    if v is None:
+        return None
+    pa = _pa()
+    if isinstance(v, pa.Scalar):
+        if not v.is_valid:
+            return None
+        if pa.types.is_temporal(v.type):
+            py = v.as_py()
+            return py.isoformat() if hasattr(py, "isoformat") else str(py)
+        v = v.as_py()
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).hex()
+    if isinstance(v, float) and not math.isfinite(v):
+        # JSON has no NaN or infinities: a NaN mean is undefined, infinities are strings.
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if type(v).__name__ == "Decimal":
+        return float(v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+# ---------------------------------------------------------------------------
+# A whole source
+# ---------------------------------------------------------------------------
+
+
+class Profile:
+    """Per-column sketches of a dataset; ``p | q`` is the profile of both datasets."""
+
+    def __init__(self, lg_k: int = 12, k: int = 200) -> None:
+        self.rows = 0
+        self.lg_k = lg_k
+        self.k = k
+        self.columns: dict[str, ColumnProfile] = {}
+
+    def __getitem__(self, name: str) -> ColumnProfile:
+        return self.columns[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __repr__(self) -> str:
+        return f"<Profile rows={self.rows} columns={len(self.columns)}>"
+
+    def update(self, batch: Any, pool: Optional[ThreadPoolExecutor] = None) -> None:
+        """Adds one Arrow RecordBatch or Table. With ``pool``, columns are sketched in
+        parallel (the native updates release the GIL)."""
+        schema = batch.schema
+        for f in schema:
+            if f.name not in self.columns:
+                c = ColumnProfile.new(f.name, f.type, self.lg_k, self.k)
+                # A column that first appears now was null in every earlier row.
+                c.nulls = self.rows
+                self.columns[f.name] = c
+            elif self.columns[f.name].type != str(f.type):
+                raise ProfileError(
+                    f"column {f.name!r} changes type from {self.columns[f.name].type} to {f.type}"
+                )
+        for name, c in self.columns.items():
+            if name not in schema.names:
+                c.nulls += batch.num_rows
+        work = [(self.columns[f.name], batch.column(i)) for i, f in enumerate(schema)]
+        if pool is None:
+            for c, a in work:
+                c.update(a)
+        else:
+            for f in [pool.submit(c.update, a) for c, a in work]:
+                f.result()
+        self.rows += batch.num_rows
+
+    def merge(self, other: Profile) -> Profile:
+        """Adds ``other`` (a profile of other rows) into this one; returns self."""
+        if not isinstance(other, Profile):
+            raise TypeError(f"can only merge a Profile, not {type(other).__name__}")
+        for name, c in self.columns.items():
+            if name not in other.columns:
+                c.nulls += other.rows
+        for name, oc in other.columns.items():
+            if name in self.columns:
+                self.columns[name].merge(oc)
+            else:
+                c = ColumnProfile.new(name, oc.arrow_type, self.lg_k, self.k)
+                c.nulls = self.rows
+                c.merge(oc)
+                self.columns[name] = c
+        self.rows += other.rows
+        return self
+
+    def __or__(self, other: Profile) -> Profile:
+        if not isinstance(other, Profile):
+            return NotImplemented
+        return Profile.from_dict_of_sketches(self).merge(other)
+
+    @classmethod
+    def from_dict_of_sketches(cls, p: Profile) -> Profile:
+        """A deep copy of ``p`` (sketches copied)."""
+        q = cls(p.lg_k, p.k)
+        q.merge(p)
+        return q
+
+    def copy(self) -> Profile:
+        return Profile.from_dict_of_sketches(self)
+
+    # -- output --
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "columns": {n: c.to_dict() for n, c in self.columns.items()}}
+
+    def to_json(self, indent: Optional[int] = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+    def to_pandas(self) -> Any:
+        """One row per column: type, count, nulls, distinct, min, max, mean, p50, ..."""
+        import pandas as pd
+
+        rows = []
+        for name, c in self.to_dict()["columns"].items():
+            row = {"column": name, "type": c["type"], "count": c["count"], "nulls": c["nulls"]}
+            if "distinct" in c:
+                row["distinct"] = c["distinct"]["estimate"]
+            for key in ("min", "max", "mean"):
+                if key in c:
+                    row[key] = c[key]
+            for r, v in (c.get("quantiles") or {}).items():
+                row[f"q{r}"] = v
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("column")
+
+    # -- images --
+
+    def save(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Writes the profile to folder ``path``: each sketch as its DataSketches image, the
+        exact extremes as an Arrow file, and ``manifest.json``. Atomic: the folder appears
+        whole or not at all (an existing profile there is replaced)."""
+        pa = _pa()
+        import pyarrow.ipc as ipc
+
+        target = os.path.abspath(os.fspath(path))
+        parent = os.path.dirname(target)
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".sketchbox-", dir=parent)
+        try:
+            columns = []
+            for i, (name, c) in enumerate(self.columns.items()):
+                entry: dict[str, Any] = {
+                    "name": name,
+                    "type": c.type,
+                    "kind": c.kind,
+                    "count": c.count,
+                    "nulls": c.nulls,
+                    "sum": c.sum,
+                    "summed": c.summed,
+                }
+                for what, sk in (("distinct", c.distinct), ("quantiles", c.quantiles)):
+                    if sk is not None:
+                        fname = f"{i}.{what}.bin"
+                        with open(os.path.join(tmp, fname), "wb") as f:
+                            f.write(sk.to_bytes())
+                        entry[what] = fname
+                columns.append(entry)
+            fields, arrays = [], []
+            for i, c in enumerate(self.columns.values()):
+                fields.append(pa.field(str(i), c.arrow_type))
+                arrays.append(
+                    pa.array(
+                        [
+                            None if c.min is None else c.min.as_py(),
+                            None if c.max is None else c.max.as_py(),
+                        ],
+                        type=c.arrow_type,
+                    )
+                    if c.kind != "other"
+                    else pa.nulls(2, c.arrow_type)
+                )
+            table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+            with ipc.new_file(os.path.join(tmp, EXTREMES), table.schema) as w:
+                w.write_table(table)
+            manifest = {
+                "format": FORMAT_NAME,
+                "version": FORMAT_VERSION,
+                "rows": self.rows,
+                "lg_k": self.lg_k,
+                "k": self.k,
+                "columns": columns,
+            }
+            with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+                json.dump(manifest, f, ensure_ascii=False, indent=1)
+                f.flush()
+                os.fsync(f.fileno())
+            _replace_dir(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike[str]]) -> Profile:
+        """Reads a profile written by :meth:`save`; ProfileError if it is not one."""
+        import pyarrow.ipc as ipc
+
+        folder = os.fspath(path)
+        try:
+            with open(os.path.join(folder, MANIFEST), encoding="utf-8") as f:
+                m = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ProfileError(f"{folder}: not a saved profile ({e})") from None
+        if not isinstance(m, dict) or m.get("format") != FORMAT_NAME:
+            raise ProfileError(f"{folder}: not a saved profile (no {FORMAT_NAME} manifest)")
+        if m.get("version") != FORMAT_VERSION:
+            raise ProfileError(f"{folder}: profile format version {m.get('version')} is unknown")
+        try:
+            extremes = ipc.open_file(os.path.join(folder, EXTREMES)).read_all()
+            p = cls(int(m["lg_k"]), int(m["k"]))
+            p.rows = int(m["rows"])
+            for i, e in enumerate(m["columns"]):
+                arrow_type = extremes.schema.field(str(i)).type
+                c = ColumnProfile(
+                    name=e["name"],
+                    type=e["type"],
+                    kind=e["kind"],
+                    count=int(e["count"]),
+                    nulls=int(e["nulls"]),
+                    sum=float(e["sum"]),
+                    summed=int(e["summed"]),
+                    arrow_type=arrow_type,
+                )
+                if str(arrow_type) != c.type or c.kind != column_kind(arrow_type):
+                    raise ValueError(f"column {c.name!r}: manifest and extremes disagree")
+                lo, hi = extremes.column(i)[0], extremes.column(i)[1]
+                c.min = lo if lo.is_valid else None
+                c.max = hi if hi.is_valid else None
+                if "distinct" in e:
+                    c.distinct = HyperLogLog.from_bytes(_read(folder, e["distinct"]))
+                if "quantiles" in e:
+                    c.quantiles = KllSketch.from_bytes(
+                        _read(folder, e["quantiles"]), dtype="float64"
+                    )
+                p.columns[c.name] = c
+        except ProfileError:
+            raise
+        except (OSError, KeyError, TypeError, ValueError) as e:
+            raise ProfileError(f"{folder}: damaged profile: {e}") from None
+        return p
+
+
+def _read(folder: str, name: str) -> bytes:
+    if os.path.basename(name) != name:
+        raise ValueError(f"sketch file name {name!r} leaves the profile folder")
+    with open(os.path.join(folder, name), "rb") as f:
+        return f.read()
+
+
+def _replace_dir(new: str, target: str) -> None:
+    """Renames folder ``new`` to ``target``; an existing profile there is moved aside
+    first and removed once the new one is in place."""
+    if os.path.exists(target):
+        if not os.path.isfile(os.path.join(target, MANIFEST)) and os.listdir(target):
+            raise ProfileError(f"{target}: exists and is not a saved profile; not replacing it")
+        old = tempfile.mkdtemp(prefix=".sketchbox-old-", dir=os.path.dirname(target))
+        os.rmdir(old)
+        os.rename(target, old)
+        os.rename(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, target)
+
+
+# ---------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------
+
+
+def detect_format(path: str) -> Optional[str]:
+    """The format of a file from its name (``x.csv.gz`` is CSV), or None."""
+    name = path.lower()
+    for c in COMPRESSIONS:
+        if name.endswith(c):
+            name = name[: -len(c)]
+            break
+    return FORMATS.get(os.path.splitext(name)[1])
+
+
+def _files(paths: Iterable[str]) -> list[str]:
+    import glob
+
+    out: list[str] = []
+    for p in paths:
+        if any(ch in p for ch in "*?["):
+            found = sorted(glob.glob(p, recursive=True))
+            if not found:
+                raise ProfileError(f"{p}: no file matches")
+            out.extend(f for f in found if os.path.isfile(f))
+        elif os.path.isdir(p):
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+                out.extend(
+                    os.path.join(root, n) for n in sorted(names) if not n.startswith((".", "_"))
+                )
+        elif os.path.exists(p):
+            out.append(p)  # a file, or a named pipe streaming one
+        else:
+            raise ProfileError(f"{p}: no such file or directory")
+    return out
+
+
+def _file_format(fmt: str) -> Any:
+    import pyarrow.dataset as ds
+
+    if fmt == "tsv":
+        import pyarrow.csv as pcsv
+
+        return ds.CsvFileFormat(parse_options=pcsv.ParseOptions(delimiter="\t"))
+    if fmt == "jsonl":
+        return ds.JsonFileFormat()
+    if fmt == "arrow":
+        return ds.IpcFileFormat()
+    return fmt
+
+
+@dataclass
+class Source:
+    """Batches of one input, with what a progress bar needs to know."""
+
+    batches: Callable[[], Iterator[Any]]
+    total_bytes: Optional[int] = None
+
+
+def open_source(
+    source: Any,
+    format: Optional[str] = None,
+    columns: Optional[list[str]] = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Source:
+    """Record batches of a path, glob, folder (Hive partitions), list of paths, pyarrow
+    Table / RecordBatchReader / Dataset or pandas DataFrame, read lazily."""
+    pa = _pa()
+    import pyarrow.dataset as ds
+
+    def select(batch: Any) -> Any:
+        if columns is None:
+            return batch
+        missing = [c for c in columns if c not in batch.schema.names]
+        if missing:
+            raise ProfileError(f"unknown column {missing[0]!r}")
+        return batch.select(columns)
+
+    if type(source).__name__ == "DataFrame" and hasattr(source, "to_numpy"):
+        table = pa.Table.from_pandas(source, preserve_index=False)
+        return open_source(table, columns=columns, batch_rows=batch_rows)
+    if isinstance(source, pa.Table):
+        return Source(lambda: (select(b) for b in source.to_batches(max_chunksize=batch_rows)))
+    if isinstance(source, pa.RecordBatch):
+        return Source(lambda: iter([select(source)]))
+    if isinstance(source, pa.RecordBatchReader):
+        return Source(lambda: (select(b) for b in source))
+    if isinstance(source, ds.Dataset):
+        return Source(
+            lambda: (select(b) for b in source.to_batches(columns=columns, batch_size=batch_rows))
+        )
+    paths = [os.fspath(source)] if isinstance(source, (str, os.PathLike)) else list(source)
+    if not paths or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise TypeError(
+            "profile() takes a path, glob, folder or list of paths, a pyarrow Table, "
+            "RecordBatchReader or Dataset, or a pandas DataFrame"
+        )
+    roots = [os.fspath(p) for p in paths]
+    files = _files(roots)
+    by_format: dict[str, list[str]] = {}
+    for f in files:
+        fmt = format or detect_format(f)
+        if fmt is None:
+            if any(os.path.isdir(r) for r in roots):
+                continue  # stray files in a dataset folder (_SUCCESS, .crc, ...)
+            raise ProfileError(f"{f}: unknown format; name it with --format")
+        if fmt not in ("parquet", "csv", "tsv", "jsonl", "arrow"):
+            raise ProfileError(f"unknown format {fmt!r}")
+        by_format.setdefault(fmt, []).append(f)
+    if len(by_format) > 1:
+        raise ProfileError(
+            f"mixed formats ({', '.join(sorted(by_format))}); name one with --format"
+        )
+    fmt, chosen = next(iter(by_format.items())) if by_format else ("parquet", [])
+    total = sum(_size(f) for f in chosen)
+
+    def batches() -> Iterator[Any]:
+        for path in chosen:
+            if os.path.isfile(path) and _size(path) == 0:
+                continue  # an empty file has no rows (and, for CSV, no header)
+            try:
+                for b in _file_batches(path, fmt, roots, batch_rows):
+                    yield select(b)
+            except ProfileError as e:
+                raise ProfileError(f"{path}: {e}") from None
+            except (pa.ArrowException, OSError, UnicodeDecodeError) as e:
+                raise ProfileError(f"{path}: {_one_line(e)}") from None
+            yield _FileDone(_size(path))
+
+    return Source(batches, total)
+
+
+def _file_batches(path: str, fmt: str, roots: list[str], batch_rows: int) -> Iterator[Any]:
+    """One file's record batches. Text formats stream through pyarrow's incremental
+    readers, which read the file once (a named pipe works; compression is detected from
+    the name); inside a folder, pyarrow.dataset adds the Hive partition columns."""
+    pa = _pa()
+    import pyarrow.dataset as ds
+
+    base = next((r for r in roots if os.path.isdir(r)), None)
+    if base is None and fmt in ("csv", "tsv", "jsonl"):
+        if os.path.isfile(path):
+            stream = pa.input_stream(path, compression="detect")
+        else:  # a pipe cannot seek: read it through Python's file object
+            stream = pa.PythonFile(open(path, "rb"), mode="r")
+            codec = _codec(path)
+            if codec is not None:
+                stream = pa.CompressedInputStream(stream, codec)
+        if fmt == "jsonl":
+            import pyarrow.json as pjson
+
+            reader = pjson.open_json(stream, read_options=pjson.ReadOptions(block_size=TEXT_BLOCK))
+        else:
+            import pyarrow.csv as pcsv
+
+            bad_rows: list[Any] = []
+
+            def ragged(row: Any) -> str:
+                bad_rows.append(row)
+                return "error"
+
+            reader = pcsv.open_csv(
+                stream,
+                read_options=pcsv.ReadOptions(block_size=TEXT_BLOCK),
+                parse_options=pcsv.ParseOptions(
+                    delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=ragged
+                ),
+            )
+            with stream:
+                try:
+                    yield from _text_only(reader, first_row=2)
+                except pa.ArrowInvalid as e:
+                    if bad_rows and bad_rows[0].number is not None:
+                        r = bad_rows[0]
+                        raise ProfileError(
+                            f"row {r.number}: expected {r.expected_columns} columns, "
+                            f"got {r.actual_columns}"
+                        ) from e
+                    raise
+            return
+        with stream:
+            yield from _text_only(reader, first_row=1)
+        return
+    dataset = ds.dataset(
+        path,
+        format=_file_format(fmt),
+        partitioning=ds.partitioning(flavor="hive") if base is not None else None,
+        partition_base_dir=base,
+    )
+    yield from dataset.to_batches(batch_size=batch_rows, batch_readahead=2, fragment_readahead=1)
+
+
+def _text_only(batches: Iterable[Any], first_row: int) -> Iterator[Any]:
+    """The batches of a text file; a column pyarrow read as binary held bytes that are not
+    UTF-8, which a text format cannot mean: an error naming the line (``first_row`` is the
+    line of the first record: 2 after a CSV header)."""
+    pa = _pa()
+    row = 0
+    for b in batches:
+        for i, f in enumerate(b.schema):
+            if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type):
+                for j, v in enumerate(b.column(i).to_pylist()):
+                    try:
+                        if v is not None:
+                            v.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise ProfileError(
+                            f"row {row + j + first_row}: column {f.name!r} is not valid UTF-8"
+                        ) from None
+        row += b.num_rows
+        yield b
+
+
+def _codec(path: str) -> Optional[str]:
+    return {".gz": "gzip", ".zst": "zstd", ".bz2": "bz2", ".lz4": "lz4"}.get(
+        os.path.splitext(path.lower())[1]
+    )
+
+
+def _size(path: str) -> int:
+    return os.path.getsize(path) if os.path.isfile(path) else 0
+
+
+class _FileDone:
+    """Marker between files: how many bytes the finished file had (for progress)."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.nbytes = nbytes
+
+
+def _one_line(e: BaseException) -> str:
+    msg = " ".join(str(e).split())
+    # pyarrow wraps the cause in what it was doing, naming the path again; the caller
+    # names the file once, so keep the cause.
+    msg = re.sub(r"^Error creating dataset\. ", "", msg)
+    msg = re.sub(
+        r"Could not (read schema from|open \w+ input source) '[^']*'\.?"
+        r"( Is this a '\w+' file\?)?:? ?",
+        "",
+        msg,
+    )
+    msg = re.sub(r"^'[^']*': ", "", msg)
+    msg = re.sub(r"^(Invalid|IOError|Error): ", "", msg)
+    return msg or type(e).__name__
+
+
+def _read_ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """The items of ``items``, produced by a reader thread up to ``depth`` ahead: reading
+    and decoding the next batch overlaps sketching this one, and the caller's thread never
+    blocks inside a read, so Ctrl-C (KeyboardInterrupt) reaches it at once."""
+    out: queue.Queue[tuple[str, Any]] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for x in items:
+                if not put(("item", x)):
+                    return
+            put(("end", None))
+        except BaseException as e:  # handed to the consumer, raised there
+            put(("error", e))
+
+    reader = threading.Thread(target=run, name="sketchbox-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                kind, x = out.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if kind == "item":
+                yield x
+            elif kind == "error":
+                raise x
+            else:
+                return
+    finally:
+        stop.set()
+
+
+def profile(
+    source: Any,
+    columns: Optional[list[str]] = None,
+    lg_k: int = 12,
+    k: int = 200,
+    format: Optional[str] = None,
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Profile:
+    """Profiles ``source`` in one streaming pass (see :class:`Profile` for the fields).
+
+    ``source``: a path, glob (``"data/*.parquet"``), folder (Hive partitions), list of paths,
+    pyarrow Table / RecordBatchReader / Dataset, or pandas DataFrame. ``columns``: the
+    columns to profile (all by default). ``threads``: columns sketched in parallel (default:
+    the CPU count). ``progress(rows, bytes)`` is called after each batch. Raises
+    ProfileError for input that cannot be read, with the file named."""
+    if columns is not None and (
+        isinstance(columns, str) or not all(isinstance(c, str) for c in columns)
+    ):
+        raise TypeError("columns must be a list of column names")
+    src = open_source(source, format=format, columns=columns, batch_rows=batch_rows)
+    p = Profile(lg_k, k)
+    workers = threads if threads is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"threads must be at least 1, got {workers}")
+    done_bytes = 0
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for b in _read_ahead(src.batches()):
+            if isinstance(b, _FileDone):
+                done_bytes += b.nbytes
+            else:
+                p.update(b, pool)
+            if progress is not None:
+                progress(p.rows, done_bytes)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if columns is not None:
+        for c in columns:
+            if c not in p.columns:
+                raise ProfileError(f"unknown column {c!r}")
+    return p
