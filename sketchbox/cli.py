@@ -108,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
             columns = [c.strip() for c in args.columns.split(",") if c.strip()]
             if not columns:
                 raise UsageError("--columns names no column")
-        bar = _progress_bar(args.no_progress)
+        bar = _progress_bar(args.no_progress, _input_bytes(args.paths))
         try:
             p = profile(
                 args.paths,
@@ -147,8 +147,10 @@ def _run(args: argparse.Namespace) -> int:
 class _Bar:
     """A tqdm bar of bytes read, with rows in its postfix."""
 
-    def __init__(self, tqdm: Any) -> None:
-        self._tqdm = tqdm(unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr)
+    def __init__(self, tqdm: Any, total: Optional[int]) -> None:
+        self._tqdm = tqdm(
+            total=total or None, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr
+        )
         self._bytes = 0
 
     def update(self, rows: int, nbytes: int) -> None:
@@ -161,14 +163,29 @@ class _Bar:
         self._tqdm.close()
 
 
-def _progress_bar(disabled: bool) -> Optional[_Bar]:
+def _progress_bar(disabled: bool, total: Optional[int]) -> Optional[_Bar]:
+    """Bytes read (rate, ETA) and rows, on stderr when it is a terminal."""
     if disabled or not sys.stderr.isatty():
         return None
     try:
         from tqdm import tqdm
     except ImportError:
         return None
-    return _Bar(tqdm)
+    return _Bar(tqdm, total)
+
+
+def _input_bytes(paths: Sequence[str]) -> Optional[int]:
+    import glob
+
+    total = 0
+    for p in paths:
+        for f in glob.glob(p, recursive=True) if any(c in p for c in "*?[") else [p]:
+            if os.path.isdir(f):
+                for root, _, names in os.walk(f):
+                    total += sum(os.path.getsize(os.path.join(root, n)) for n in names)
+            elif os.path.isfile(f):
+                total += os.path.getsize(f)
+    return total or None
 
 
 def _fmt_num(v: Any) -> str:
@@ -188,7 +205,7 @@ def _fmt_num(v: Any) -> str:
 
 def _fmt_distinct(d: dict[str, float]) -> str:
     est = d["estimate"]
-    if d["lower"] == d["upper"]:
+    if d["upper"] - d["lower"] < 1:  # exact (few distinct values keep every hash)
         return f"{est:,.0f}"
     rel = max(d["upper"] - est, est - d["lower"]) / est * 100 if est else 0.0
     return f"≈{est:,.0f} ±{rel:.1f} %"

@@ -222,7 +222,11 @@ class ColumnProfile:
             ticks = pa.array([int(round(v))], pa.int64())
             storage = pa.int32() if self.arrow_type.bit_width == 32 else pa.int64()
             return _json_value(ticks.cast(storage).cast(self.arrow_type)[0])
-        return _json_value(v)  # a number, or a length for strings and binaries
+        if self.kind in ("string", "binary") or (
+            self.kind == "numeric" and _pa().types.is_integer(self.arrow_type)
+        ):
+            return int(v)  # lengths and integers stay integers (exact below 2^53)
+        return _json_value(v)
 
 
 def _rank_key(r: float) -> str:
@@ -660,17 +664,19 @@ def open_source(
     total = sum(_size(f) for f in chosen)
 
     def batches() -> Iterator[Any]:
+        done = 0
         for path in chosen:
             if os.path.isfile(path) and _size(path) == 0:
                 continue  # an empty file has no rows (and, for CSV, no header)
             try:
                 for b in _file_batches(path, fmt, roots, batch_rows):
-                    yield select(b)
+                    yield _Read(done + b.nbytes) if isinstance(b, _Read) else select(b)
             except ProfileError as e:
                 raise ProfileError(f"{path}: {e}") from None
             except (pa.ArrowException, OSError, UnicodeDecodeError) as e:
                 raise ProfileError(f"{path}: {_one_line(e)}") from None
-            yield _FileDone(_size(path))
+            done += _size(path)
+            yield _Read(done)
 
     return Source(batches, total)
 
@@ -684,47 +690,50 @@ def _file_batches(path: str, fmt: str, roots: list[str], batch_rows: int) -> Ite
 
     base = next((r for r in roots if os.path.isdir(r)), None)
     if base is None and fmt in ("csv", "tsv", "jsonl"):
+        codec = _codec(path)
         if os.path.isfile(path):
-            stream = pa.input_stream(path, compression="detect")
+            raw = pa.OSFile(path, "rb")
         else:  # a pipe cannot seek: read it through Python's file object
-            stream = pa.PythonFile(open(path, "rb"), mode="r")
-            codec = _codec(path)
-            if codec is not None:
-                stream = pa.CompressedInputStream(stream, codec)
+            raw = pa.PythonFile(open(path, "rb"), mode="r")
+        stream = pa.CompressedInputStream(raw, codec) if codec else raw
         if fmt == "jsonl":
             import pyarrow.json as pjson
 
             reader = pjson.open_json(stream, read_options=pjson.ReadOptions(block_size=TEXT_BLOCK))
-        else:
-            import pyarrow.csv as pcsv
-
-            bad_rows: list[Any] = []
-
-            def ragged(row: Any) -> str:
-                bad_rows.append(row)
-                return "error"
-
-            reader = pcsv.open_csv(
-                stream,
-                read_options=pcsv.ReadOptions(block_size=TEXT_BLOCK),
-                parse_options=pcsv.ParseOptions(
-                    delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=ragged
-                ),
-            )
             with stream:
-                try:
-                    yield from _text_only(reader, first_row=2)
-                except pa.ArrowInvalid as e:
-                    if bad_rows and bad_rows[0].number is not None:
-                        r = bad_rows[0]
-                        raise ProfileError(
-                            f"row {r.number}: expected {r.expected_columns} columns, "
-                            f"got {r.actual_columns}"
-                        ) from e
-                    raise
+                for b in _text_only(reader, first_row=1):
+                    yield b
+                    yield _Read(raw.tell() if raw.seekable() else 0)
             return
+        import pyarrow.csv as pcsv
+
+        bad_rows: list[Any] = []
+
+        def ragged(row: Any) -> str:
+            bad_rows.append(row)
+            return "error"
+
+        reader = pcsv.open_csv(
+            stream,
+            read_options=pcsv.ReadOptions(block_size=TEXT_BLOCK),
+            parse_options=pcsv.ParseOptions(
+                delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=ragged
+            ),
+        )
         with stream:
-            yield from _text_only(reader, first_row=1)
+            try:
+                for b in _text_only(reader, first_row=2):
+                    yield b
+                    # Bytes of the file read so far (the reader runs a block ahead).
+                    yield _Read(raw.tell() if raw.seekable() else 0)
+            except pa.ArrowInvalid as e:
+                if bad_rows and bad_rows[0].number is not None:
+                    r = bad_rows[0]
+                    raise ProfileError(
+                        f"row {r.number}: expected {r.expected_columns} columns, "
+                        f"got {r.actual_columns}"
+                    ) from e
+                raise
         return
     dataset = ds.dataset(
         path,
@@ -732,7 +741,13 @@ def _file_batches(path: str, fmt: str, roots: list[str], batch_rows: int) -> Ite
         partitioning=ds.partitioning(flavor="hive") if base is not None else None,
         partition_base_dir=base,
     )
-    yield from dataset.to_batches(batch_size=batch_rows, batch_readahead=2, fragment_readahead=1)
+    # Binary formats: bytes in proportion of rows (Parquet and Arrow know their row count).
+    total_rows = dataset.count_rows() or 1
+    size, rows = _size(path), 0
+    for b in dataset.to_batches(batch_size=batch_rows, batch_readahead=2, fragment_readahead=1):
+        rows += b.num_rows
+        yield b
+        yield _Read(size * rows // total_rows)
 
 
 def _text_only(batches: Iterable[Any], first_row: int) -> Iterator[Any]:
@@ -766,8 +781,8 @@ def _size(path: str) -> int:
     return os.path.getsize(path) if os.path.isfile(path) else 0
 
 
-class _FileDone:
-    """Marker between files: how many bytes the finished file had (for progress)."""
+class _Read:
+    """Progress marker between batches: bytes of the input read so far."""
 
     def __init__(self, nbytes: int) -> None:
         self.nbytes = nbytes
@@ -862,12 +877,12 @@ def profile(
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
         for b in _read_ahead(src.batches()):
-            if isinstance(b, _FileDone):
-                done_bytes += b.nbytes
+            if isinstance(b, _Read):
+                done_bytes = b.nbytes
+                if progress is not None:
+                    progress(p.rows, done_bytes)
             else:
                 p.update(b, pool)
-            if progress is not None:
-                progress(p.rows, done_bytes)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

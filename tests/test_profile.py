@@ -338,3 +338,15 @@ def test_bad_inputs_raise_profile_errors_naming_the_file(tmp_path):
         sketchbox.profile(str(tmp_path / "x.unknown"))
     with pytest.raises(TypeError):
         sketchbox.profile(42)
+
+
+@pytest.mark.parametrize("name", ["d.parquet", "d.csv", "d.csv.gz", "d.jsonl"])
+def test_progress_reports_rows_and_bytes_up_to_the_whole_file(tmp_path, table, name):
+    path = tmp_path / name
+    write(table, str(path))
+    seen = []
+    p = sketchbox.profile(str(path), batch_rows=1000, progress=lambda r, b: seen.append((r, b)))
+    assert len(seen) >= 2
+    rows, nbytes = zip(*seen)
+    assert list(rows) == sorted(rows) and list(nbytes) == sorted(nbytes)
+    assert seen[-1] == (p.rows, path.stat().st_size)
