@@ -45,6 +45,7 @@ MANIFEST = "manifest.json"
 EXTREMES = "extremes.arrow"
 FORMAT_NAME = "sketchbox-profile"
 FORMAT_VERSION = 1
+CONTAINER_MAGIC = b"SKBXPRF1"
 BATCH_ROWS = 1 << 17
 # Bytes of text a CSV/JSONL batch holds; types are inferred from the first one.
 TEXT_BLOCK = 1 << 24
@@ -410,63 +411,75 @@ class Profile:
 
     # -- images --
 
+    def _files(self) -> dict[str, bytes]:
+        """The profile as named files: each sketch's DataSketches image, the exact extremes
+        as an Arrow IPC file (every Arrow type kept exactly) and the JSON manifest."""
+        pa = _pa()
+        import pyarrow.ipc as ipc
+
+        files: dict[str, bytes] = {}
+        columns = []
+        for i, (name, c) in enumerate(self.columns.items()):
+            entry: dict[str, Any] = {
+                "name": name,
+                "type": c.type,
+                "kind": c.kind,
+                "count": c.count,
+                "nulls": c.nulls,
+                "sum": c.sum,
+                "summed": c.summed,
+            }
+            for what, sk in (("distinct", c.distinct), ("quantiles", c.quantiles)):
+                if sk is not None:
+                    files[f"{i}.{what}.bin"] = sk.to_bytes()
+                    entry[what] = f"{i}.{what}.bin"
+            columns.append(entry)
+        arrays = [
+            pa.array(
+                [
+                    None if c.min is None else c.min.as_py(),
+                    None if c.max is None else c.max.as_py(),
+                ],
+                type=c.arrow_type,
+            )
+            if c.kind != "other"
+            else pa.nulls(2, c.arrow_type)
+            for c in self.columns.values()
+        ]
+        schema = pa.schema(
+            [pa.field(str(i), c.arrow_type) for i, c in enumerate(self.columns.values())]
+        )
+        sink = pa.BufferOutputStream()
+        with ipc.new_file(sink, schema) as w:
+            w.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        files[EXTREMES] = sink.getvalue().to_pybytes()
+        manifest = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "rows": self.rows,
+            "lg_k": self.lg_k,
+            "k": self.k,
+            "columns": columns,
+        }
+        files[MANIFEST] = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+        return files
+
     def save(self, path: Union[str, os.PathLike[str]]) -> None:
         """Writes the profile to folder ``path``: each sketch as its DataSketches image, the
         exact extremes as an Arrow file, and ``manifest.json``. Atomic: the folder appears
         whole or not at all (an existing profile there is replaced)."""
-        pa = _pa()
-        import pyarrow.ipc as ipc
-
         target = os.path.abspath(os.fspath(path))
         parent = os.path.dirname(target)
         os.makedirs(parent, exist_ok=True)
+        files = self._files()
         tmp = tempfile.mkdtemp(prefix=".sketchbox-", dir=parent)
         try:
-            columns = []
-            for i, (name, c) in enumerate(self.columns.items()):
-                entry: dict[str, Any] = {
-                    "name": name,
-                    "type": c.type,
-                    "kind": c.kind,
-                    "count": c.count,
-                    "nulls": c.nulls,
-                    "sum": c.sum,
-                    "summed": c.summed,
-                }
-                for what, sk in (("distinct", c.distinct), ("quantiles", c.quantiles)):
-                    if sk is not None:
-                        fname = f"{i}.{what}.bin"
-                        with open(os.path.join(tmp, fname), "wb") as f:
-                            f.write(sk.to_bytes())
-                        entry[what] = fname
-                columns.append(entry)
-            fields, arrays = [], []
-            for i, c in enumerate(self.columns.values()):
-                fields.append(pa.field(str(i), c.arrow_type))
-                arrays.append(
-                    pa.array(
-                        [
-                            None if c.min is None else c.min.as_py(),
-                            None if c.max is None else c.max.as_py(),
-                        ],
-                        type=c.arrow_type,
-                    )
-                    if c.kind != "other"
-                    else pa.nulls(2, c.arrow_type)
-                )
-            table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-            with ipc.new_file(os.path.join(tmp, EXTREMES), table.schema) as w:
-                w.write_table(table)
-            manifest = {
-                "format": FORMAT_NAME,
-                "version": FORMAT_VERSION,
-                "rows": self.rows,
-                "lg_k": self.lg_k,
-                "k": self.k,
-                "columns": columns,
-            }
-            with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
-                json.dump(manifest, f, ensure_ascii=False, indent=1)
+            for name, data in files.items():  # the manifest last: it marks a whole profile
+                if name != MANIFEST:
+                    with open(os.path.join(tmp, name), "wb") as f:
+                        f.write(data)
+            with open(os.path.join(tmp, MANIFEST), "wb") as f:
+                f.write(files[MANIFEST])
                 f.flush()
                 os.fsync(f.fileno())
             _replace_dir(tmp, target)
@@ -474,23 +487,65 @@ class Profile:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
+    def to_bytes(self) -> bytes:
+        """The saved form of :meth:`save` in one byte string (what travels between Dask
+        or Spark tasks): a small container of the same files."""
+        out = [CONTAINER_MAGIC]
+        for name, data in self._files().items():
+            raw = name.encode()
+            out += [len(raw).to_bytes(4, "little"), raw, len(data).to_bytes(8, "little"), data]
+        return b"".join(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Profile:
+        """Reads :meth:`to_bytes`; ProfileError for bytes that are not a profile."""
+        view = memoryview(bytes(data))
+        if bytes(view[: len(CONTAINER_MAGIC)]) != CONTAINER_MAGIC:
+            raise ProfileError("not a sketchbox profile image")
+        files: dict[str, bytes] = {}
+        pos = len(CONTAINER_MAGIC)
+        while pos < len(view):
+            if pos + 4 > len(view):
+                raise ProfileError("truncated profile image")
+            n = int.from_bytes(view[pos : pos + 4], "little")
+            if pos + 4 + n + 8 > len(view):
+                raise ProfileError("truncated profile image")
+            name = bytes(view[pos + 4 : pos + 4 + n]).decode("utf-8", "replace")
+            pos += 4 + n
+            size = int.from_bytes(view[pos : pos + 8], "little")
+            if pos + 8 + size > len(view):
+                raise ProfileError("truncated profile image")
+            files[name] = bytes(view[pos + 8 : pos + 8 + size])
+            pos += 8 + size
+
+        def read(name: str) -> bytes:
+            if name not in files:
+                raise ValueError(f"missing {name}")
+            return files[name]
+
+        return cls._from_files(read, "profile image")
+
     @classmethod
     def load(cls, path: Union[str, os.PathLike[str]]) -> Profile:
         """Reads a profile written by :meth:`save`; ProfileError if it is not one."""
+        folder = os.fspath(path)
+        return cls._from_files(lambda name: _read(folder, name), folder)
+
+    @classmethod
+    def _from_files(cls, read: Callable[[str], bytes], where: str) -> Profile:
+        import pyarrow as pa
         import pyarrow.ipc as ipc
 
-        folder = os.fspath(path)
         try:
-            with open(os.path.join(folder, MANIFEST), encoding="utf-8") as f:
-                m = json.load(f)
+            m = json.loads(read(MANIFEST))
         except (OSError, ValueError) as e:
-            raise ProfileError(f"{folder}: not a saved profile ({e})") from None
+            raise ProfileError(f"{where}: not a saved profile ({e})") from None
         if not isinstance(m, dict) or m.get("format") != FORMAT_NAME:
-            raise ProfileError(f"{folder}: not a saved profile (no {FORMAT_NAME} manifest)")
+            raise ProfileError(f"{where}: not a saved profile (no {FORMAT_NAME} manifest)")
         if m.get("version") != FORMAT_VERSION:
-            raise ProfileError(f"{folder}: profile format version {m.get('version')} is unknown")
+            raise ProfileError(f"{where}: profile format version {m.get('version')} is unknown")
         try:
-            extremes = ipc.open_file(os.path.join(folder, EXTREMES)).read_all()
+            extremes = ipc.open_file(pa.py_buffer(read(EXTREMES))).read_all()
             p = cls(int(m["lg_k"]), int(m["k"]))
             p.rows = int(m["rows"])
             for i, e in enumerate(m["columns"]):
@@ -511,16 +566,14 @@ class Profile:
                 c.min = lo if lo.is_valid else None
                 c.max = hi if hi.is_valid else None
                 if "distinct" in e:
-                    c.distinct = HyperLogLog.from_bytes(_read(folder, e["distinct"]))
+                    c.distinct = HyperLogLog.from_bytes(read(e["distinct"]))
                 if "quantiles" in e:
-                    c.quantiles = KllSketch.from_bytes(
-                        _read(folder, e["quantiles"]), dtype="float64"
-                    )
+                    c.quantiles = KllSketch.from_bytes(read(e["quantiles"]), dtype="float64")
                 p.columns[c.name] = c
         except ProfileError:
             raise
-        except (OSError, KeyError, TypeError, ValueError) as e:
-            raise ProfileError(f"{folder}: damaged profile: {e}") from None
+        except (OSError, KeyError, TypeError, ValueError, pa.ArrowException) as e:
+            raise ProfileError(f"{where}: damaged profile: {e}") from None
         return p
 
 

@@ -280,12 +280,22 @@ def test_a_failed_save_leaves_nothing_behind(tmp_path, table, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(importlib.import_module("sketchbox.profile").json, "dump", boom)
+    # Interrupted after the files are written, before the folder is renamed into place.
+    monkeypatch.setattr(importlib.import_module("sketchbox.profile").os, "fsync", boom)
     with pytest.raises(KeyboardInterrupt):
         sketchbox.profile(table.slice(0, 5)).save(tmp_path / "prof")
     monkeypatch.undo()
     assert sorted(os.listdir(tmp_path)) == ["prof"]
     assert Profile.load(tmp_path / "prof").to_dict() == before
+
+
+def test_profile_images_round_trip_and_bad_bytes_are_refused(table):
+    p = sketchbox.profile(table)
+    image = p.to_bytes()
+    assert Profile.from_bytes(image).to_dict() == p.to_dict()
+    for bad in (b"", b"nonsense", image[:-1], image[: len(image) // 2], image[:12]):
+        with pytest.raises(ProfileError):
+            Profile.from_bytes(bad)
 
 
 def test_damaged_profiles_are_refused(tmp_path, table):
