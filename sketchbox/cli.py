@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--lg-k", type=int, default=12, help="HyperLogLog lg_k (4..21)")
     prof.add_argument("--k", type=int, default=200, help="KLL k (8..65535)")
     prof.add_argument("--threads", type=int, default=None, help="columns sketched at once")
+    prof.add_argument(
+        "--dask", metavar="ADDRESS", help="run on this Dask scheduler (files read on the workers)"
+    )
     _output_options(prof)
     prof.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
@@ -108,6 +111,10 @@ def _run(args: argparse.Namespace) -> int:
             columns = [c.strip() for c in args.columns.split(",") if c.strip()]
             if not columns:
                 raise UsageError("--columns names no column")
+        if args.dask:
+            p = _profile_on_dask(args.dask, args.paths, args.format, columns, args.lg_k, args.k)
+            title = f"{len(args.paths)} input(s) on {args.dask}"
+            return _output(p, args, title)
         bar = _progress_bar(args.no_progress, _input_bytes(args.paths))
         try:
             p = profile(
@@ -135,6 +142,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         p = Profile.load(args.dir)
         title = args.dir
+    return _output(p, args, title)
+
+
+def _output(p: Any, args: argparse.Namespace, title: str) -> int:
     if getattr(args, "save", None):
         p.save(args.save)
     if args.json:
@@ -142,6 +153,23 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_table(p.to_dict(), title))
     return 0
+
+
+def _profile_on_dask(
+    address: str, paths: Sequence[str], fmt: Optional[str], columns: Any, lg_k: int, k: int
+) -> Any:
+    try:
+        import distributed
+
+        from . import dask as sd
+    except ImportError:
+        raise UsageError("--dask needs the dask extra: pip install 'sketchbox[dask]'") from None
+    try:
+        client = distributed.Client(address, timeout="10s")
+    except (OSError, TimeoutError) as e:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {_message(e)}") from None
+    with client:
+        return sd.profile(sd.read(paths, fmt), columns=columns, lg_k=lg_k, k=k)
 
 
 class _Bar:

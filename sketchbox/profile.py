@@ -123,11 +123,16 @@ class ColumnProfile:
     distinct: Optional[HyperLogLog] = None
     quantiles: Optional[KllSketch] = None
     arrow_type: Any = field(default=None, repr=False)
+    lg_k: int = 12
+    k: int = 200
+
+    def _params(self) -> tuple[int, int]:
+        return self.lg_k, self.k
 
     @classmethod
     def new(cls, name: str, arrow_type: Any, lg_k: int = 12, k: int = 200) -> ColumnProfile:
         kind = column_kind(arrow_type)
-        c = cls(name=name, type=str(arrow_type), kind=kind, arrow_type=arrow_type)
+        c = cls(name=name, type=str(arrow_type), kind=kind, arrow_type=arrow_type, lg_k=lg_k, k=k)
         if kind != "other":
             c.distinct = HyperLogLog(lg_k)
         if kind in ("numeric", "temporal", "string", "binary"):
@@ -171,7 +176,17 @@ class ColumnProfile:
             self.max = hi
 
     def merge(self, other: ColumnProfile) -> None:
-        """Adds another profile of the same column (same Arrow type) into this one."""
+        """Adds another profile of the same column (same Arrow type) into this one. A
+        column that was all-null where it was read (Arrow type ``null``, as pandas object
+        columns of only None give) merges into any type."""
+        if other.type == "null":
+            self.nulls += other.nulls
+            return
+        if self.type == "null":
+            nulls = self.nulls
+            fresh = ColumnProfile.new(self.name, other.arrow_type, *self._params())
+            self.__dict__.update(fresh.__dict__)
+            self.nulls = nulls
         if other.type != self.type:
             raise IncompatibleSketchError(
                 f"column {self.name!r} is {self.type} in one profile and {other.type} in the other"
@@ -559,6 +574,8 @@ class Profile:
                     sum=float(e["sum"]),
                     summed=int(e["summed"]),
                     arrow_type=arrow_type,
+                    lg_k=p.lg_k,
+                    k=p.k,
                 )
                 if str(arrow_type) != c.type or c.kind != column_kind(arrow_type):
                     raise ValueError(f"column {c.name!r}: manifest and extremes disagree")

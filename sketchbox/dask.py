@@ -1,0 +1,176 @@
+"""Sketches and profiles of Dask collections, in Dask's own idioms.
+
+Each partition becomes a sketch on the worker that holds it; only its image (bytes)
+travels; images merge in a tree (``split_every`` at a time) and the last merge gives the
+sketch. Nothing here schedules work: Dask does, so a lost worker's partitions are simply
+recomputed, and an exception in a task is raised by ``compute()``.
+
+    import dask.dataframe as dd
+    import sketchbox.dask as sd
+
+    df = dd.read_parquet("events/")
+    sd.nunique(df.user_id)                      # HyperLogLog estimate
+    sd.quantiles(df.latency_ms, [0.5, 0.99])    # KLL
+    h = sd.sketch(df.user_id, "hll", lg_k=14)   # the merged HyperLogLog itself
+    per_day = sd.groupby_sketch(df, "day", "user_id", "theta")   # pandas Series of sketches
+    p = sd.profile(df)                          # the same Profile as sketchbox.profile
+
+Needs the ``dask`` extra: ``pip install 'sketchbox[dask]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional
+
+import numpy as np
+
+from ._kinds import Kind, kind_of
+from .profile import Profile
+from .profile import profile as _profile_local
+
+SPLIT_EVERY = 8
+
+
+def _images(x: Any) -> list[bytes]:
+    """The images of one tree level: Dask hands a combine step the concatenated outputs
+    of the steps below it, as a Series or a one-column DataFrame."""
+    import pandas as pd
+
+    col = x.iloc[:, 0] if isinstance(x, pd.DataFrame) else x
+    return [bytes(b) for b in col]
+
+
+def _one(image: bytes) -> Any:
+    import pandas as pd
+
+    return pd.Series([image], dtype=object)
+
+
+def _chunk(part: Any, kind: Kind, params: dict[str, Any]) -> Any:
+    return _one(kind.image_of(part, params))
+
+
+def _combine(x: Any, kind: Kind, params: dict[str, Any]) -> Any:
+    return _one(kind.merge_images(_images(x), params))
+
+
+def _aggregate(x: Any, kind: Kind, params: dict[str, Any]) -> Any:
+    return kind.union(_images(x), params)
+
+
+def sketch(
+    series: Any,
+    kind: str = "hll",
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
+    **params: Any,
+) -> Any:
+    """The sketch of a Dask Series: ``kind`` is ``"hll"`` (``lg_k``, ``hll_type``),
+    ``"theta"`` (``lg_k``, ``seed``) or ``"kll"`` (``k``, ``dtype``). Missing values are
+    skipped as each family's ``update`` skips them. With ``compute=False``, a Dask object
+    whose ``.compute()`` gives the sketch."""
+    k = kind_of(kind, params)
+    result = series.reduction(
+        _chunk,
+        aggregate=_aggregate,
+        combine=_combine,
+        split_every=split_every,
+        meta=("sketch", object),
+        chunk_kwargs={"kind": k, "params": params},
+        combine_kwargs={"kind": k, "params": params},
+        aggregate_kwargs={"kind": k, "params": params},
+        token=f"sketchbox-{kind}",
+    )
+    return result.compute() if compute else result
+
+
+def nunique(series: Any, lg_k: int = 12, compute: bool = True) -> Any:
+    """The approximate number of distinct non-missing values (HyperLogLog; relative
+    standard error about 1.04/sqrt(2**lg_k) after merging: 1.6 % at lg_k 12)."""
+    s = sketch(series, "hll", compute=compute, lg_k=lg_k)
+    return s.estimate() if compute else s.apply(lambda h: h.estimate(), meta=("nunique", float))
+
+
+def quantiles(series: Any, q: Sequence[float], k: int = 200) -> np.ndarray:
+    """Approximate quantiles at ranks ``q`` (KLL: within ``KllSketch(k)
+    .normalized_rank_error()`` of rank, 1.33 % at k 200, with 99 % confidence)."""
+    return np.asarray(sketch(series, "kll", k=k).quantiles(list(q)))
+
+
+def _group_images(grouped: Any, kind: Kind, params: dict[str, Any]) -> Any:
+    return grouped.apply(lambda s: kind.image_of(s, params))
+
+
+def _group_merge(grouped: Any, kind: Kind, params: dict[str, Any]) -> Any:
+    return grouped.apply(lambda images: kind.merge_images([bytes(b) for b in images], params))
+
+
+def groupby_sketch(
+    ddf: Any, by: Any, column: str, kind: str = "hll", compute: bool = True, **params: Any
+) -> Any:
+    """One sketch of ``column`` per group of ``by``: a pandas Series of sketches indexed
+    by group (a Dask Series of them with ``compute=False``)."""
+    import dask.dataframe as dd
+
+    k = kind_of(kind, params)
+    agg = dd.Aggregation(
+        name=f"sketchbox_{kind}",
+        chunk=lambda g: _group_images(g, k, params),
+        agg=lambda g: _group_merge(g, k, params),
+        finalize=lambda images: images,
+    )
+    images = ddf.groupby(by)[column].agg(agg)
+    sketches = images.map(lambda b: k.read(bytes(b), params), meta=(column, object))
+    return sketches.compute() if compute else sketches
+
+
+def _profile_chunk(part: Any, columns: Optional[list[str]], lg_k: int, k: int) -> Any:
+    return _one(_profile_local(part, columns=columns, lg_k=lg_k, k=k, threads=1).to_bytes())
+
+
+def _profile_combine(x: Any) -> Any:
+    images = _images(x)
+    p = Profile.from_bytes(images[0])
+    for b in images[1:]:
+        p.merge(Profile.from_bytes(b))
+    return p
+
+
+def profile(
+    ddf: Any,
+    columns: Optional[list[str]] = None,
+    lg_k: int = 12,
+    k: int = 200,
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
+    """The :class:`~sketchbox.Profile` of a Dask DataFrame: each partition profiled on
+    its worker, the profiles' images merged in a tree; the same fields as
+    ``sketchbox.profile`` of the same data."""
+    result = ddf.reduction(
+        _profile_chunk,
+        aggregate=_profile_combine,
+        combine=lambda x: _one(_profile_combine(x).to_bytes()),
+        split_every=split_every,
+        meta=("profile", object),
+        chunk_kwargs={"columns": columns, "lg_k": lg_k, "k": k},
+        token="sketchbox-profile",
+    )
+    return result.compute() if compute else result
+
+
+def read(paths: Sequence[str], format: Optional[str] = None) -> Any:
+    """A Dask DataFrame of files, read on the workers (the CLI's ``--dask``)."""
+    import dask.dataframe as dd
+
+    from .profile import ProfileError, detect_format
+
+    fmt = format or detect_format(paths[0])
+    if fmt == "parquet":
+        return dd.read_parquet(list(paths))
+    if fmt in ("csv", "tsv"):
+        return dd.read_csv(list(paths), sep="\t" if fmt == "tsv" else ",", blocksize="64MB")
+    if fmt == "jsonl":
+        return dd.read_json(list(paths), lines=True, blocksize=2**26)
+    raise ProfileError(f"--dask reads parquet, csv, tsv or jsonl, not {fmt!r}")

@@ -1,0 +1,195 @@
+"""sketchbox.dask on a real distributed.LocalCluster with two worker processes: the same
+answers as the local library on the same data, recovery from a lost worker, and errors
+raised in tasks surfacing as themselves."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sketchbox import HyperLogLog, KllSketch, ThetaSketch
+from sketchbox import profile as local_profile
+
+dd = pytest.importorskip("dask.dataframe", reason="needs the dask extra")
+distributed = pytest.importorskip("distributed", reason="needs the dask extra")
+sd = pytest.importorskip("sketchbox.dask")
+
+N = 200_000
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(11)
+    pdf = pd.DataFrame(
+        {
+            "user": rng.integers(0, 30_000, N),
+            "latency": rng.lognormal(3, 1, N),
+            "day": rng.integers(0, 7, N),
+            "city": rng.choice(["Zürich", "Genève", "Bern", "Basel"], N),
+        }
+    )
+    pdf.loc[::50, "latency"] = np.nan
+    return pdf, dd.from_pandas(pdf, npartitions=16)
+
+
+def test_hll_equals_the_local_union_of_the_same_partitions(client, frame):
+    pdf, ddf = frame
+    h = sd.sketch(ddf.user, "hll", lg_k=12)
+    assert isinstance(h, HyperLogLog)
+    exact = pdf.user.nunique()
+    assert h.lower_bound(2) <= exact <= h.upper_bound(2)
+    # The merge order is fixed by the tree, so the images are those of a local union
+    # of the partitions' sketches in that order: compare with a local run of the graph.
+    local = sd.sketch(ddf.user, "hll", lg_k=12, compute=False).compute(scheduler="sync")
+    assert h.to_bytes() == local.to_bytes()
+    assert sd.nunique(ddf.user) == h.estimate()
+
+
+def test_theta_and_kll_within_their_bounds(client, frame):
+    pdf, ddf = frame
+    t = sd.sketch(ddf.user, "theta", lg_k=12)
+    assert isinstance(t, ThetaSketch)
+    exact = pdf.user.nunique()
+    assert t.lower_bound(2) <= exact <= t.upper_bound(2)
+    q = sd.sketch(ddf.latency, "kll", k=200)
+    assert isinstance(q, KllSketch)
+    values = np.sort(pdf.latency.dropna().to_numpy())
+    assert q.n == len(values)
+    eps = q.normalized_rank_error()
+    for r, v in zip([0.1, 0.5, 0.9, 0.99], sd.quantiles(ddf.latency, [0.1, 0.5, 0.9, 0.99])):
+        lo = np.searchsorted(values, v, "left") / len(values)
+        hi = np.searchsorted(values, v, "right") / len(values)
+        assert lo - eps <= r <= hi + eps
+
+
+def test_compute_false_gives_a_dask_object(client, frame):
+    _, ddf = frame
+    lazy = sd.sketch(ddf.user, "hll", compute=False)
+    assert hasattr(lazy, "compute") and not isinstance(lazy, HyperLogLog)
+    assert isinstance(lazy.compute(), HyperLogLog)
+
+
+def test_groupby_sketch_gives_one_sketch_per_group(client, frame):
+    pdf, ddf = frame
+    per_day = sd.groupby_sketch(ddf, "day", "user", "hll")
+    assert isinstance(per_day, pd.Series) and sorted(per_day.index) == list(range(7))
+    for day, h in per_day.items():
+        exact = pdf.user[pdf.day == day].nunique()
+        assert h.lower_bound(2) <= exact <= h.upper_bound(2)
+
+
+def test_profile_equals_the_local_profile(client, frame):
+    pdf, ddf = frame
+    p = sd.profile(ddf)
+    local = local_profile(pdf)
+    got, want = p.to_dict(), local.to_dict()
+    assert got["rows"] == want["rows"] == N
+    for name, w in want["columns"].items():
+        g = got["columns"][name]
+        for key in ("type", "count", "nulls", "min", "max"):
+            assert g[key] == w[key], (name, key)
+        assert g["mean"] == pytest.approx(w["mean"], rel=1e-9) if "mean" in w else True
+        exact = pdf[name].nunique()
+        assert g["distinct"]["lower"] <= exact <= g["distinct"]["upper"]
+
+
+def test_bad_parameters_fail_before_anything_runs(client, frame):
+    _, ddf = frame
+    with pytest.raises(ValueError, match="kind must be one of"):
+        sd.sketch(ddf.user, "nope")
+    with pytest.raises(TypeError, match="unknown parameter"):
+        sd.sketch(ddf.user, "hll", k=3)
+    with pytest.raises(ValueError):
+        sd.sketch(ddf.user, "hll", lg_k=99)
+
+
+def test_a_task_that_raises_surfaces_as_its_error(client):
+    bad = dd.from_pandas(pd.Series([{"a": 1}, {"b": 2}] * 100, dtype=object), npartitions=4)
+    with pytest.raises(TypeError):
+        sd.sketch(bad, "kll")
+
+
+def _die_once(part: pd.Series, marker: str) -> pd.Series:
+    """Kills the worker process running it, the first time any worker runs it."""
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return part
+    os.close(fd)
+    os._exit(1)
+
+
+def test_a_lost_worker_is_recomputed_and_the_answer_is_unchanged(client, frame, tmp_path):
+    pdf, ddf = frame
+    marker = str(tmp_path / "died")
+    dying = ddf.user.map_partitions(_die_once, marker, meta=ddf.user._meta)
+    h = sd.sketch(dying, "hll", lg_k=12)
+    assert os.path.exists(marker)  # a worker did die
+    expected = sd.sketch(ddf.user, "hll", lg_k=12, compute=False).compute(scheduler="sync")
+    assert h.to_bytes() == expected.to_bytes()
+    client.wait_for_workers(2, timeout=120)
+
+
+def test_the_command_line_profiles_on_a_dask_cluster(client, frame, tmp_path):
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    pdf, _ = frame
+    path = tmp_path / "events.parquet"
+    pdf.to_parquet(path)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sketchbox.cli",
+            "profile",
+            str(path),
+            "--json",
+            "--dask",
+            client.scheduler.address,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    want = local_profile(str(path)).to_dict()
+    assert doc["rows"] == want["rows"]
+    for name, w in want["columns"].items():
+        for key in ("count", "nulls", "min", "max"):
+            assert doc["columns"][name][key] == w[key]
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sketchbox.cli",
+            "profile",
+            str(path),
+            "--dask",
+            "tcp://127.0.0.1:9",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        timeout=300,
+    )
+    assert bad.returncode == 2 and "cannot reach the Dask scheduler" in bad.stderr
+    assert "Traceback" not in bad.stderr
