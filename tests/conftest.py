@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,9 @@ def spark():
         require_engine("Spark", f"pyspark is not installed ({e}); pip install '.[spark]'")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         require_engine("Spark", "no Java runtime (Debian: openjdk-17-jre-headless)")
+    # Executors run this interpreter, where sketchbox is installed.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("sketchbox-tests")

@@ -18,6 +18,8 @@ distributed = pytest.importorskip("distributed", reason="needs the dask extra")
 sd = pytest.importorskip("sketchbox.dask")
 
 N = 200_000
+# Bounds at 3 standard deviations (99.7 %): estimates of fixed data are checked against
+# the exact answer, and a 2-sigma bound would fail for 1 seed in 20.
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def test_hll_equals_the_local_union_of_the_same_partitions(client, frame):
     h = sd.sketch(ddf.user, "hll", lg_k=12)
     assert isinstance(h, HyperLogLog)
     exact = pdf.user.nunique()
-    assert h.lower_bound(2) <= exact <= h.upper_bound(2)
+    assert h.lower_bound(3) <= exact <= h.upper_bound(3)
     # The merge order is fixed by the tree, so the images are those of a local union
     # of the partitions' sketches in that order: compare with a local run of the graph.
     local = sd.sketch(ddf.user, "hll", lg_k=12, compute=False).compute(scheduler="sync")
@@ -64,7 +66,7 @@ def test_theta_and_kll_within_their_bounds(client, frame):
     t = sd.sketch(ddf.user, "theta", lg_k=12)
     assert isinstance(t, ThetaSketch)
     exact = pdf.user.nunique()
-    assert t.lower_bound(2) <= exact <= t.upper_bound(2)
+    assert t.lower_bound(3) <= exact <= t.upper_bound(3)
     q = sd.sketch(ddf.latency, "kll", k=200)
     assert isinstance(q, KllSketch)
     values = np.sort(pdf.latency.dropna().to_numpy())
@@ -89,7 +91,7 @@ def test_groupby_sketch_gives_one_sketch_per_group(client, frame):
     assert isinstance(per_day, pd.Series) and sorted(per_day.index) == list(range(7))
     for day, h in per_day.items():
         exact = pdf.user[pdf.day == day].nunique()
-        assert h.lower_bound(2) <= exact <= h.upper_bound(2)
+        assert h.lower_bound(3) <= exact <= h.upper_bound(3)
 
 
 def test_profile_equals_the_local_profile(client, frame):

@@ -194,3 +194,75 @@ def test_sketchbox_theta_images_answer_in_spark_and_combine_with_sparks(spark, t
     for key, want in expected.items():
         for what, value in want.items():
             assert answers[key][what] == round(value), (key, what)
+
+
+# -- sketchbox.spark: sketchbox on the executors, images mixed with Spark's own --------
+
+
+@pytest.fixture(scope="module")
+def events(spark):
+    n = 120_000
+    rng = np.random.default_rng(5)
+    pdf = pd.DataFrame(
+        {
+            "user": rng.integers(0, 40_000, n),
+            "latency": rng.lognormal(3, 1, n),
+            "day": rng.integers(0, 5, n),
+            "city": rng.choice(["Zürich", "Genève", "Bern"], n),
+        }
+    )
+    return pdf, spark.createDataFrame(pdf).repartition(6)
+
+
+def test_spark_sketch_is_the_union_of_partition_sketches(spark, events):
+    import sketchbox.spark as ss
+
+    pdf, df = events
+    parts = [bytes(r.image) for r in ss.images(df, "user", "hll").collect()]
+    assert len(parts) == df.rdd.getNumPartitions()
+    h = ss.sketch(df, "user", "hll")
+    local = HyperLogLog(12)
+    for image in parts:
+        local.merge(HyperLogLog.from_bytes(image))
+    assert h.to_bytes() == local.to_bytes()
+    exact = pdf.user.nunique()
+    assert h.lower_bound(3) <= exact <= h.upper_bound(3)
+    # Spark's own aggregate over the same rows holds the same registers.
+    theirs = df.selectExpr("hll_sketch_agg(user, 12) as h").first().h
+    assert hll_registers(bytes(theirs)) == hll_registers(h.to_bytes(compact=False))
+
+
+def test_spark_accepts_sketchbox_images_in_its_union_aggregates(spark, events):
+    import sketchbox.spark as ss
+
+    pdf, df = events
+    hll = ss.images(df, "user", "hll").selectExpr("hll_sketch_estimate(hll_union_agg(image)) as e")
+    assert hll.first().e == round(ss.sketch(df, "user", "hll").estimate())
+    theta = ss.images(df, "user", "theta").selectExpr(
+        "theta_sketch_estimate(theta_union_agg(image)) as e"
+    )
+    assert theta.first().e == round(ss.sketch(df, "user", "theta").estimate())
+    kll = ss.images(df, "latency", "kll").selectExpr(
+        "kll_sketch_get_n_double(kll_merge_agg_double(image)) as n"
+    )
+    assert kll.first().n == len(pdf)
+
+
+def test_spark_groupby_sketch_and_profile(spark, events):
+    import sketchbox
+    import sketchbox.spark as ss
+
+    pdf, df = events
+    per_day = ss.groupby_sketch(df, "day", "user", "hll")
+    assert sorted(per_day) == list(range(5))
+    for day, h in per_day.items():
+        exact = pdf.user[pdf.day == day].nunique()
+        assert h.lower_bound(3) <= exact <= h.upper_bound(3)
+    p = ss.profile(df).to_dict()
+    local = sketchbox.profile(pdf).to_dict()
+    assert p["rows"] == local["rows"]
+    for name, want in local["columns"].items():
+        got = p["columns"][name]
+        for key in ("count", "nulls", "min", "max"):
+            assert got[key] == want[key], (name, key)
+        assert got["mean"] == pytest.approx(want["mean"], rel=1e-9) if "mean" in want else True

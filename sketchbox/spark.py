@@ -1,0 +1,102 @@
+"""Sketches and profiles of Spark DataFrames, built where the data is.
+
+Each partition is sketched on its executor by sketchbox (``mapInArrow``: Arrow batches in,
+one image out as a binary column); the driver merges the images. The HLL, Theta and KLL
+images are Apache DataSketches images, so Spark SQL's own functions read them
+(``hll_sketch_estimate``, ``hll_union_agg``, ``theta_union_agg``, ``kll_merge_agg_double``,
+...) and sketchbox reads theirs: both can be mixed in one pipeline.
+
+    import sketchbox.spark as ss
+
+    h = ss.sketch(df, "user_id", "hll", lg_k=14)       # the merged HyperLogLog
+    q = ss.sketch(df, "latency", "kll")                # KllSketch
+    per_day = ss.groupby_sketch(df, "day", "user_id", "theta")   # {day: ThetaSketch}
+    p = ss.profile(df)                                 # the same Profile as sketchbox.profile
+    images = ss.images(df, "user_id", "hll")           # a DataFrame of per-partition images
+
+Needs the ``spark`` extra (``pip install 'sketchbox[spark]'``) and sketchbox installed
+where the executors' Python runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Optional
+
+from ._kinds import Kind, kind_of
+from .profile import Profile
+
+IMAGE_SCHEMA = "image binary"
+
+
+def _partition_images(kind: Kind, params: dict[str, Any]) -> Any:
+    def per_partition(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        sk = kind.make(params)
+        for b in batches:
+            if b.num_rows:
+                sk.update(b.column(0))
+        yield pa.record_batch([pa.array([bytes(sk.to_bytes())], pa.binary())], names=["image"])
+
+    return per_partition
+
+
+def images(df: Any, column: str, kind: str = "hll", **params: Any) -> Any:
+    """A Spark DataFrame with one row per partition of ``df``: the ``image`` (binary) of
+    the sketch of ``column`` in that partition. Feed it to Spark's union aggregates, or
+    to :func:`sketch`'s merge."""
+    k = kind_of(kind, params)
+    return df.select(column).mapInArrow(_partition_images(k, params), IMAGE_SCHEMA)
+
+
+def sketch(df: Any, column: str, kind: str = "hll", **params: Any) -> Any:
+    """The sketch of ``column`` of a Spark DataFrame: ``kind`` ``"hll"`` (``lg_k``,
+    ``hll_type``), ``"theta"`` (``lg_k``, ``seed``) or ``"kll"`` (``k``, ``dtype``).
+    Nulls are skipped. The per-partition images are merged on the driver in partition
+    order."""
+    k = kind_of(kind, params)
+    rows = images(df, column, kind, **params).collect()
+    return k.union([bytes(r.image) for r in rows], params)
+
+
+def groupby_sketch(df: Any, by: str, column: str, kind: str = "hll", **params: Any) -> dict:
+    """One sketch of ``column`` per value of ``by`` (``applyInArrow``: each group sketched
+    on an executor): a dict {group value: sketch}."""
+    k = kind_of(kind, params)
+    key_type = df.schema[by].dataType.simpleString()
+
+    def per_group(table: Any) -> Any:
+        import pyarrow as pa
+
+        image = k.image_of(table.column(column).combine_chunks(), params)
+        return pa.table({"key": table.column(by).slice(0, 1), "image": pa.array([image])})
+
+    rows = (
+        df.select(by, column)
+        .groupBy(by)
+        .applyInArrow(per_group, f"key {key_type}, image binary")
+        .collect()
+    )
+    return {r.key: k.read(bytes(r.image), params) for r in rows}
+
+
+def profile(df: Any, columns: Optional[list[str]] = None, lg_k: int = 12, k: int = 200) -> Profile:
+    """The :class:`~sketchbox.Profile` of a Spark DataFrame: each partition profiled on
+    its executor, the profiles' images merged on the driver; the same fields as
+    ``sketchbox.profile`` of the same rows."""
+    selected = df.select(*columns) if columns else df
+
+    def per_partition(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        p = Profile(lg_k, k)
+        for b in batches:
+            p.update(b)
+        yield pa.record_batch([pa.array([p.to_bytes()], pa.binary())], names=["image"])
+
+    rows = selected.mapInArrow(per_partition, IMAGE_SCHEMA).collect()
+    merged = Profile(lg_k, k)
+    for r in rows:
+        merged.merge(Profile.from_bytes(bytes(r.image)))
+    return merged
