@@ -15,7 +15,7 @@ import operator
 import threading
 from collections.abc import Iterator
 from itertools import groupby
-from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
+from typing import Any, Callable, ClassVar, Optional, TypeVar, Union, cast
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from .errors import BY_STATUS, SketchError
 Progress = Optional[Callable[[int, int], object]]
 BytesLike = Union[bytes, bytearray, memoryview]
 Sketch = TypeVar("Sketch", bound="NativeSketch")
+Mergeable = TypeVar("Mergeable", bound="MergeableSketch")
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -194,7 +195,6 @@ class NativeSketch:
 
     _family: ClassVar[str]  # the prefix of the family's native functions: "hll", ...
     _handle_type: ClassVar[str]  # the C type of its handles: "SkHll", ...
-    _mergeable: ClassVar[bool] = True  # has sk_<family>_merge: merge(), | and |=
     BUFFER_ITEMS: ClassVar[int] = 2048
     # Every family reads its images with its own parameters (a dtype, a seed).
     from_bytes: ClassVar[Callable[..., NativeSketch]]
@@ -337,33 +337,10 @@ class NativeSketch:
     def __deepcopy__(self: Sketch, memo: object) -> Sketch:
         return self.copy()
 
-    def merge(self, other: NativeSketch) -> None:
-        """Merges ``other`` into this sketch, in place (the family documents how)."""
-        if not self._mergeable:
-            raise TypeError(f"{type(self).__name__} has no in-place merge; use |")
-        if not isinstance(other, self._family_class()):
-            name = self._family_class().__name__
-            raise TypeError(f"can only merge a {name}, not {type(other).__name__}")
-        check(self._native("merge")(self._p(), other._p()))
-
     @classmethod
     def _family_class(cls) -> type[NativeSketch]:
         """The class that defines this family (a user's subclass shares its family)."""
         return next(c for c in cls.__mro__ if "_family" in vars(c))
-
-    def __or__(self: Sketch, other: object) -> Sketch:
-        if not isinstance(other, self._family_class()):
-            return NotImplemented
-        out = self.copy()
-        out.merge(other)
-        return out
-
-    def __ior__(self: Sketch, other: object) -> Sketch:
-        # Without an in-place merge, Python falls back to __or__ (a new sketch).
-        if not self._mergeable or not isinstance(other, self._family_class()):
-            return NotImplemented
-        self.merge(other)
-        return self
 
     def to_bytes(self) -> bytes:
         """The family's Apache DataSketches image."""
@@ -396,3 +373,30 @@ class NativeSketch:
         if self._ptr is None:
             return f"<{name} closed>"
         return f"<{name} {self._describe(self.to_dict())}>"
+
+
+class MergeableSketch(NativeSketch):
+    """A family with an in-place merge (``sk_<family>_merge``): ``merge``, ``|`` (a
+    merged copy) and ``|=``."""
+
+    __slots__ = ()
+
+    def merge(self: Mergeable, other: Mergeable) -> None:
+        """Merges ``other`` into this sketch, in place (the family documents how)."""
+        if not isinstance(other, self._family_class()):
+            name = self._family_class().__name__
+            raise TypeError(f"can only merge a {name}, not {type(other).__name__}")
+        check(self._native("merge")(self._p(), other._p()))
+
+    def __or__(self: Mergeable, other: object) -> Mergeable:
+        if not isinstance(other, self._family_class()):
+            return NotImplemented
+        out = self.copy()
+        out.merge(cast(Mergeable, other))
+        return out
+
+    def __ior__(self: Mergeable, other: object) -> Mergeable:
+        if not isinstance(other, self._family_class()):
+            return NotImplemented
+        self.merge(cast(Mergeable, other))
+        return self

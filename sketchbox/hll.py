@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from ._base import BytesLike, check, image_buffer, int_param, take_bytes
+from ._base import BytesLike, MergeableSketch, check, image_buffer, int_param, take_bytes
 from ._hashing import HashSketch
 from ._native import ffi, lib
 
@@ -35,7 +35,7 @@ def _parse_type(hll_type: Union[str, int]) -> int:
     return code
 
 
-class HyperLogLog(HashSketch):
+class HyperLogLog(HashSketch, MergeableSketch):
     """Estimates the number of distinct items of a stream or column.
 
     >>> h = HyperLogLog(lg_k=12)

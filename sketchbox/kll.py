@@ -33,7 +33,7 @@ import numpy as np
 from . import _input
 from ._base import (
     BytesLike,
-    NativeSketch,
+    MergeableSketch,
     Progress,
     check,
     image_buffer,
@@ -95,7 +95,7 @@ def _scalar(value: Any, what: str) -> Optional[float]:
     return None
 
 
-class KllSketch(NativeSketch):
+class KllSketch(MergeableSketch):
     """Approximate quantiles and ranks of a stream or column of numbers.
 
     >>> q = KllSketch()

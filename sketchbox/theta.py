@@ -58,7 +58,6 @@ class ThetaSketch(HashSketch):
     __slots__ = ("_updatable",)
     _family = "theta"
     _handle_type = "SkTheta"
-    _mergeable = False  # DataSketches Theta sketches combine through set operations
 
     def __init__(self, lg_k: int = 12, p: float = 1.0, seed: int = DEFAULT_SEED) -> None:
         int_param("lg_k", lg_k, 5, 26)
