@@ -1,18 +1,35 @@
-"""The layer every sketch family stands on: the native module, status checking,
-the owner of a native handle, and the progress/cancel trampoline."""
+"""The layer every sketch family stands on: the native module, status checking, the
+progress/cancel trampoline, and `NativeSketch`, which owns a native handle and holds
+everything the families share (closing, copying, merging, images, pickling, JSON
+summaries, repr and the scalar update path).
+
+Native functions follow the header's naming rule ``sk_<family>_<operation>`` (for
+example ``sk_hll_copy``); a family names its prefix in ``_family`` and its handle type
+in ``_handle_type``, and `NativeSketch` finds the rest.
+"""
 
 from __future__ import annotations
 
+import json
 import operator
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Iterator
+from itertools import groupby
+from typing import Any, Callable, ClassVar, Optional, TypeVar, Union, cast
 
 import numpy as np
 
 from ._native import ffi, lib
 from .errors import BY_STATUS, SketchError
 
-Progress = Optional[Callable[[int, int], Any]]
+Progress = Optional[Callable[[int, int], object]]
+BytesLike = Union[bytes, bytearray, memoryview]
+Sketch = TypeVar("Sketch", bound="NativeSketch")
+Mergeable = TypeVar("Mergeable", bound="MergeableSketch")
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+UINT64_MAX = (1 << 64) - 1
 
 
 def check(rc: int) -> None:
@@ -22,12 +39,37 @@ def check(rc: int) -> None:
         raise BY_STATUS.get(rc, SketchError)(msg)
 
 
-def take_bytes(out) -> bytes:
+def take_bytes(out: Any) -> bytes:
     """Copies an SkBytes the library filled into Python bytes and frees it."""
     try:
         return bytes(ffi.buffer(out.ptr, out.len))
     finally:
         lib.sk_bytes_free(out[0])
+
+
+def int_param(name: str, value: Any, lo: int, hi: int) -> int:
+    """An integer parameter (Python or NumPy int, not bool) within lo..hi."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int, not bool")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must be in {lo}..{hi}, got {v}")
+    return v
+
+
+def image_buffer(data: Any) -> Any:
+    """Bytes-like ``data`` as a buffer the native side reads in place."""
+    if type(data) is bytes:
+        return data
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"from_bytes needs bytes, not {type(data).__name__}")
+    return ffi.from_buffer(data)
+
+
+# ---- progress callbacks and Ctrl-C ----
 
 
 class _ProgressContext:
@@ -41,7 +83,7 @@ class _ProgressContext:
 _current = threading.local()
 
 
-def _on_trampoline_error(exc_type, exc_value, tb) -> None:
+def _on_trampoline_error(exc_type: Any, exc_value: Any, tb: Any) -> None:
     # Reached only if an exception escapes the trampoline's own handler (e.g. a
     # KeyboardInterrupt delivered between two bytecodes); the returned 1 cancels.
     ctx = getattr(_current, "ctx", None)
@@ -49,8 +91,9 @@ def _on_trampoline_error(exc_type, exc_value, tb) -> None:
         ctx.error = exc_value
 
 
-@ffi.def_extern(onerror=_on_trampoline_error, error=1)
-def _sk_progress_trampoline(user, done, total):
+# (cffi is untyped: its decorator is too)
+@ffi.def_extern(onerror=_on_trampoline_error, error=1)  # type: ignore[untyped-decorator,misc,unused-ignore]
+def _sk_progress_trampoline(user: Any, done: int, total: int) -> int:
     ctx = ffi.from_handle(user)
     try:
         if ctx.callback is not None:
@@ -61,7 +104,7 @@ def _sk_progress_trampoline(user, done, total):
     return 0
 
 
-def run_cancellable(call: Callable[..., int], progress: Progress) -> None:
+def run_cancellable(call: Callable[[Any, Any], int], progress: Progress) -> None:
     """Runs `call(cb, user)`, a native bulk operation taking a progress callback.
 
     The trampoline is always installed, so that Ctrl-C interrupts a long call even when
@@ -83,22 +126,47 @@ def run_cancellable(call: Callable[..., int], progress: Progress) -> None:
     check(rc)
 
 
-def int_param(name: str, value: Any, lo: int, hi: int) -> int:
-    """An integer parameter (Python or NumPy int, not bool) within lo..hi."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int, not bool")
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
-    if not lo <= v <= hi:
-        raise ValueError(f"{name} must be in {lo}..{hi}, got {v}")
-    return v
-
-
 def in_progress_callback() -> bool:
     """True while this thread runs a progress callback of a native bulk call."""
     return getattr(_current, "ctx", None) is not None
+
+
+def _busy(name: str) -> SketchError:
+    # The error the native library gives a progress callback that touches a locked
+    # sketch. SK_ERR_BUSY is the status of that case once the header defines it.
+    status = getattr(lib, "SK_ERR_BUSY", lib.SK_ERR_INVALID_ARGUMENT)
+    return BY_STATUS.get(status, SketchError)(
+        f"a progress callback cannot use a {name} that another call is flushing"
+    )
+
+
+# ---- the scalar path ----
+
+
+def _hash_kind(v: Union[int, float]) -> int:
+    """Which native dtype hashes a buffered item as DataSketches does."""
+    if type(v) is float:
+        return int(lib.SK_DTYPE_F64)
+    return int(lib.SK_DTYPE_I64 if v <= INT64_MAX else lib.SK_DTYPE_U64)
+
+
+_RUN_DTYPES = {
+    lib.SK_DTYPE_F64: np.float64,
+    lib.SK_DTYPE_I64: np.int64,
+    lib.SK_DTYPE_U64: np.uint64,
+}
+
+
+def hash_runs(items: list[Union[int, float]]) -> Iterator[np.ndarray]:
+    """Buffered ints and floats as arrays of one dtype each, in order, for sketches that
+    hash an item by its type: ints as int64 (those >= 2**63 as uint64), floats as double.
+    A buffer of one kind (the usual case) is one array."""
+    arr = np.asarray(items)
+    if arr.dtype.kind == "i" or (arr.dtype.kind == "f" and all(type(v) is float for v in items)):
+        yield arr
+        return
+    for kind, run in groupby(items, _hash_kind):
+        yield np.array(list(run), dtype=_RUN_DTYPES[kind])
 
 
 # Guards the lazy creation of each sketch's flush lock (rare; one for all sketches).
@@ -110,86 +178,225 @@ class NativeSketch:
     memory is released once no call that is still running on another thread uses it.
     Any use after close raises ValueError.
 
-    Scalar ints and floats given to `update` one at a time wait in a small buffer
-    that goes to the native side in one call when it fills and before anything else
-    touches the handle (every access goes through `_p`). A native call per item would
-    cost more than the hashing. Items leave the buffer only after they were applied,
-    under the sketch's own lock, so every other call (from any thread) sees them, in
-    the order they were given; none is lost or applied twice.
+    The scalar path: an int or float given to `update` alone waits in a small buffer
+    (up to ``BUFFER_ITEMS``), which goes to the native side in one call before anything
+    else reads, writes, copies, merges or serializes the sketch (every such call takes
+    the handle through `_p`). A native call per item costs more than the Python around
+    it, and several times the buffered path (see the README's benchmarks). The buffer
+    is applied under the sketch's own lock, in the order the items were given, each
+    run of one dtype in one native call, and an item leaves it only once that call has
+    applied it: another thread's query waits for an applied run instead of missing it,
+    and a failed call leaves its items buffered (the error propagates; the next access
+    applies them) instead of dropping them. An `update` that raises has not taken its
+    item.
     """
 
     __slots__ = ("_ptr", "_buf", "_lock", "__weakref__")
-    _free: Callable[[Any], None]
-    _handle_type: str
-    BUFFER_ITEMS = 2048
 
-    def __init__(self, ptr) -> None:
-        self._ptr = ffi.gc(ptr, type(self)._free)
-        self._buf: list = []
-        self._lock: Optional[threading.Lock] = None
+    _family: ClassVar[str]  # the prefix of the family's native functions: "hll", ...
+    _handle_type: ClassVar[str]  # the C type of its handles: "SkHll", ...
+    BUFFER_ITEMS: ClassVar[int] = 2048
+    # Every family reads its images with its own parameters (a dtype, a seed).
+    from_bytes: ClassVar[Callable[..., NativeSketch]]
+
+    _ptr: Any  # the cffi handle (None once closed)
+    _buf: Optional[list[Union[int, float]]]  # None: the sketch takes no buffered items
+    _lock: Optional[threading.Lock]
+
+    def __init__(self, ptr: Any, buffered: bool = True) -> None:
+        self._ptr = ffi.gc(ptr, self._native("free"))
+        self._buf = [] if buffered else None
+        self._lock = None
 
     @classmethod
-    def _wrap(cls, out):
+    def _native(cls, operation: str) -> Any:
+        """The native function ``sk_<family>_<operation>``."""
+        return getattr(lib, f"sk_{cls._family}_{operation}")
+
+    @classmethod
+    def _out(cls) -> Any:
+        """An out-pointer for a native constructor of this family."""
+        return ffi.new(f"{cls._handle_type} **")
+
+    @classmethod
+    def _wrap(cls: type[Sketch], out: Any, buffered: bool = True) -> Sketch:
         """A new object owning the handle a native constructor wrote to `out`."""
         obj = cls.__new__(cls)
-        obj._ptr = ffi.gc(out[0], cls._free)
-        obj._buf = []
-        obj._lock = None
+        NativeSketch.__init__(obj, out[0], buffered)
         return obj
 
-    def _p(self):
+    def _like(self: Sketch, out: Any) -> Sketch:
+        """A new sketch of this one's kind owning ``out[0]``; families that keep
+        per-object state (a dtype, compactness) carry it over."""
+        return self._wrap(out)
+
+    def _get(self, operation: str, ctype: str, *args: Any) -> Any:
+        """The value a query ``sk_<family>_<operation>(sketch, *args, out)`` writes."""
+        out = ffi.new(ctype + " *")
+        check(self._native(operation)(self._p(), *args, out))
+        return out[0]
+
+    # ---- the handle and its scalar buffer ----
+
+    def _p(self) -> Any:
+        """The native handle, with every buffered item applied; ValueError if closed."""
         p = self._ptr
         if p is None:
             raise ValueError(f"{type(self).__name__} is closed")
-        # Inside a progress callback the sketch may be the one being updated: waiting
-        # for its lock would never end, so the native call reports it busy instead.
-        if self._buf and not in_progress_callback():
-            self._flush()
+        if self._buf:
+            self._flush(p)
         return p
 
-    def _flush(self) -> None:
+    def update(self, values: Any, progress: Progress = None) -> None:
+        """Adds one item or many (what a family accepts is in its own docstring)."""
+        buf = self._buf
+        t = type(values)
+        if (
+            buf is not None
+            and progress is None
+            and (t is float or (t is int and INT64_MIN <= values <= UINT64_MAX))
+        ):
+            if len(buf) >= self.BUFFER_ITEMS:
+                self._flush(self._p_unflushed())
+            buf.append(values)
+            return
+        self._feed(self._p(), values, progress)
+
+    def _p_unflushed(self) -> Any:
+        p = self._ptr
+        if p is None:
+            raise ValueError(f"{type(self).__name__} is closed")
+        return p
+
+    def _feed(self, ptr: Any, values: Any, progress: Progress = None) -> None:
+        """Applies ``values`` to the handle in one native bulk call (or, for a mixed
+        list, one call per item), as the family's ``update`` documents."""
+        raise NotImplementedError
+
+    def _runs(self, items: list[Union[int, float]]) -> Iterator[Any]:
+        """Buffered items split into inputs that `_feed` applies in one native call each,
+        in order (the default: hashed by type, see `hash_runs`)."""
+        return hash_runs(items)
+
+    def _flush(self, p: Any) -> None:
         lock = self._lock
         if lock is None:
             with _LOCK_FOR_LOCKS:
                 if self._lock is None:
                     self._lock = threading.Lock()
                 lock = self._lock
-        with lock:
+        if in_progress_callback():
+            # A thread holding the lock may be waiting for the sketch this callback's
+            # update holds: as the native library does, fail rather than wait.
+            if not lock.acquire(blocking=False):
+                raise _busy(type(self).__name__)
+        else:
+            lock.acquire()
+        try:
             buf = self._buf
-            n = len(buf)
-            if not n:
-                return
-            p = self._ptr
-            try:
-                if p is not None:
-                    self._feed(p, buf[:n])
-            finally:
-                del buf[:n]
+            if buf is None:  # closed since the caller took the handle
+                raise ValueError(f"{type(self).__name__} is closed")
+            # Only this lock's holder removes items, from the front; other threads may
+            # append meanwhile, after the snapshot.
+            for run in self._runs(buf[:]):
+                self._feed(p, run)
+                del buf[: len(run)]
+        finally:
+            lock.release()
 
-    def _feed(self, ptr, values, progress: Progress = None) -> None:
-        raise NotImplementedError
+    # ---- lifetime ----
 
     def close(self) -> None:
+        """Releases the native sketch (once no running call uses it); buffered items
+        go with it. Further use raises ValueError."""
         self._ptr = None
-        self._buf.clear()
+        self._buf = None
 
     @property
     def closed(self) -> bool:
         return self._ptr is None
 
-    def __enter__(self):
+    def __enter__(self: Sketch) -> Sketch:
         self._p()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __copy__(self):
+    # ---- copies, merges, images ----
+
+    def copy(self: Sketch) -> Sketch:
+        """An independent copy."""
+        out = self._out()
+        check(self._native("copy")(self._p(), out))
+        return self._like(out)
+
+    def __copy__(self: Sketch) -> Sketch:
         return self.copy()
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self: Sketch, memo: object) -> Sketch:
         return self.copy()
 
-    def __reduce__(self):
-        # Pickles carry the sketch's image only, never arbitrary objects.
-        return (type(self).from_bytes, (self.to_bytes(),))
+    @classmethod
+    def _family_class(cls) -> type[NativeSketch]:
+        """The class that defines this family (a user's subclass shares its family)."""
+        return next(c for c in cls.__mro__ if "_family" in vars(c))
+
+    def to_bytes(self) -> bytes:
+        """The family's Apache DataSketches image."""
+        raise NotImplementedError
+
+    def _image_args(self) -> tuple[object, ...]:
+        """What ``from_bytes`` needs besides the image to rebuild this sketch."""
+        return ()
+
+    def __reduce__(self) -> tuple[Any, tuple[object, ...]]:
+        # Pickles carry the image (and plain parameters) only, never arbitrary objects.
+        return (type(self).from_bytes, (self.to_bytes(), *self._image_args()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able summary of the sketch (not an image)."""
+        out = ffi.new("SkBytes *")
+        check(self._native("to_json")(self._p(), out))
+        summary: dict[str, Any] = json.loads(take_bytes(out))
+        return summary
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def _describe(self, summary: dict[str, Any]) -> str:
+        """The body of ``repr``, from ``to_dict()``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if self._ptr is None:
+            return f"<{name} closed>"
+        return f"<{name} {self._describe(self.to_dict())}>"
+
+
+class MergeableSketch(NativeSketch):
+    """A family with an in-place merge (``sk_<family>_merge``): ``merge``, ``|`` (a
+    merged copy) and ``|=``."""
+
+    __slots__ = ()
+
+    def merge(self: Mergeable, other: Mergeable) -> None:
+        """Merges ``other`` into this sketch, in place (the family documents how)."""
+        if not isinstance(other, self._family_class()):
+            name = self._family_class().__name__
+            raise TypeError(f"can only merge a {name}, not {type(other).__name__}")
+        check(self._native("merge")(self._p(), other._p()))
+
+    def __or__(self: Mergeable, other: object) -> Mergeable:
+        if not isinstance(other, self._family_class()):
+            return NotImplemented
+        out = self.copy()
+        out.merge(cast(Mergeable, other))
+        return out
+
+    def __ior__(self: Mergeable, other: object) -> Mergeable:
+        if not isinstance(other, self._family_class()):
+            return NotImplemented
+        self.merge(cast(Mergeable, other))
+        return self

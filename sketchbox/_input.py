@@ -18,32 +18,28 @@ raise OverflowError. pandas and pyarrow are never imported unless the value is t
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-from ._base import Progress, check, ffi, lib, run_cancellable
+from ._base import INT64_MAX, INT64_MIN, UINT64_MAX, Progress, check, run_cancellable
+from ._native import ffi, lib
 
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
-UINT64_MAX = (1 << 64) - 1
-
-# SkDtype codes of include/sketchbox.h.
+# The SkDtype of each NumPy numeric dtype the native side reads in place.
 _DTYPE_CODES = {
-    np.dtype(np.int8): 1,
-    np.dtype(np.int16): 2,
-    np.dtype(np.int32): 3,
-    np.dtype(np.int64): 4,
-    np.dtype(np.uint8): 5,
-    np.dtype(np.uint16): 6,
-    np.dtype(np.uint32): 7,
-    np.dtype(np.uint64): 8,
-    np.dtype(np.float32): 9,
-    np.dtype(np.float64): 10,
-    np.dtype(np.bool_): 11,
+    np.dtype(np.int8): lib.SK_DTYPE_I8,
+    np.dtype(np.int16): lib.SK_DTYPE_I16,
+    np.dtype(np.int32): lib.SK_DTYPE_I32,
+    np.dtype(np.int64): lib.SK_DTYPE_I64,
+    np.dtype(np.uint8): lib.SK_DTYPE_U8,
+    np.dtype(np.uint16): lib.SK_DTYPE_U16,
+    np.dtype(np.uint32): lib.SK_DTYPE_U32,
+    np.dtype(np.uint64): lib.SK_DTYPE_U64,
+    np.dtype(np.float32): lib.SK_DTYPE_F32,
+    np.dtype(np.float64): lib.SK_DTYPE_F64,
+    np.dtype(np.bool_): lib.SK_DTYPE_BOOL,
 }
-SK_FIXED_BYTES = 1
-SK_FIXED_UCS4 = 2
 
 
 class Sink(NamedTuple):
@@ -59,14 +55,14 @@ class Sink(NamedTuple):
     delimited: Optional[Callable[..., int]] = None  # (data, len, delimiter, cb, user)
 
 
-def hash_sink(p, family: str) -> Sink:
+def hash_sink(p: Any, family: str) -> Sink:
     """The Sink of a hash-sketch family whose C entry points are
     ``sk_<family>_update_{numeric,strings,fixed,delimited,one_*}``, bound to handle ``p``."""
 
-    def fn(name: str):
+    def fn(name: str) -> Any:
         return getattr(lib, f"sk_{family}_update_{name}")
 
-    def one(name: str):
+    def one(name: str) -> Callable[[Any], None]:
         f = fn(name)
         return lambda v: check(f(p, v))
 
@@ -86,12 +82,16 @@ def hash_sink(p, family: str) -> Sink:
     )
 
 
-def _ignore(*_args: Any) -> int:
+def _ignore_bulk(*_args: Any) -> int:
     return 0
 
 
+def _ignore(_item: object) -> None:
+    pass
+
+
 # A Sink that applies nothing: feed_scalar through it only validates an item.
-_CHECK_ONLY = Sink(*([_ignore] * 7))
+_CHECK_ONLY = Sink(_ignore_bulk, _ignore_bulk, _ignore_bulk, _ignore, _ignore, _ignore, _ignore)
 
 
 def _int_scalar(sink: Sink, v: int) -> None:
@@ -210,7 +210,7 @@ def _feed_ndarray(sink: Sink, arr: np.ndarray, progress: Progress) -> None:
         if arr.size == 0 or arr.dtype.itemsize == 0:
             return
         ptr = ffi.from_buffer(arr)
-        enc = SK_FIXED_UCS4 if kind == "U" else SK_FIXED_BYTES
+        enc = lib.SK_FIXED_UCS4 if kind == "U" else lib.SK_FIXED_BYTES
         n, width = arr.size, arr.dtype.itemsize
         run_cancellable(lambda cb, user: sink.fixed(ptr, width, n, enc, cb, user), progress)
         return
@@ -236,10 +236,11 @@ def _feed_utf8(sink: Sink, data: bytes, lengths: np.ndarray, progress: Progress)
     )
 
 
-def _feed_str_list(sink: Sink, values: list, progress: Progress) -> bool:
+def _feed_str_list(sink: Sink, values: Sequence[Any], progress: Progress) -> bool:
     """All-str fast path: one join, one encode. False if an item is not a str."""
     n = len(values)
-    if sink.delimited is not None:
+    delimited = sink.delimited
+    if delimited is not None:
         # Joined by NUL, the items cross as one buffer the native side splits, unless
         # an item contains NUL itself (then there would be more than n - 1 of them).
         try:
@@ -248,7 +249,7 @@ def _feed_str_list(sink: Sink, values: list, progress: Progress) -> bool:
             return False
         if joined.count("\0") == n - 1:
             data = _str_bytes(joined)
-            run_cancellable(lambda cb, user: sink.delimited(data, len(data), 0, cb, user), progress)
+            run_cancellable(lambda cb, user: delimited(data, len(data), 0, cb, user), progress)
             return True
     try:
         joined = "".join(values)
@@ -265,7 +266,7 @@ def _feed_str_list(sink: Sink, values: list, progress: Progress) -> bool:
     return True
 
 
-def _feed_list(sink: Sink, values: list, progress: Progress) -> None:
+def _feed_list(sink: Sink, values: Sequence[Any], progress: Progress) -> None:
     if not values:
         return
     first = values[0]
@@ -386,7 +387,7 @@ def _bytes_data_offset() -> Optional[int]:
 _BYTES_DATA_OFFSET = _bytes_data_offset()
 
 
-def byte_views(items: Any) -> Optional[tuple[Any, Any, int, tuple]]:
+def byte_views(items: Any) -> Optional[tuple[Any, Any, int, tuple[object, ...]]]:
     """Pointers to and lengths of many bytes-like objects (serialized sketches), for one
     native call that reads them all: ``(pointers, lengths, n, keep)``, or None if an item
     is not bytes-like. ``keep`` holds everything the pointers point into and must stay
@@ -402,7 +403,7 @@ def byte_views(items: Any) -> Optional[tuple[Any, Any, int, tuple]]:
     if types == {bytes} and _BYTES_DATA_OFFSET is not None:
         lens = np.fromiter(map(len, items), dtype=np.uintp, count=n)
         addrs = np.fromiter(map(id, items), dtype=np.uintp, count=n) + _BYTES_DATA_OFFSET
-        keep: tuple = (items, addrs, lens)
+        keep: tuple[object, ...] = (items, addrs, lens)
     elif all(issubclass(t, (bytes, bytearray, memoryview)) for t in types):
         views = [ffi.from_buffer(b) for b in items]
         lens = np.fromiter(map(len, views), dtype=np.uintp, count=n)

@@ -26,7 +26,7 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line (and exit status 2)."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.exit(USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
@@ -165,7 +165,7 @@ def _profile_on_dask(
     except ImportError:
         raise UsageError("--dask needs the dask extra: pip install 'sketchbox[dask]'") from None
     try:
-        client = distributed.Client(address, timeout="10s")
+        client = distributed.Client(address, timeout="10s")  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as e:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {_message(e)}") from None
     with client:

@@ -114,7 +114,7 @@ def groupby_sketch(
     import dask.dataframe as dd
 
     k = kind_of(kind, params)
-    agg = dd.Aggregation(
+    agg = dd.Aggregation(  # type: ignore[no-untyped-call]
         name=f"sketchbox_{kind}",
         chunk=lambda g: _group_images(g, k, params),
         agg=lambda g: _group_merge(g, k, params),

@@ -563,16 +563,16 @@ class Profile:
             extremes = ipc.open_file(pa.py_buffer(read(EXTREMES))).read_all()
             p = cls(int(m["lg_k"]), int(m["k"]))
             p.rows = int(m["rows"])
-            for i, e in enumerate(m["columns"]):
+            for i, entry in enumerate(m["columns"]):
                 arrow_type = extremes.schema.field(str(i)).type
                 c = ColumnProfile(
-                    name=e["name"],
-                    type=e["type"],
-                    kind=e["kind"],
-                    count=int(e["count"]),
-                    nulls=int(e["nulls"]),
-                    sum=float(e["sum"]),
-                    summed=int(e["summed"]),
+                    name=entry["name"],
+                    type=entry["type"],
+                    kind=entry["kind"],
+                    count=int(entry["count"]),
+                    nulls=int(entry["nulls"]),
+                    sum=float(entry["sum"]),
+                    summed=int(entry["summed"]),
                     arrow_type=arrow_type,
                     lg_k=p.lg_k,
                     k=p.k,
@@ -582,10 +582,10 @@ class Profile:
                 lo, hi = extremes.column(i)[0], extremes.column(i)[1]
                 c.min = lo if lo.is_valid else None
                 c.max = hi if hi.is_valid else None
-                if "distinct" in e:
-                    c.distinct = HyperLogLog.from_bytes(read(e["distinct"]))
-                if "quantiles" in e:
-                    c.quantiles = KllSketch.from_bytes(read(e["quantiles"]), dtype="float64")
+                if "distinct" in entry:
+                    c.distinct = HyperLogLog.from_bytes(read(entry["distinct"]))
+                if "quantiles" in entry:
+                    c.quantiles = KllSketch.from_bytes(read(entry["quantiles"]), dtype="float64")
                 p.columns[c.name] = c
         except ProfileError:
             raise

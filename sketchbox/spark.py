@@ -60,7 +60,9 @@ def sketch(df: Any, column: str, kind: str = "hll", **params: Any) -> Any:
     return k.union([bytes(r.image) for r in rows], params)
 
 
-def groupby_sketch(df: Any, by: str, column: str, kind: str = "hll", **params: Any) -> dict:
+def groupby_sketch(
+    df: Any, by: str, column: str, kind: str = "hll", **params: Any
+) -> dict[Any, Any]:
     """One sketch of ``column`` per value of ``by`` (``applyInArrow``: each group sketched
     on an executor): a dict {group value: sketch}."""
     k = kind_of(kind, params)

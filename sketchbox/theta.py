@@ -21,22 +21,22 @@ instead. ``copy()`` keeps the kind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
 from . import _input
-from ._base import NativeSketch, Progress, check, ffi, int_param, lib, take_bytes
+from ._base import BytesLike, check, image_buffer, int_param, take_bytes
+from ._hashing import HashSketch
+from ._native import ffi, lib
 
 DEFAULT_SEED = 9001
-BytesLike = Union[bytes, bytearray, memoryview]
 
 
 def _seed(seed: Any) -> int:
     return int_param("seed", seed, 0, 2**64 - 1)
 
 
-class ThetaSketch(NativeSketch):
+class ThetaSketch(HashSketch):
     """Estimates the number of distinct items, and of unions, intersections and
     differences of sets of items.
 
@@ -50,11 +50,13 @@ class ThetaSketch(NativeSketch):
     only sketches of one seed combine. Items hash exactly as in Apache DataSketches, and
     ``to_bytes()`` is DataSketches' compact image, so sketches move between sketchbox,
     Spark, Druid, Hive, PostgreSQL and datasketches-python. One sketch may be used from
-    several threads; each call is atomic.
+    several threads; each call is atomic. ``update`` accepts what
+    ``HyperLogLog.update`` accepts; only an update sketch (not a compact one) takes
+    items. ``a |= b`` rebinds ``a`` to the (compact) union.
     """
 
     __slots__ = ("_updatable",)
-    _free = lib.sk_theta_free
+    _family = "theta"
     _handle_type = "SkTheta"
 
     def __init__(self, lg_k: int = 12, p: float = 1.0, seed: int = DEFAULT_SEED) -> None:
@@ -63,80 +65,44 @@ class ThetaSketch(NativeSketch):
             raise TypeError(f"p must be a float, not {type(p).__name__}")
         if not 0.0 < p <= 1.0:
             raise ValueError(f"p must be in (0, 1], got {p}")
-        out = ffi.new("SkTheta **")
+        out = self._out()
         check(lib.sk_theta_new(lg_k, p, _seed(seed), out))
         super().__init__(out[0])
         self._updatable = True
 
     @classmethod
-    def _compact(cls, out) -> ThetaSketch:
-        obj = cls._wrap(out)
+    def _compact(cls, out: Any) -> ThetaSketch:
+        obj = cls._wrap(out, buffered=False)
         obj._updatable = False
         return obj
 
-    # ---- updates ----
-
-    def update(self, values: Any, progress: Progress = None) -> None:
-        """Adds one item or many; only an update sketch accepts items.
-
-        Accepts exactly what ``HyperLogLog.update`` accepts: int, float, str, bytes;
-        sequences and iterables of them (None skipped); NumPy arrays (numeric ones
-        zero-copy); pandas Series (missing values skipped); pyarrow arrays (nulls
-        skipped). Empty strings and bytes are not items. ``progress(done, total)`` is
-        called every ~2 M items of a large input; an exception it raises (or Ctrl-C)
-        stops the update and propagates, leaving the sketch updated with a prefix of
-        the input: the completed blocks of the buffer being processed.
-        """
-        t = type(values)
-        if (
-            (t is float or (t is int and -0x8000000000000000 <= values <= 0xFFFFFFFFFFFFFFFF))
-            and progress is None
-            and self._ptr is not None
-            and self._updatable
-        ):
-            buf = self._buf
-            buf.append(values)
-            if len(buf) >= self.BUFFER_ITEMS:
-                self._flush()
-            return
-        self._feed(self._p(), values, progress)
-
-    def _feed(self, p, values, progress: Progress = None) -> None:
-        _input.feed(_input.hash_sink(p, "theta"), values, progress)
+    def _like(self, out: Any) -> ThetaSketch:
+        # copy() keeps the kind: update or compact
+        if not self._updatable:
+            return self._compact(out)
+        obj = self._wrap(out)
+        obj._updatable = True
+        return obj
 
     # ---- queries ----
-
-    def _get(self, fn, ctype: str, *args):
-        out = ffi.new(ctype + " *")
-        check(fn(self._p(), *args, out))
-        return out[0]
-
-    def estimate(self) -> float:
-        return self._get(lib.sk_theta_estimate, "double")
-
-    def lower_bound(self, num_std: int = 2) -> float:
-        return self._get(lib.sk_theta_lower_bound, "double", int_param("num_std", num_std, 1, 3))
-
-    def upper_bound(self, num_std: int = 2) -> float:
-        return self._get(lib.sk_theta_upper_bound, "double", int_param("num_std", num_std, 1, 3))
 
     def is_empty(self) -> bool:
         """True if no item was ever presented (a sketch can also be non-empty with
         nothing retained: after sampling with ``p < 1``, an intersection, a difference)."""
-        return bool(self._get(lib.sk_theta_is_empty, "bool"))
+        return super().is_empty()
 
     @property
     def theta(self) -> float:
         """The sampled fraction of the hash space, in (0, 1]; 1 while exact."""
-        return self._get(lib.sk_theta_theta, "double")
+        return float(self._get("theta", "double"))
 
     @property
     def num_retained(self) -> int:
-        return self._get(lib.sk_theta_num_retained, "uint32_t")
+        return int(self._get("num_retained", "uint32_t"))
 
     @property
     def seed(self) -> int:
-        return self._get(lib.sk_theta_seed, "uint64_t")
+        return int(self._get("seed", "uint64_t"))
 
     @property
     def is_compact(self) -> bool:
@@ -163,7 +129,7 @@ class ThetaSketch(NativeSketch):
         """
         items = list(sketches)
         lg = 0 if lg_k is None else int_param("lg_k", lg_k, 5, 26)
-        out = ffi.new("SkTheta **")
+        out = cls._out()
         images = _input.byte_views(items) if items else None
         if images is not None:
             ptrs, lens, n, _keep = images
@@ -188,47 +154,47 @@ class ThetaSketch(NativeSketch):
             raise ValueError("the intersection of no sketches is undefined")
         seed = cls._seed_of(items, seed)
         handles = cls._handles(items, seed)
-        out = ffi.new("SkTheta **")
+        out = cls._out()
         check(
             lib.sk_theta_intersection_many(ffi.new("SkTheta *[]", handles), len(handles), seed, out)
         )
         return cls._compact(out)
 
     @staticmethod
-    def _seed_of(items: list, seed: Optional[int]) -> int:
+    def _seed_of(items: list[Union[ThetaSketch, BytesLike]], seed: Optional[int]) -> int:
         if seed is not None:
             return _seed(seed)
         first = next((s for s in items if isinstance(s, ThetaSketch)), None)
         return DEFAULT_SEED if first is None else first.seed
 
     @staticmethod
-    def _items(sketches: Iterable) -> list:
+    def _items(sketches: Iterable[object]) -> list[Union[ThetaSketch, BytesLike]]:
         items = list(sketches)
         for s in items:
             if not isinstance(s, (ThetaSketch, bytes, bytearray, memoryview)):
                 raise TypeError(f"expected ThetaSketch or bytes, not {type(s).__name__}")
-        return items
+        return items  # type: ignore[return-value]  # each item checked above
 
     @classmethod
-    def _handles(cls, items: list, seed: int) -> list:
+    def _handles(cls, items: list[Union[ThetaSketch, BytesLike]], seed: int) -> list[Any]:
         """Native handles of sketches (images are read first); the list keeps them alive."""
         return [(s if isinstance(s, ThetaSketch) else cls.from_bytes(s, seed))._p() for s in items]
 
-    def __or__(self, other: ThetaSketch) -> ThetaSketch:
+    def __or__(self, other: object) -> ThetaSketch:
         if not isinstance(other, ThetaSketch):
             return NotImplemented
         return ThetaSketch.union([self, other])
 
-    def __and__(self, other: ThetaSketch) -> ThetaSketch:
+    def __and__(self, other: object) -> ThetaSketch:
         if not isinstance(other, ThetaSketch):
             return NotImplemented
         return ThetaSketch.intersection([self, other])
 
-    def __sub__(self, other: ThetaSketch) -> ThetaSketch:
+    def __sub__(self, other: object) -> ThetaSketch:
         """A not B: the items of this sketch that are not in ``other``."""
         if not isinstance(other, ThetaSketch):
             return NotImplemented
-        out = ffi.new("SkTheta **")
+        out = self._out()
         check(lib.sk_theta_a_not_b(self._p(), other._p(), self.seed, out))
         return self._compact(out)
 
@@ -241,23 +207,13 @@ class ThetaSketch(NativeSketch):
         check(lib.sk_theta_jaccard(self._p(), other._p(), self.seed, out, out + 1, out + 2))
         return out[0], out[1], out[2]
 
-    def copy(self) -> ThetaSketch:
-        """An independent copy of the same kind (update or compact)."""
-        out = ffi.new("SkTheta **")
-        check(lib.sk_theta_copy(self._p(), out))
-        obj = self._wrap(out)
-        obj._updatable = self._updatable
-        return obj
-
     # ---- images ----
 
     def to_bytes(self, compressed: bool = False) -> bytes:
         """DataSketches' compact ordered image (serial version 3), or the compressed one
         (serial version 4) if ``compressed`` and the sketch has entries to compress."""
         out = ffi.new("SkBytes *")
-        rc = lib.sk_theta_serialize(self._p(), bool(compressed), out)
-        if rc:
-            check(rc)
+        check(lib.sk_theta_serialize(self._p(), bool(compressed), out))
         return take_bytes(out)
 
     @classmethod
@@ -266,36 +222,19 @@ class ThetaSketch(NativeSketch):
         any Apache DataSketches library with ``seed``, as a compact sketch. Raises
         SketchFormatError for bytes that are not one, IncompatibleSketchError for an
         image of another seed (both are ValueErrors)."""
-        if type(data) is not bytes:
-            if not isinstance(data, (bytes, bytearray, memoryview)):
-                raise TypeError(f"from_bytes needs bytes, not {type(data).__name__}")
-            data = ffi.from_buffer(data)
+        buf = image_buffer(data)
         if seed != DEFAULT_SEED:
             _seed(seed)
-        out = ffi.new("SkTheta **")
-        rc = lib.sk_theta_deserialize(data, len(data), seed, out)
-        if rc:
-            check(rc)
+        out = cls._out()
+        check(lib.sk_theta_deserialize(buf, len(buf), seed, out))
         return cls._compact(out)
 
-    def __reduce__(self):
-        # The image and the seed: an unpickled sketch is compact.
-        return (type(self).from_bytes, (self.to_bytes(), self.seed))
+    def _image_args(self) -> tuple[object, ...]:
+        return (self.seed,)  # an unpickled sketch is compact
 
-    def to_dict(self) -> dict:
-        out = ffi.new("SkBytes *")
-        check(lib.sk_theta_to_json(self._p(), out))
-        return json.loads(take_bytes(out))
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-    def __repr__(self) -> str:
-        if self._ptr is None:
-            return "<ThetaSketch closed>"
-        d = self.to_dict()
+    def _describe(self, d: dict[str, Any]) -> str:
         size = f" lg_k={d['lg_k']}" if "lg_k" in d else ""
         return (
-            f"<ThetaSketch {d['kind']}{size} estimate={d['estimate']:.1f} "
-            f"theta={d['theta']:.6g} retained={d['num_retained']}>"
+            f"{d['kind']}{size} estimate={d['estimate']:.1f} "
+            f"theta={d['theta']:.6g} retained={d['num_retained']}"
         )

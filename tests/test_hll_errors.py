@@ -11,7 +11,6 @@ import pytest
 from _fuzz import mutate
 from datasketches import hll_sketch
 from datasketches import tgt_hll_type as T
-from sketchbox._native import lib
 
 import sketchbox
 from sketchbox import (
@@ -21,6 +20,7 @@ from sketchbox import (
     SketchError,
     SketchFormatError,
 )
+from sketchbox._native import lib
 
 
 def valid_images() -> list[bytes]:

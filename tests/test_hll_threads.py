@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 from _threads import run_threads
 
 from sketchbox import HyperLogLog
@@ -64,21 +65,32 @@ def test_concurrent_exact_mode_counts_every_item():
     assert shared.estimate() == sequential.estimate()
 
 
-def test_close_while_other_threads_work_is_safe():
-    h = HyperLogLog(12)
+def test_close_while_another_thread_updates_is_safe():
+    # close() runs while the other thread is inside the native update (held in its
+    # progress callback): the update finishes on the handle it holds, then it is freed.
+    h = HyperLogLog()
     data = np.arange(3_000_000)
-    started = threading.Event()
+    inside, closed = threading.Event(), threading.Event()
 
-    def work(_):
-        started.set()
+    def progress(done, total):
+        inside.set()
+        closed.wait()
+
+    errors = []
+
+    def work():
         try:
-            h.update(data)
-        except ValueError:
-            pass  # closed before this thread got the handle
+            h.update(data, progress=progress)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
 
-    t = threading.Thread(target=work, args=(0,))
-    t.start()
-    started.wait()
+    worker = threading.Thread(target=work)
+    worker.start()
+    inside.wait()
     h.close()
-    t.join()
+    closed.set()
+    worker.join()
+    assert not errors, errors
     assert h.closed
+    with pytest.raises(ValueError, match="closed"):
+        h.estimate()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 
 import numpy as np
 import pytest
+from _signals import ctrl_c_in_next_native_call, needs_sigint
 
 from sketchbox import KllSketch
 
@@ -59,32 +59,26 @@ def test_bad_progress_argument():
         KllSketch().update(np.arange(10.0), progress=5)
 
 
+@needs_sigint
 def test_keyboard_interrupt_stops_a_long_update():
     s = KllSketch()
-    data = np.zeros(60_000_000)
-    first_block = threading.Event()
+    data = np.zeros(5 * BLOCK)
 
     def progress(done, total):
-        if not first_block.is_set():
-            first_block.set()
-            # Deliver Ctrl-C to ourselves from another thread, as a terminal would.
-            threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT)).start()
+        # Ctrl-C after the first block: the signal reaches Python inside this callback.
+        os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
         s.update(data, progress=progress)
-    assert 0 < s.n < 30_000_000 and s.n % BLOCK == 0  # stopped well before the end
+    assert s.n == BLOCK  # stopped after the first block
     s.update([1.0, 2.0])  # still usable
     assert s.max == 2.0
 
 
+@needs_sigint
 def test_keyboard_interrupt_without_progress_callable():
     s = KllSketch()
-    data = np.zeros(60_000_000)
-    timer = threading.Timer(0.05, os.kill, args=(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            for _ in range(20):  # in case one finishes before the signal
-                s.update(data)
-    finally:
-        timer.cancel()
+    data = np.zeros(30 * BLOCK)
+    with pytest.raises(KeyboardInterrupt), ctrl_c_in_next_native_call():
+        s.update(data)
+    assert 0 < s.n < data.size and s.n % BLOCK == 0  # a prefix of whole blocks

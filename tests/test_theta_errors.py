@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from _fuzz import mutate
 from datasketches import update_theta_sketch
-from sketchbox._native import ffi, lib
 
 from sketchbox import (
     HyperLogLog,
@@ -19,6 +18,7 @@ from sketchbox import (
     SketchFormatError,
     ThetaSketch,
 )
+from sketchbox._native import ffi, lib
 
 
 def sketch(values, lg_k=12, p=1.0, seed=9001) -> ThetaSketch:

@@ -1,0 +1,45 @@
+"""What the sketches of hashed items (HyperLogLog, Theta) share: their update surface
+and their distinct-count answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _input
+from ._base import NativeSketch, Progress, int_param
+
+
+class HashSketch(NativeSketch):
+    """A sketch of hashed items, estimating a number of distinct items.
+
+    ``update`` accepts int, float, str, bytes; sequences and iterables of them (each
+    item hashed by its type, None skipped); NumPy arrays (numeric ones zero-copy; NaN
+    is an item, as in DataSketches); pandas Series (missing values skipped); pyarrow
+    arrays (nulls skipped). Empty strings and bytes are not items.
+    ``progress(done, total)`` is called every ~2 M items of a large input; an exception
+    it raises (or Ctrl-C) stops the update and propagates, leaving the sketch updated
+    with a prefix of the input: the completed blocks of the buffer being processed.
+    Items hash exactly as in Apache DataSketches (MurmurHash3, seed 9001 by default).
+    """
+
+    __slots__ = ()
+
+    def _feed(self, ptr: Any, values: Any, progress: Progress = None) -> None:
+        _input.feed(_input.hash_sink(ptr, self._family), values, progress)
+
+    def estimate(self) -> float:
+        """The estimated number of distinct items."""
+        return float(self._get("estimate", "double"))
+
+    def lower_bound(self, num_std: int = 2) -> float:
+        """A lower bound of the number of distinct items at ``num_std`` (1, 2 or 3)
+        standard deviations: about 68%, 95% or 99.7% confidence."""
+        return float(self._get("lower_bound", "double", int_param("num_std", num_std, 1, 3)))
+
+    def upper_bound(self, num_std: int = 2) -> float:
+        """An upper bound of the number of distinct items at ``num_std`` (1, 2 or 3)
+        standard deviations."""
+        return float(self._get("upper_bound", "double", int_param("num_std", num_std, 1, 3)))
+
+    def is_empty(self) -> bool:
+        return bool(self._get("is_empty", "bool"))
