@@ -9,6 +9,8 @@ pub mod error;
 pub mod hash;
 
 pub use error::{Error, Result};
+pub mod countmin;
+pub mod frequent;
 pub mod hll;
 pub mod kll;
 pub mod theta;

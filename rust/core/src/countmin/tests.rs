@@ -1,0 +1,275 @@
+//! Count-Min: images byte-identical to datasketches-python's, the error guarantee over
+//! fixed seeds, merges, bulk updates, and no panic on any bytes.
+
+use super::*;
+use crate::frequent::tests::{mutate_image, splitmix};
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/countmin")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// The streams of `tests/fixtures/countmin/make_images.py`, one per image.
+fn python_streams() -> Vec<(&'static str, CountMin)> {
+    let mut out = Vec::new();
+    out.push(("cm_h3_b8_empty.sk", CountMin::new(3, 8, 9001).unwrap()));
+    let mut s = CountMin::new(3, 8, 9001).unwrap();
+    for i in 0..100i64 {
+        s.update(CountMinItem::I64(i), (i % 5 + 1) as u64);
+    }
+    out.push(("cm_h3_b8_ints.sk", s));
+    let mut s = CountMin::new(5, 64, 9001).unwrap();
+    for i in -1000..1000i64 {
+        s.update(CountMinItem::I64(i), 1);
+    }
+    s.update(CountMinItem::I64(1 << 62), 3);
+    s.update(CountMinItem::I64(i64::MIN), 3);
+    out.push(("cm_h5_b64_ints.sk", s));
+    let mut s = CountMin::new(4, 37, 9001).unwrap();
+    for i in 0..500 {
+        s.update(CountMinItem::Bytes(format!("item{i}").as_bytes()), 1);
+    }
+    s.update(CountMinItem::Bytes("café".as_bytes()), 7);
+    s.update(CountMinItem::Bytes("日本語".as_bytes()), 2);
+    s.update(CountMinItem::Bytes("x".repeat(40).as_bytes()), 1);
+    s.update(CountMinItem::Bytes(b""), 5);
+    out.push(("cm_h4_b37_strings.sk", s));
+    let mut s = CountMin::new(2, 100, 42).unwrap();
+    for i in 0..200i64 {
+        s.update(CountMinItem::I64(i), 1);
+    }
+    out.push(("cm_h2_b100_seed42_ints.sk", s));
+    let mut s = CountMin::new(12, 10, 1).unwrap();
+    for i in 0..50i64 {
+        s.update(CountMinItem::I64(i), 1);
+    }
+    out.push(("cm_h12_b10_seed1_ints.sk", s));
+    out
+}
+
+#[test]
+fn images_equal_datasketches_python() {
+    for (name, ours) in python_streams() {
+        let theirs = fixture(name);
+        assert_eq!(ours.serialize(), theirs, "{name}");
+        let read = CountMin::deserialize(&theirs, ours.seed()).unwrap();
+        assert_eq!(read.serialize(), theirs, "{name} round trip");
+        assert_eq!(read.total_weight(), ours.total_weight());
+    }
+}
+
+#[test]
+fn python_images_answer_as_written() {
+    let s = CountMin::deserialize(&fixture("cm_h4_b37_strings.sk"), 9001).unwrap();
+    assert_eq!(s.total_weight(), 510.0);
+    assert!(s.estimate(CountMinItem::Bytes("café".as_bytes())) >= 7.0);
+    assert!(s.estimate(CountMinItem::Bytes("日本語".as_bytes())) >= 2.0);
+    assert_eq!(s.estimate(CountMinItem::Bytes(b"")), 0.0);
+    let e = s.estimate(CountMinItem::Bytes(b"item7"));
+    assert_eq!(s.lower_bound(CountMinItem::Bytes(b"item7")), e);
+    assert_eq!(
+        s.upper_bound(CountMinItem::Bytes(b"item7")),
+        e + std::f64::consts::E / 37.0 * 510.0
+    );
+}
+
+#[test]
+fn suggestions_match_datasketches() {
+    // datasketches-python 5.2.0: suggest_num_buckets(0.001) == 2719,
+    // suggest_num_hashes(0.99) == 5.
+    assert_eq!(suggest_num_buckets(0.001).unwrap(), 2719);
+    assert_eq!(suggest_num_hashes(0.99).unwrap(), 5);
+    // The Apache Rust crate agrees.
+    type Oracle = datasketches::countmin::CountMinSketch<u64>;
+    for eps in [0.5, 0.1, 0.01, 0.001, 1e-5] {
+        assert_eq!(
+            suggest_num_buckets(eps).unwrap(),
+            Oracle::suggest_num_buckets(eps).unwrap()
+        );
+    }
+    for conf in [0.5, 0.9, 0.99, 0.999] {
+        assert_eq!(
+            suggest_num_hashes(conf).unwrap(),
+            Oracle::suggest_num_hashes(conf).unwrap()
+        );
+    }
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(suggest_num_buckets(bad).is_err());
+    }
+    for bad in [1.0, -0.1, f64::NAN] {
+        assert!(suggest_num_hashes(bad).is_err());
+    }
+}
+
+/// An item stream with heavy and light items: item `k` of `0..n` drawn with
+/// probability about `1 / (k + 1)`.
+fn skewed(seed: u64, len: usize, n: u64) -> Vec<i64> {
+    let mut st = seed;
+    (0..len)
+        .map(|_| {
+            let u = (splitmix(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
+            ((n as f64).powf(u) - 1.0) as i64
+        })
+        .collect()
+}
+
+#[test]
+fn estimates_within_the_guarantee() {
+    // eps = e / 272 = 1%, delta = e^-3 = 5%.
+    let (h, b) = (3u8, 272u32);
+    let (mut items_checked, mut over) = (0usize, 0usize);
+    for seed in 1..=10u64 {
+        let stream = skewed(seed, 20_000, 5_000);
+        let mut truth = std::collections::HashMap::new();
+        let mut s = CountMin::new(h, b, seed * 7 + 3).unwrap();
+        for &x in &stream {
+            s.update(CountMinItem::I64(x), 1);
+            *truth.entry(x).or_insert(0u64) += 1;
+        }
+        assert_eq!(s.total_weight(), stream.len() as f64);
+        let slack = s.relative_error() * s.total_weight();
+        for (&x, &f) in &truth {
+            let est = s.estimate(CountMinItem::I64(x));
+            assert!(est >= f as f64, "underestimate {est} < {f}");
+            assert!(s.upper_bound(CountMinItem::I64(x)) == est + slack);
+            items_checked += 1;
+            over += (est > f as f64 + slack) as usize;
+        }
+    }
+    let rate = over as f64 / items_checked as f64;
+    assert!(
+        rate <= (-3f64).exp(),
+        "{over} of {items_checked} beyond eps"
+    );
+}
+
+#[test]
+fn merge_adds_and_checks_shapes() {
+    let stream = skewed(5, 30_000, 1000);
+    let mut whole = CountMin::new(4, 100, 9001).unwrap();
+    let mut parts: Vec<CountMin> = (0..7)
+        .map(|_| CountMin::new(4, 100, 9001).unwrap())
+        .collect();
+    for (i, &x) in stream.iter().enumerate() {
+        whole.update(CountMinItem::I64(x), 1);
+        parts[i % 7].update(CountMinItem::I64(x), 1);
+    }
+    let mut merged = CountMin::new(4, 100, 9001).unwrap();
+    for p in &parts {
+        merged.merge(p).unwrap();
+    }
+    assert_eq!(merged.serialize(), whole.serialize());
+    for other in [
+        CountMin::new(3, 100, 9001).unwrap(),
+        CountMin::new(4, 101, 9001).unwrap(),
+        CountMin::new(4, 100, 9002).unwrap(),
+    ] {
+        assert!(matches!(merged.merge(&other), Err(Error::Incompatible(_))));
+    }
+    assert_eq!(
+        merged.serialize(),
+        whole.serialize(),
+        "a failed merge changes nothing"
+    );
+}
+
+#[test]
+fn bulk_equals_one_by_one_and_cancel_leaves_a_prefix() {
+    let n = crate::bulk::BLOCK * 2 + 1234;
+    let item = |i: usize| (i % 11 != 3).then_some(CountMinItem::I64((i as i64 * 7919) % 100_003));
+    let weight = |i: usize| (i % 4) as u64;
+    let mut one = CountMin::new(3, 1000, 9001).unwrap();
+    for i in 0..n {
+        if let Some(x) = item(i) {
+            one.update(x, weight(i));
+        }
+    }
+    let mut bulk = CountMin::new(3, 1000, 9001).unwrap();
+    let mut calls = Vec::new();
+    bulk.update_many(n, item, weight, &mut |d, t| {
+        calls.push((d, t));
+        true
+    })
+    .unwrap();
+    assert_eq!(bulk.serialize(), one.serialize());
+    let b = crate::bulk::BLOCK as u64;
+    assert_eq!(calls, vec![(b, n as u64), (2 * b, n as u64)]);
+
+    let mut cancelled = CountMin::new(3, 1000, 9001).unwrap();
+    let r = cancelled.update_many(n, item, weight, &mut |_, _| false);
+    assert_eq!(r, Err(Error::Cancelled));
+    let mut prefix = CountMin::new(3, 1000, 9001).unwrap();
+    prefix
+        .update_many(crate::bulk::BLOCK, item, weight, &mut |_, _| true)
+        .unwrap();
+    assert_eq!(cancelled.serialize(), prefix.serialize());
+}
+
+#[test]
+fn float_items_are_canonical() {
+    let mut s = CountMin::new(3, 50, 9001).unwrap();
+    s.update(CountMinItem::F64(-0.0), 2);
+    s.update(CountMinItem::F64(f64::from_bits(0x7ff8_0000_0000_0001)), 3);
+    assert!(s.estimate(CountMinItem::F64(0.0)) >= 2.0);
+    assert!(s.estimate(CountMinItem::F64(f64::NAN)) >= 3.0);
+}
+
+#[test]
+fn invalid_parameters_and_images_are_errors() {
+    assert!(CountMin::new(0, 100, 9001).is_err());
+    assert!(CountMin::new(3, 2, 9001).is_err());
+    assert!(CountMin::new(255, 1 << 23, 9001).is_err());
+    let img = python_streams()[1].1.serialize();
+    assert!(matches!(
+        CountMin::deserialize(&img, 9002),
+        Err(Error::Incompatible(_))
+    ));
+    for len in 0..img.len() {
+        assert!(matches!(
+            CountMin::deserialize(&img[..len], 9001),
+            Err(Error::CorruptData(_))
+        ));
+    }
+    let mut long = img.clone();
+    long.push(0);
+    assert!(CountMin::deserialize(&long, 9001).is_err());
+    let mut nan = img.clone();
+    nan[24..32].copy_from_slice(&f64::NAN.to_le_bytes());
+    assert!(CountMin::deserialize(&nan, 9001).is_err());
+    let mut negative_total = img;
+    negative_total[16..24].copy_from_slice(&(-1.0f64).to_le_bytes());
+    assert!(CountMin::deserialize(&negative_total, 9001).is_err());
+}
+
+#[test]
+fn ten_thousand_mutated_images_never_panic() {
+    let images: Vec<Vec<u8>> = python_streams()
+        .iter()
+        .map(|(_, s)| s.serialize())
+        .collect();
+    assert_eq!(images[0].len(), 16, "an empty image is among the bases");
+    let mut rng = 20261202u64;
+    let mut read = 0;
+    for _ in 0..10_000 {
+        let base = &images[(splitmix(&mut rng) % images.len() as u64) as usize];
+        let img = mutate_image(&mut rng, base);
+        for seed in [9001, 42, 1] {
+            if let Ok(mut s) = CountMin::deserialize(&img, seed) {
+                read += 1;
+                let _ = (s.estimate(CountMinItem::I64(3)), s.to_json());
+                if s.is_empty() && s.num_hashes() as usize * s.num_buckets() as usize > 1 << 20 {
+                    // An empty image may name any legal shape (up to 2^30 counters, 8 GB
+                    // once updated); reading it allocated nothing, which is the point.
+                    continue;
+                }
+                s.update(CountMinItem::Bytes(b"x"), 2);
+                let again = CountMin::deserialize(&s.serialize(), seed).unwrap();
+                assert_eq!(again.serialize(), s.serialize());
+            }
+        }
+    }
+    assert!(read > 1000, "only {read} mutated images read");
+}

@@ -1,0 +1,201 @@
+//! The three item kinds of a frequent-items sketch: how each is compared, where it goes
+//! in the hash map, and how it is written in an image.
+//!
+//! Positions follow datasketches-java, so that a sketch fed the same stream keeps its
+//! items in the same slots and writes them in the same order: the slot of an item is
+//! the low bits of MurmurHash3's 64-bit finaliser (`fmix64`) applied to
+//!
+//! * a long: the value itself (`FrequentLongsSketch`);
+//! * a string: Java's `String.hashCode()` (over UTF-16 code units, as a signed 32-bit
+//!   integer widened to 64 bits), as `FrequentItemsSketch<String>` does;
+//! * a double: Java's `Double.hashCode()` of the canonical value, likewise.
+//!
+//! The serialised forms are DataSketches' serdes: `ArrayOfLongsSerDe` (8 bytes
+//! little-endian), `ArrayOfStringsSerDe` (u32 little-endian byte length, then UTF-8) and
+//! `ArrayOfDoublesSerDe` (the IEEE-754 bits, 8 bytes little-endian), the serde Spark's
+//! `approx_top_k` uses for each column type.
+
+use crate::error::{corrupt, Result};
+use crate::hash::canonical_f64_bits;
+use serde_json::Value;
+use std::fmt::Debug;
+
+/// An item type a [`super::FrequentItems`] sketch can hold.
+pub trait FrequentItem: Clone + Default + Debug + Send + Sync + 'static {
+    /// The borrowed form updates and queries take (`i64`, `&str`, `f64`).
+    type Ref<'a>: Copy;
+    /// The name of the item type in summaries (`"int64"`, `"str"`, `"float64"`).
+    const TYPE_NAME: &'static str;
+
+    fn as_item_ref(&self) -> Self::Ref<'_>;
+    /// The owned item a borrowed one is stored as (doubles canonicalised).
+    fn to_item(r: Self::Ref<'_>) -> Self;
+    /// Whether `self` is the item `r`.
+    fn is(&self, r: Self::Ref<'_>) -> bool;
+    /// The 64-bit key whose `fmix64` places the item (Java's hash input).
+    fn java_hash_input(r: Self::Ref<'_>) -> u64;
+    /// Bytes this item takes in an image.
+    fn encoded_len(&self) -> usize;
+    fn encode(&self, out: &mut Vec<u8>);
+    /// Reads one item from the start of `bytes`; returns it and the bytes it took.
+    fn decode(bytes: &[u8]) -> Result<(Self, usize)>;
+    fn to_json(&self) -> Value;
+    /// Whether the item is stored as it reads (false for -0.0 and non-canonical NaNs).
+    fn is_canonical(&self) -> bool {
+        true
+    }
+}
+
+fn read_u64(bytes: &[u8], what: &str) -> Result<u64> {
+    match bytes.get(..8) {
+        Some(b) => Ok(u64::from_le_bytes(b.try_into().expect("8 bytes"))),
+        None => corrupt(format!(
+            "frequent items image truncated inside a {what} item"
+        )),
+    }
+}
+
+impl FrequentItem for i64 {
+    type Ref<'a> = i64;
+    const TYPE_NAME: &'static str = "int64";
+
+    #[inline(always)]
+    fn as_item_ref(&self) -> i64 {
+        *self
+    }
+    #[inline(always)]
+    fn to_item(r: i64) -> i64 {
+        r
+    }
+    #[inline(always)]
+    fn is(&self, r: i64) -> bool {
+        *self == r
+    }
+    #[inline(always)]
+    fn java_hash_input(r: i64) -> u64 {
+        r as u64
+    }
+    fn encoded_len(&self) -> usize {
+        8
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn decode(bytes: &[u8]) -> Result<(i64, usize)> {
+        Ok((read_u64(bytes, "long")? as i64, 8))
+    }
+    fn to_json(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
+/// Java's `String.hashCode()`: `h = 31 h + c` over the UTF-16 code units, wrapping at 32
+/// bits. ASCII strings (the common case) skip the UTF-16 transcoding.
+#[inline]
+pub(crate) fn java_string_hash(s: &str) -> i32 {
+    let mut h: i32 = 0;
+    if s.is_ascii() {
+        for &b in s.as_bytes() {
+            h = h.wrapping_mul(31).wrapping_add(b as i32);
+        }
+    } else {
+        for u in s.encode_utf16() {
+            h = h.wrapping_mul(31).wrapping_add(u as i32);
+        }
+    }
+    h
+}
+
+impl FrequentItem for String {
+    type Ref<'a> = &'a str;
+    const TYPE_NAME: &'static str = "str";
+
+    #[inline(always)]
+    fn as_item_ref(&self) -> &str {
+        self
+    }
+    #[inline(always)]
+    fn to_item(r: &str) -> String {
+        r.to_owned()
+    }
+    #[inline(always)]
+    fn is(&self, r: &str) -> bool {
+        self.as_str() == r
+    }
+    #[inline(always)]
+    fn java_hash_input(r: &str) -> u64 {
+        java_string_hash(r) as i64 as u64
+    }
+    fn encoded_len(&self) -> usize {
+        4 + self.len()
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.len() as u32).to_le_bytes());
+        out.extend_from_slice(self.as_bytes());
+    }
+    fn decode(bytes: &[u8]) -> Result<(String, usize)> {
+        let Some(len) = bytes.get(..4) else {
+            return corrupt("frequent items image truncated inside a string length");
+        };
+        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        let Some(body) = bytes.get(4..4 + len) else {
+            return corrupt(format!(
+                "frequent items image truncated: a string item of {len} bytes has only {} left",
+                bytes.len() - 4
+            ));
+        };
+        match std::str::from_utf8(body) {
+            Ok(s) => Ok((s.to_owned(), 4 + len)),
+            Err(e) => corrupt(format!("a string item is not valid UTF-8: {e}")),
+        }
+    }
+    fn to_json(&self) -> Value {
+        Value::from(self.as_str())
+    }
+}
+
+/// Doubles are one item per value: -0.0 counts as 0.0 and every NaN as the one NaN
+/// (the canonical forms of [`crate::hash`]), so images hold only canonical values.
+impl FrequentItem for f64 {
+    type Ref<'a> = f64;
+    const TYPE_NAME: &'static str = "float64";
+
+    #[inline(always)]
+    fn as_item_ref(&self) -> f64 {
+        *self
+    }
+    #[inline(always)]
+    fn to_item(r: f64) -> f64 {
+        f64::from_bits(canonical_f64_bits(r))
+    }
+    #[inline(always)]
+    fn is(&self, r: f64) -> bool {
+        canonical_f64_bits(*self) == canonical_f64_bits(r)
+    }
+    /// Java's `Double.hashCode()`: the two halves of `doubleToLongBits` xor-ed, as an int.
+    #[inline(always)]
+    fn java_hash_input(r: f64) -> u64 {
+        let bits = canonical_f64_bits(r);
+        ((bits ^ (bits >> 32)) as u32 as i32) as i64 as u64
+    }
+    fn encoded_len(&self) -> usize {
+        8
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&canonical_f64_bits(*self).to_le_bytes());
+    }
+    fn is_canonical(&self) -> bool {
+        self.to_bits() == canonical_f64_bits(*self)
+    }
+    fn decode(bytes: &[u8]) -> Result<(f64, usize)> {
+        Ok((f64::from_bits(read_u64(bytes, "double")?), 8))
+    }
+    fn to_json(&self) -> Value {
+        if self.is_finite() {
+            Value::from(*self)
+        } else {
+            // JSON has no NaN or infinities.
+            Value::from(self.to_string())
+        }
+    }
+}

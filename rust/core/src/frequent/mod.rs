@@ -1,0 +1,558 @@
+//! Frequent items ("heavy hitters"): the Apache DataSketches frequent-items sketch
+//! (family 10), for int64, string and float64 items.
+//!
+//! The sketch is the Misra-Gries / SpaceSaving scheme of Anderson, Bevan, Lang, Liberty,
+//! Rhodes and Thaler ("A High-Performance Algorithm for Identifying Frequent Items in
+//! Data Streams", 2017): a hash map of at most `0.75 * 2^lg_max_map_size` counters.
+//! When a new item finds the map full, the map *purges*: it subtracts an approximate
+//! median of the counters from all of them, drops those that reach zero, and adds the
+//! median to the sketch's `offset` (its maximum error).
+//!
+//! # Guarantee
+//!
+//! For every item `x` with true total weight `f(x)`:
+//!
+//! * `lower_bound(x) <= f(x) <= upper_bound(x)`, deterministically, where
+//!   `lower_bound(x)` is `x`'s counter (0 if untracked) and `upper_bound(x)` is that
+//!   counter plus `maximum_error()`;
+//! * `upper_bound(x) - lower_bound(x) = maximum_error() <= epsilon() * total_weight()`
+//!   with `epsilon() = 3.5 / 2^lg_max_map_size`. (DataSketches proves this bound for
+//!   its median estimate from a sample of at most 1024 counters; the proof holds with
+//!   probability above `1 - 1e-14` per purge. Each sketch reports its actual error.)
+//! * While the stream has fewer than `0.75 * 2^lg_max_map_size` distinct items nothing
+//!   is purged and every count is exact (`maximum_error() == 0`).
+//!
+//! [`FrequentItems::top`] with [`ErrorType::NoFalsePositives`] returns only items whose
+//! lower bound exceeds the threshold (so all truly exceed it); with
+//! [`ErrorType::NoFalseNegatives`] every item whose upper bound exceeds it (so no item
+//! that truly exceeds it is missed). The threshold is never below `maximum_error()`.
+//!
+//! # Images and compatibility
+//!
+//! Images are DataSketches' (family 10, serial version 1): an 8-byte preamble for an
+//! empty sketch; else 32 bytes (active items, total weight, offset), the counters as
+//! u64, then the items in the serde of their kind (see [`item`]).
+//!
+//! Item order follows **datasketches-java**: the same slots (Java's hashes, see
+//! [`item`]), the same purge (median of the first `min(1024, 0.75 * max_map_size)`
+//! counters in slot order), images in slot order, merges and queries in Java's
+//! golden-ratio iteration order. A sketch fed the stream a Java sketch was fed writes
+//! the same bytes: measured equal to every non-empty `frequent_long_*` and
+//! `frequent_string_*` image of the Java corpus (tests below). datasketches-cpp (and so
+//! datasketches-python) places longs in the same slots but writes them in its
+//! iteration order, places strings by `std::hash`, and samples one more counter in
+//! purges of maps below 1365 counters; its images therefore differ in order (and after
+//! some purges in content), while every image of either reads here to the same
+//! estimates and bounds as the sketch that wrote it, and ours read there.
+//!
+//! One deliberate difference: Java and C++ call a sketch with no *active item* empty
+//! and then write the 8-byte empty image, dropping the total weight and the error of a
+//! sketch whose last purge removed every counter. We call a sketch empty only when its
+//! total weight is 0, and write such a sketch as a non-empty image with no items, which
+//! both read back with its weight and error.
+
+pub mod item;
+mod map;
+
+use crate::bulk::BLOCK;
+use crate::error::{corrupt, Error, Result};
+pub use item::FrequentItem;
+use map::{capacity_of, ReversePurgeMap};
+use serde_json::json;
+
+/// Family id of frequent-items images.
+pub const FAMILY_ID: u8 = 10;
+const SERIAL_VERSION: u8 = 1;
+const PREAMBLE_LONGS_EMPTY: u8 = 1;
+const PREAMBLE_LONGS_NONEMPTY: u8 = 4;
+/// The flags byte of an empty image: DataSketches sets both of its "empty" bits.
+const EMPTY_FLAGS: u8 = 5;
+
+/// The smallest table, where every sketch starts.
+pub const LG_MIN_MAP_SIZE: u8 = 3;
+/// The largest table we build or read: 2^26 slots (50 M counters, epsilon 5e-8).
+/// DataSketches has no lower limit than its 32-bit indices; this one bounds the memory a
+/// sketch (or a corrupt image) can claim.
+pub const LG_MAX_MAP_SIZE: u8 = 26;
+/// The most counters a purge samples for its median.
+const SAMPLE_SIZE: usize = 1024;
+/// DataSketches' error constant: `epsilon = 3.5 / max_map_size`.
+const EPSILON_FACTOR: f64 = 3.5;
+/// Total weights are at most `i64::MAX`: Java keeps them in signed longs.
+const MAX_TOTAL_WEIGHT: u64 = i64::MAX as u64;
+/// Tables up to this size may be read from any image; larger ones need a total weight
+/// that could have filled them (see [`FrequentItems::deserialize`]).
+const LG_FREE_TABLE: u8 = 16;
+
+/// Which error a [`FrequentItems::top`] query rules out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    /// Only items whose lower bound exceeds the threshold: every row is truly frequent,
+    /// some frequent items may be missing.
+    NoFalsePositives,
+    /// Every item whose upper bound exceeds the threshold: no frequent item is missing,
+    /// some rows may not be frequent.
+    NoFalseNegatives,
+}
+
+/// One row of [`FrequentItems::top`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row<T> {
+    pub item: T,
+    pub estimate: u64,
+    pub lower_bound: u64,
+    pub upper_bound: u64,
+}
+
+/// The DataSketches frequent-items sketch over items of type `T` (`i64`, `String`,
+/// `f64`). See the [module documentation](self) for its guarantee and images.
+#[derive(Debug, Clone)]
+pub struct FrequentItems<T: FrequentItem> {
+    lg_max_map_size: u8,
+    /// Sum of all weights.
+    total_weight: u64,
+    /// Sum of the medians purges subtracted: the maximum error of every count.
+    offset: u64,
+    map: ReversePurgeMap<T>,
+}
+
+fn check_lg_max(lg_max_map_size: u8) -> Result<()> {
+    if !(LG_MIN_MAP_SIZE..=LG_MAX_MAP_SIZE).contains(&lg_max_map_size) {
+        return Err(Error::InvalidArgument(format!(
+            "lg_max_map_size must be in {LG_MIN_MAP_SIZE}..={LG_MAX_MAP_SIZE}, got {lg_max_map_size}"
+        )));
+    }
+    Ok(())
+}
+
+/// DataSketches' epsilon of a maximum map size: `3.5 / 2^lg_max_map_size`.
+pub fn epsilon_for(lg_max_map_size: u8) -> Result<f64> {
+    check_lg_max(lg_max_map_size)?;
+    Ok(EPSILON_FACTOR / (1u64 << lg_max_map_size) as f64)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+impl<T: FrequentItem> FrequentItems<T> {
+    /// An empty sketch of at most `2^lg_max_map_size` slots (`0.75` of them counters).
+    pub fn new(lg_max_map_size: u8) -> Result<Self> {
+        check_lg_max(lg_max_map_size)?;
+        Ok(Self::with_sizes(lg_max_map_size, LG_MIN_MAP_SIZE))
+    }
+
+    fn with_sizes(lg_max_map_size: u8, lg_cur_map_size: u8) -> Self {
+        Self {
+            lg_max_map_size,
+            total_weight: 0,
+            offset: 0,
+            map: ReversePurgeMap::new(lg_cur_map_size),
+        }
+    }
+
+    pub fn lg_max_map_size(&self) -> u8 {
+        self.lg_max_map_size
+    }
+
+    /// The current table size (log2); it doubles up to `lg_max_map_size`.
+    pub fn lg_cur_map_size(&self) -> u8 {
+        self.map.lg_len()
+    }
+
+    /// No weight seen (see the module documentation for how this differs from Java's
+    /// and C++'s "no active item").
+    pub fn is_empty(&self) -> bool {
+        self.total_weight == 0
+    }
+
+    /// The sum of all weights (every update's, merged sketches' included).
+    pub fn total_weight(&self) -> u64 {
+        self.total_weight
+    }
+
+    /// Items with a counter.
+    pub fn num_active_items(&self) -> usize {
+        self.map.num_active()
+    }
+
+    /// The most counters the sketch keeps: `0.75 * 2^lg_max_map_size`.
+    pub fn maximum_map_capacity(&self) -> usize {
+        capacity_of(self.lg_max_map_size)
+    }
+
+    /// The largest possible error of any estimate: `upper_bound - lower_bound`.
+    pub fn maximum_error(&self) -> u64 {
+        self.offset
+    }
+
+    /// `3.5 / 2^lg_max_map_size`: `maximum_error() <= epsilon() * total_weight()`.
+    pub fn epsilon(&self) -> f64 {
+        EPSILON_FACTOR / (1u64 << self.lg_max_map_size) as f64
+    }
+
+    /// The estimated total weight of `item`: its counter plus the maximum error if it
+    /// has a counter, else 0 (as DataSketches).
+    pub fn estimate(&self, item: T::Ref<'_>) -> u64 {
+        match self.map.get(item) {
+            0 => 0,
+            c => c + self.offset,
+        }
+    }
+
+    /// A guaranteed lower bound of `item`'s total weight (its counter, or 0).
+    pub fn lower_bound(&self, item: T::Ref<'_>) -> u64 {
+        self.map.get(item)
+    }
+
+    /// A guaranteed upper bound of `item`'s total weight.
+    pub fn upper_bound(&self, item: T::Ref<'_>) -> u64 {
+        self.map.get(item) + self.offset
+    }
+
+    /// Adds `weight` occurrences of `item`; a weight of 0 is no update. Fails, leaving
+    /// the sketch unchanged, if the total weight would exceed `i64::MAX` (DataSketches
+    /// keeps it in a signed 64-bit integer).
+    #[inline]
+    pub fn update(&mut self, item: T::Ref<'_>, weight: u64) -> Result<()> {
+        if weight == 0 {
+            return Ok(());
+        }
+        self.total_weight = self.checked_total(weight)?;
+        self.apply(item, weight);
+        Ok(())
+    }
+
+    fn checked_total(&self, weight: u64) -> Result<u64> {
+        match self.total_weight.checked_add(weight) {
+            Some(t) if t <= MAX_TOTAL_WEIGHT => Ok(t),
+            _ => Err(Error::InvalidArgument(format!(
+                "the total weight would exceed {MAX_TOTAL_WEIGHT} (adding {weight} to {})",
+                self.total_weight
+            ))),
+        }
+    }
+
+    /// The counter update of one item of positive weight, with the growth or purge it
+    /// may call for; the caller accounts the total weight.
+    #[inline(always)]
+    fn apply(&mut self, item: T::Ref<'_>, weight: u64) {
+        if self.map.adjust_or_insert(item, weight) != 0
+            && self.map.num_active() > self.map.capacity()
+        {
+            self.grow_or_purge();
+        }
+    }
+
+    #[cold]
+    fn grow_or_purge(&mut self) {
+        if self.map.lg_len() < self.lg_max_map_size {
+            self.map.grow();
+        } else {
+            let sample = SAMPLE_SIZE.min(self.maximum_map_capacity());
+            self.offset += self.map.purge(sample);
+        }
+    }
+
+    /// Bulk update of `n` items in input order: item `i` is `item_at(i)` (`None`: no
+    /// item, e.g. a null) with weight `weight_at(i)` (0: no update). The result equals
+    /// `n` calls of [`Self::update`].
+    ///
+    /// `progress(done, n)` runs after every [`BLOCK`] items; returning `false` stops
+    /// with `Error::Cancelled`. Blocks are all-or-nothing: before a block its weights
+    /// are summed, and if the total weight would pass `i64::MAX` the update stops with
+    /// `Error::InvalidArgument` before applying any of it. Either way the sketch holds
+    /// exactly the items of the finished blocks, a prefix of the input.
+    pub fn update_many<'a, I, W>(
+        &mut self,
+        n: usize,
+        item_at: I,
+        weight_at: W,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()>
+    where
+        I: Fn(usize) -> Option<T::Ref<'a>>,
+        W: Fn(usize) -> u64,
+    {
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            // The block's weights, nulls' included, bound what it adds; only when that
+            // bound overflows are the weights of actual items summed.
+            let bound = (start..end).fold(0u64, |s, i| s.saturating_add(weight_at(i)));
+            if self.checked_total(bound).is_err() {
+                let exact = (start..end)
+                    .filter(|&i| item_at(i).is_some())
+                    .fold(0u64, |s, i| s.saturating_add(weight_at(i)));
+                self.checked_total(exact)?;
+            }
+            let mut applied = 0u64;
+            for i in start..end {
+                let w = weight_at(i);
+                if w != 0 {
+                    if let Some(item) = item_at(i) {
+                        self.apply(item, w);
+                        applied += w;
+                    }
+                }
+            }
+            self.total_weight += applied;
+            start = end;
+            if end < n && !progress(end as u64, n as u64) {
+                return Err(Error::Cancelled);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `other`'s items into this sketch: its counters are applied as weighted
+    /// updates in Java's iteration order, then its total weight and error are added.
+    /// The result answers for the concatenated streams within `epsilon` of the larger
+    /// map. Sketches of different `lg_max_map_size` merge (the receiver keeps its own).
+    pub fn merge(&mut self, other: &Self) -> Result<()> {
+        if other.is_empty() {
+            return Ok(());
+        }
+        let total = self.checked_total(other.total_weight)?;
+        for (item, count) in other.map.stride_order() {
+            self.apply(item.as_item_ref(), count);
+        }
+        self.offset += other.offset;
+        self.total_weight = total;
+        Ok(())
+    }
+
+    /// The frequent items: rows with `lower_bound > t` ([`ErrorType::NoFalsePositives`])
+    /// or `upper_bound > t` ([`ErrorType::NoFalseNegatives`]), heaviest estimate first,
+    /// where `t = max(threshold, maximum_error())` (`None`: `maximum_error()`). Ties keep
+    /// Java's iteration order.
+    pub fn top(&self, error_type: ErrorType, threshold: Option<u64>) -> Vec<Row<T>> {
+        let t = threshold.unwrap_or(0).max(self.offset);
+        let mut rows: Vec<Row<T>> = self
+            .map
+            .stride_order()
+            .filter(|&(_, lb)| match error_type {
+                ErrorType::NoFalsePositives => lb > t,
+                ErrorType::NoFalseNegatives => lb + self.offset > t,
+            })
+            .map(|(item, lb)| Row {
+                item: item.clone(),
+                estimate: lb + self.offset,
+                lower_bound: lb,
+                upper_bound: lb + self.offset,
+            })
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.estimate));
+        rows
+    }
+
+    /// The DataSketches image of the sketch (see the module documentation).
+    pub fn serialize(&self) -> Vec<u8> {
+        let header = |pre_longs: u8, flags: u8| {
+            [
+                pre_longs,
+                SERIAL_VERSION,
+                FAMILY_ID,
+                self.lg_max_map_size,
+                self.map.lg_len(),
+                flags,
+                0,
+                0,
+            ]
+        };
+        if self.is_empty() {
+            return header(PREAMBLE_LONGS_EMPTY, EMPTY_FLAGS).to_vec();
+        }
+        let n = self.map.num_active();
+        let items_len: usize = self.map.slot_order().map(|(k, _)| k.encoded_len()).sum();
+        let mut out = Vec::with_capacity(32 + 8 * n + items_len);
+        out.extend_from_slice(&header(PREAMBLE_LONGS_NONEMPTY, 0));
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&self.total_weight.to_le_bytes());
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        for (_, v) in self.map.slot_order() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for (k, _) in self.map.slot_order() {
+            k.encode(&mut out);
+        }
+        out
+    }
+
+    /// Reads a DataSketches frequent-items image of this item kind (Java's, C++'s,
+    /// datasketches-python's, Spark's or ours), rebuilding the map as DataSketches
+    /// does: the items re-inserted in image order into a table of the image's size.
+    ///
+    /// Every field is checked: sizes in range and consistent, at least one byte per
+    /// claimed item, positive counters summing to at most the total weight, no item
+    /// twice, no trailing bytes, and a table larger than 2^16 slots only if the total
+    /// weight could have filled its predecessor (so a short corrupt image cannot claim
+    /// a huge allocation). Probe runs of 1024 slots or more, which DataSketches C++
+    /// refuses too, are rejected, so crafted keys cannot make reading quadratic.
+    pub fn deserialize(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < 8 {
+            return corrupt(format!(
+                "a frequent items image has at least 8 bytes, got {}",
+                bytes.len()
+            ));
+        }
+        let (pre_longs, ser_ver, family) = (bytes[0], bytes[1], bytes[2]);
+        let (lg_max, lg_cur, flags) = (bytes[3], bytes[4], bytes[5]);
+        if family != FAMILY_ID {
+            return corrupt(format!(
+                "not a frequent items image: family {family}, expected {FAMILY_ID}"
+            ));
+        }
+        if ser_ver != SERIAL_VERSION {
+            return corrupt(format!(
+                "frequent items serial version {ser_ver} is not supported (expected {SERIAL_VERSION})"
+            ));
+        }
+        if !(LG_MIN_MAP_SIZE..=LG_MAX_MAP_SIZE).contains(&lg_max) {
+            return corrupt(format!(
+                "frequent items lg_max_map_size {lg_max} is outside {LG_MIN_MAP_SIZE}..={LG_MAX_MAP_SIZE}"
+            ));
+        }
+        if !(LG_MIN_MAP_SIZE..=lg_max).contains(&lg_cur) {
+            return corrupt(format!(
+                "frequent items lg_cur_map_size {lg_cur} is outside {LG_MIN_MAP_SIZE}..={lg_max}"
+            ));
+        }
+        let empty = flags & EMPTY_FLAGS != 0;
+        if flags & !EMPTY_FLAGS != 0 {
+            return corrupt(format!(
+                "frequent items flags {flags:#04x} has unknown bits"
+            ));
+        }
+        match (empty, pre_longs) {
+            (true, PREAMBLE_LONGS_EMPTY) => {
+                if bytes.len() != 8 {
+                    return corrupt(format!(
+                        "an empty frequent items image has 8 bytes, got {}",
+                        bytes.len()
+                    ));
+                }
+                // As Java: an empty sketch starts at the smallest table.
+                return Ok(Self::with_sizes(lg_max, LG_MIN_MAP_SIZE));
+            }
+            (false, PREAMBLE_LONGS_NONEMPTY) => {}
+            _ => {
+                return corrupt(format!(
+                    "frequent items preamble of {pre_longs} longs does not match the empty flag ({empty})"
+                ))
+            }
+        }
+        if bytes.len() < 32 {
+            return corrupt(format!(
+                "a non-empty frequent items image has at least 32 bytes, got {}",
+                bytes.len()
+            ));
+        }
+        let n = u32_at(bytes, 8) as usize;
+        let total_weight = u64_at(bytes, 16);
+        let offset = u64_at(bytes, 24);
+        let cap = capacity_of(lg_cur);
+        if n > cap {
+            return corrupt(format!(
+                "{n} frequent items cannot fit a table of 2^{lg_cur} slots (at most {cap})"
+            ));
+        }
+        if total_weight == 0 || total_weight > MAX_TOTAL_WEIGHT {
+            return corrupt(format!(
+                "frequent items total weight {total_weight} is outside 1..={MAX_TOTAL_WEIGHT}"
+            ));
+        }
+        if offset > total_weight {
+            return corrupt(format!(
+                "frequent items maximum error {offset} exceeds the total weight {total_weight}"
+            ));
+        }
+        // A table only doubles past 0.75 of its size in active items of weight >= 1.
+        if lg_cur > LG_FREE_TABLE && (total_weight as u128) <= capacity_of(lg_cur - 1) as u128 {
+            return corrupt(format!(
+                "a total weight of {total_weight} cannot have grown the table to 2^{lg_cur} slots"
+            ));
+        }
+        // Each item takes 8 bytes of counter and at least 4 of item.
+        let body = &bytes[32..];
+        if body.len() / 12 < n {
+            return corrupt(format!(
+                "frequent items image of {} bytes is too short for {n} items",
+                bytes.len()
+            ));
+        }
+        let (counters, mut items) = body.split_at(8 * n);
+        let mut sketch = Self::with_sizes(lg_max, lg_cur);
+        let mut sum = 0u64;
+        let mut noncanonical_seen = false;
+        for (i, c) in counters.chunks_exact(8).enumerate() {
+            let count = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            sum = sum.saturating_add(count);
+            if count == 0 || sum > total_weight {
+                return corrupt(format!(
+                    "frequent items counter {i} ({count}) is zero or the counters exceed the total weight {total_weight}"
+                ));
+            }
+            let (item, used) = T::decode(items)?;
+            items = &items[used..];
+            noncanonical_seen |= !item.is_canonical();
+            let before = sketch.map.num_active();
+            let drift = sketch.map.adjust_or_insert(item.as_item_ref(), count);
+            // Java keeps -0.0 and 0.0 (and NaN payloads) apart; here they are one item,
+            // so such an image may legitimately name one item twice.
+            if sketch.map.num_active() == before && !noncanonical_seen {
+                return corrupt(format!("frequent items image holds item {item:?} twice"));
+            }
+            if drift >= 1024 {
+                return corrupt(
+                    "frequent items image items collide beyond DataSketches' probe limit (1024)",
+                );
+            }
+        }
+        if !items.is_empty() {
+            return corrupt(format!(
+                "frequent items image has {} bytes after its last item",
+                items.len()
+            ));
+        }
+        sketch.total_weight = total_weight;
+        sketch.offset = offset;
+        Ok(sketch)
+    }
+
+    /// A JSON summary (parameters, weights, error, the `NoFalsePositives` rows).
+    pub fn to_json(&self) -> serde_json::Value {
+        let rows: Vec<_> = self
+            .top(ErrorType::NoFalsePositives, None)
+            .into_iter()
+            .map(|r| {
+                json!({
+                    "item": r.item.to_json(),
+                    "estimate": r.estimate,
+                    "lower_bound": r.lower_bound,
+                    "upper_bound": r.upper_bound,
+                })
+            })
+            .collect();
+        json!({
+            "family": "frequent_items",
+            "item_type": T::TYPE_NAME,
+            "lg_max_map_size": self.lg_max_map_size,
+            "lg_cur_map_size": self.map.lg_len(),
+            "empty": self.is_empty(),
+            "total_weight": self.total_weight,
+            "num_active_items": self.num_active_items(),
+            "maximum_error": self.offset,
+            "epsilon": self.epsilon(),
+            "no_false_positives": rows,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
