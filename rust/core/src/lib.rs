@@ -14,6 +14,7 @@ pub mod frequent;
 pub mod hll;
 pub mod kll;
 pub mod theta;
+pub mod tuple;
 
 #[cfg(test)]
 mod test_fixtures;

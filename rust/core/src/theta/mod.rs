@@ -44,10 +44,10 @@
 //! against the image length before anything is allocated, and the decoded sketch is
 //! validated (entries non-zero, below theta, distinct, sorted when flagged ordered).
 
-mod bounds;
+pub(crate) mod bounds;
 mod compact;
 mod setops;
-mod table;
+pub(crate) mod table;
 mod update;
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ impl HashTable {
     }
 }
 
-fn capacity(lg_cur: u8, lg_nom: u8) -> u32 {
+pub(crate) fn capacity(lg_cur: u8, lg_nom: u8) -> u32 {
     let size = 1u64 << lg_cur;
     let c = if lg_cur <= lg_nom {
         size * RESIZE_NUM / RESIZE_DEN
