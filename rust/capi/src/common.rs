@@ -29,7 +29,7 @@ pub enum SkStatus {
 
 /// Items between two calls of a progress callback.
 pub const SK_PROGRESS_BLOCK: u64 = 2_097_152;
-const _: () = assert!(SK_PROGRESS_BLOCK == sketchbox_core::hll::BLOCK as u64);
+const _: () = assert!(SK_PROGRESS_BLOCK == sketchbox_core::bulk::BLOCK as u64);
 
 /// Progress callback of long bulk operations: `user` is passed through untouched;
 /// `done` of `total` items are processed. Return 0 to go on, anything else to cancel.

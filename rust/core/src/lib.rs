@@ -5,6 +5,8 @@
 //! it. Nothing here knows about FFI; `rust/capi` wraps it.
 
 pub mod bulk;
+mod bytes;
+pub mod column;
 pub mod error;
 pub mod hash;
 

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 
 pub(crate) fn fixtures_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/datasketches");
-    assert!(dir.is_dir(), "DataSketches fixtures not found at {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "DataSketches fixtures not found at {}",
+        dir.display()
+    );
     dir
 }
 
