@@ -32,10 +32,8 @@ import numpy as np
 
 from . import _input
 from ._base import NativeSketch, Progress, check, ffi, lib, run_cancellable, take_bytes
-from .errors import EmptySketchError
 
 _TYPE_CODES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
-_SK_ERR_INVALID_ARGUMENT = 1
 
 
 _BY_NAME = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
@@ -132,9 +130,9 @@ class KllSketch(NativeSketch):
         Accepts int, float and bool; sequences and iterables of them (None skipped);
         NumPy arrays of ints, floats or bools (float64 into a float64 sketch crosses
         zero-copy); pandas Series (missing values skipped); pyarrow arrays (nulls
-        skipped). Values are converted once to the sketch's dtype: float64 input to a
-        float32 sketch is rounded to the nearest float32 (beyond its range, to +-inf,
-        with NumPy's overflow warning). NaN is ignored and not
+        skipped). Values are converted once to the sketch's dtype, in native code for
+        NumPy arrays: float64 input to a float32 sketch is rounded to the nearest float32
+        (beyond its range, to +-inf). NaN is ignored and not
         counted, as in DataSketches. Strings, bytes and other types raise TypeError.
         ``progress(done, total)`` is called every ~2 M items of a large input; an
         exception it raises (or Ctrl-C) stops the update and propagates, leaving the
@@ -154,21 +152,24 @@ class KllSketch(NativeSketch):
         self._feed(self._p(), values, progress)
 
     def _feed(self, p, values, progress: Progress = None) -> None:
-        arr = _input.as_float_array(values, self._dtype)
+        # NumPy arrays of every numeric width cross as they are and are converted to
+        # the sketch's item type in Rust; other inputs become a float array first.
+        codes = _input._DTYPE_CODES
+        if type(values) is not np.ndarray or values.dtype not in codes:
+            values = _input.as_float_array(values, self._dtype)
+        arr = _input._aligned(values.reshape(-1))
         n = arr.size
         if n == 0:
             return
-        if self._dtype == np.float64:
-            ptr, fn = ffi.from_buffer("double[]", arr), lib.sk_kll_update_f64
-        else:
-            ptr, fn = ffi.from_buffer("float[]", arr), lib.sk_kll_update_f32
-        run_cancellable(lambda cb, user: fn(p, ptr, n, cb, user), progress)
+        code, ptr = codes[arr.dtype], ffi.from_buffer(arr)
+        run_cancellable(
+            lambda cb, user: lib.sk_kll_update_numeric(p, ptr, n, code, cb, user), progress
+        )
 
     # ---- queries ----
 
     def _check(self, rc: int, what: str) -> None:
-        if rc == _SK_ERR_INVALID_ARGUMENT and self.is_empty():
-            raise EmptySketchError(f"{what} is undefined for an empty KllSketch")
+        # An empty sketch is SK_ERR_EMPTY, raised as EmptySketchError by check().
         check(rc)
 
     def _many(self, fn, points: np.ndarray, out_len: int, inclusive: bool, what: str):
@@ -284,7 +285,7 @@ class KllSketch(NativeSketch):
         return out[0]
 
     def _params(self) -> tuple[int, int]:
-        k, min_k = ffi.new("uint16_t *"), ffi.new("uint16_t *")
+        k, min_k = ffi.new("uint32_t *"), ffi.new("uint32_t *")
         check(lib.sk_kll_params(self._p(), k, min_k, ffi.NULL))
         return k[0], min_k[0]
 
