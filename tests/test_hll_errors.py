@@ -178,7 +178,7 @@ def test_native_status_codes_map_to_exceptions():
     assert BY_STATUS[lib.SK_ERR_EMPTY] is sketchbox.EmptySketchError
     assert BY_STATUS[lib.SK_ERR_BUSY] is sketchbox.SketchBusyError
     assert BY_STATUS[lib.SK_ERR_READ_ONLY] is sketchbox.ReadOnlySketchError
-    assert lib.sk_abi_version() == lib.SK_ABI_VERSION
+    assert lib.sk_abi_version() == 0  # SK_ABI_VERSION, the N of libsketchbox.so.N
     with pytest.raises(InvalidArgumentError):
         check(lib.sk_hll_new(30, 2, sketchbox._ffi.new("SkHll **")))
     # A parameter is checked, not truncated: 260 is not 260 mod 256 = 4.

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from sketchbox import HyperLogLog, InvalidArgumentError, KllSketch, SketchBusyError, ThetaSketch
+from sketchbox import HyperLogLog, KllSketch, SketchBusyError, ThetaSketch
 
 BLOCK = 2_097_152  # SK_PROGRESS_BLOCK
 HANG_TIMEOUT = 120  # seconds: a hang guard, not a performance limit

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sketchbox import InvalidArgumentError, ReadOnlySketchError, ThetaSketch
+from sketchbox import ReadOnlySketchError, ThetaSketch
 
 
 def test_every_input_kind_hashes_with_the_sketch_seed():
