@@ -199,6 +199,12 @@ if "$WORK/count_distinct" 3 </dev/null >/dev/null 2>"$WORK/bad.err"; then
 fi
 grep -q 'lg_k' "$WORK/bad.err" || die "no lg_k message: $(cat "$WORK/bad.err")"
 ok "$(head -n 1 "$WORK/bad.err")"
+# 260 must be rejected, not truncated to 260 mod 256 = 4.
+if "$WORK/count_distinct" 260 </dev/null >/dev/null 2>"$WORK/bad260.err"; then
+    die "count_distinct 260 succeeded"
+fi
+grep -q 'got 260' "$WORK/bad260.err" || die "no lg_k 260 message: $(cat "$WORK/bad260.err")"
+ok "$(head -n 1 "$WORK/bad260.err")"
 "$WORK/count_distinct" 16 <"$WORK/seq.txt" >"$WORK/count16.out"
 ok "count_distinct 16: $(cat "$WORK/count16.out")"
 

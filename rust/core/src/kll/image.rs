@@ -1,6 +1,7 @@
 //! The Apache DataSketches KLL image: writing and reading (with every field checked).
 
 use super::*;
+use crate::bytes::{read_u32s, u16_at, u64_at};
 use crate::error::corrupt;
 
 impl<T: KllItem> KllSketch<T> {
@@ -73,7 +74,7 @@ impl<T: KllItem> KllSketch<T> {
             ));
         }
         let (preamble, version, family, flags) = (bytes[0], bytes[1], bytes[2], bytes[3]);
-        let k = u16::from_le_bytes([bytes[4], bytes[5]]);
+        let k = u16_at(bytes, 4)?;
         let m = bytes[6];
         if family != FAMILY {
             return corrupt(format!("family id {family} is not KLL ({FAMILY})"));
@@ -135,8 +136,8 @@ impl<T: KllItem> KllSketch<T> {
                 bytes.len()
             ));
         }
-        let n = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or([0; 8]));
-        let min_k = u16::from_le_bytes([bytes[16], bytes[17]]);
+        let n = u64_at(bytes, 8)?;
+        let min_k = u16_at(bytes, 16)?;
         let num_levels = usize::from(bytes[18]);
         if n == 0 {
             return corrupt("non-empty image with n = 0");
@@ -158,10 +159,7 @@ impl<T: KllItem> KllSketch<T> {
             ));
         }
         let capacity = total_capacity(k, num_levels);
-        let mut levels: Vec<u32> = bytes[DATA_START..levels_end]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let mut levels = read_u32s(bytes, DATA_START, num_levels)?;
         levels.push(capacity);
         if let Some(h) = (0..num_levels).find(|&h| levels[h] > levels[h + 1]) {
             return corrupt(format!(
