@@ -123,7 +123,7 @@ pub unsafe extern "C" fn sk_bytes_free(bytes: SkBytes) {
 #[no_mangle]
 pub extern "C" fn sk_debug_panic() -> i32 {
     // resume_unwind skips the panic hook, so this test path prints nothing to stderr.
-    guard(|| -> Result<(), Error> {
+    guard(|| -> Result<(), ApiError> {
         std::panic::resume_unwind(Box::new("sk_debug_panic: deliberate panic"))
     })
 }
@@ -242,6 +242,12 @@ pub(crate) trait Handle: Sized + 'static {
         }
         Ok(m.lock().map_err(|_| poisoned())?)
     }
+}
+
+/// A small integer parameter (lg_k, num_std) given as `int32_t`: checked, never
+/// truncated (260 is out of range, not 4); `rule` says the range in the error.
+pub(crate) fn small_param(value: i32, rule: &str) -> Result<u8, Error> {
+    u8::try_from(value).map_err(|_| invalid(format!("{rule}, got {value}")))
 }
 
 pub(crate) unsafe fn out_ref<'a, T>(ptr: *mut T) -> Result<&'a mut T, Error> {

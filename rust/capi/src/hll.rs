@@ -41,19 +41,13 @@ fn parse_hll_type(t: i32) -> Result<HllType, Error> {
     })
 }
 
-/// A small integer parameter (lg_k, num_std) given as `int32_t`: checked, never
-/// truncated (260 is out of range, not 4).
-pub(crate) fn small_param(value: i32, name: &str) -> Result<u8, Error> {
-    u8::try_from(value).map_err(|_| invalid(format!("{name} {value} is out of range")))
-}
-
 /// Creates an empty sketch of 2^lg_k registers (lg_k in 4..=21) and target type
 /// `hll_type` (an SkHllType). On success *out owns the new sketch.
 #[no_mangle]
 pub unsafe extern "C" fn sk_hll_new(lg_k: i32, hll_type: i32, out: *mut *mut SkHll) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let lg_k = small_param(lg_k, "lg_k must be in 4..=21, got")?;
+        let lg_k = small_param(lg_k, "lg_k must be in 4..=21")?;
         *out = SkHll::into_raw(HllSketch::new(lg_k, parse_hll_type(hll_type)?)?);
         Ok(())
     })
@@ -129,7 +123,7 @@ pub unsafe extern "C" fn sk_hll_lower_bound(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let num_std = small_param(num_std, "num_std must be 1, 2 or 3, got")?;
+        let num_std = small_param(num_std, "num_std must be 1, 2 or 3")?;
         *out = SkHll::lock(sketch)?.lower_bound(num_std)?;
         Ok(())
     })
@@ -144,7 +138,7 @@ pub unsafe extern "C" fn sk_hll_upper_bound(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let num_std = small_param(num_std, "num_std must be 1, 2 or 3, got")?;
+        let num_std = small_param(num_std, "num_std must be 1, 2 or 3")?;
         *out = SkHll::lock(sketch)?.upper_bound(num_std)?;
         Ok(())
     })

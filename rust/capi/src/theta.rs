@@ -1,7 +1,6 @@
 //! C surface of the Theta sketch (`sketchbox_core::theta`).
 
 use crate::common::*;
-use crate::hll::small_param;
 use crate::update::{hash_update_surface, HashHandle};
 use sketchbox_core::theta::{
     a_not_b, jaccard, CompactTheta, ThetaIntersection, ThetaRead, ThetaUnion, UpdateTheta,
@@ -89,7 +88,7 @@ unsafe fn new_compact(out: *mut *mut SkTheta, sketch: CompactTheta, seed: u64) {
 pub unsafe extern "C" fn sk_theta_new(lg_k: i32, p: f32, seed: u64, out: *mut *mut SkTheta) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let lg_k = small_param(lg_k, "lg_k must be in 5..=26, got")?;
+        let lg_k = small_param(lg_k, "lg_k must be in 5..=26")?;
         *out = SkTheta::into_raw(Theta::Update(UpdateTheta::new(lg_k, p, seed)?));
         Ok(())
     })
@@ -153,7 +152,7 @@ pub unsafe extern "C" fn sk_theta_lower_bound(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let num_std = small_param(num_std, "num_std_devs must be 1, 2 or 3, got")?;
+        let num_std = small_param(num_std, "num_std_devs must be 1, 2 or 3")?;
         *out = SkTheta::lock(sketch)?.read().lower_bound(num_std)?;
         Ok(())
     })
@@ -169,7 +168,7 @@ pub unsafe extern "C" fn sk_theta_upper_bound(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let num_std = small_param(num_std, "num_std_devs must be 1, 2 or 3, got")?;
+        let num_std = small_param(num_std, "num_std_devs must be 1, 2 or 3")?;
         *out = SkTheta::lock(sketch)?.read().upper_bound(num_std)?;
         Ok(())
     })
@@ -232,7 +231,7 @@ fn union_of(lg_k: u8, seed: u64) -> Result<ThetaUnion, Error> {
 
 /// A union's lg_k: 0 (chosen for the caller) or 5..=26.
 fn union_lg_k(lg_k: i32) -> Result<u8, Error> {
-    small_param(lg_k, "lg_k must be 0 or in 5..=26, got")
+    small_param(lg_k, "lg_k must be 0 or in 5..=26")
 }
 
 /// Writes to *out a new compact sketch, the union of the `n` sketches at `sketches`, as
