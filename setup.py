@@ -1,7 +1,12 @@
-"""Build: cargo builds libsketchbox.so (setuptools-rust), then cffi compiles
-sketchbox._native from include/sketchbox.h and links it to that library with an
-$ORIGIN rpath. setuptools-rust would run build_rust after the other extensions, so
-build_ext below runs it first: the cdylib must exist before the cffi extension links.
+"""Build: cargo builds the cdylib (setuptools-rust), installed as libsketchbox.so.0, its
+SONAME (the 0 is SK_ABI_VERSION); then cffi compiles sketchbox._native from
+include/sketchbox.h and links it to that library with an $ORIGIN rpath. setuptools-rust
+would run build_rust after the other extensions, so build_ext below runs it first: the
+cdylib must exist before the cffi extension links.
+
+Beside the library goes libsketchbox.so, a one-line linker script (as glibc's libc.so)
+naming libsketchbox.so.0: `-lsketchbox` works for the cffi extension and for C programs
+built against an installed wheel, and wheels, which cannot hold symlinks, stay small.
 """
 
 import os
@@ -13,11 +18,12 @@ from setuptools_rust import Binding, RustExtension
 from setuptools_rust.build import build_rust as _build_rust
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LIB_NAME = "libsketchbox.so"
+LIB_NAME = "libsketchbox.so.0"
+LINKER_SCRIPT = "libsketchbox.so"
 
 
 class build_rust(_build_rust):
-    """Installs the cdylib under its SONAME, libsketchbox.so, not an extension-module name."""
+    """Installs the cdylib under its SONAME, libsketchbox.so.0, not an extension-module name."""
 
     def get_dylib_ext_path(self, ext, target_fname):
         path = super().get_dylib_ext_path(ext, target_fname)
@@ -31,6 +37,8 @@ class build_ext(_build_ext):
         rust.plat_name = self.plat_name
         rust.run()
         lib_dir = os.path.dirname(self.get_ext_fullpath("sketchbox._native"))
+        with open(os.path.join(lib_dir, LINKER_SCRIPT), "w", encoding="ascii") as f:
+            f.write(f"/* GNU ld script: link with -lsketchbox */\nINPUT({LIB_NAME})\n")
         for ext in self.extensions:
             if ext.name == "sketchbox._native":
                 ext.library_dirs.append(lib_dir)

@@ -20,8 +20,13 @@
  *    SK_ERR_CANCELLED (what the sketch then holds is documented per function).
  *    The callback runs while the update holds its sketch's lock. Calls it makes do not
  *    wait for a handle's lock: on the sketch being updated, or on one another call
- *    holds, they fail with SK_ERR_INVALID_ARGUMENT instead of deadlocking; idle
- *    sketches may be used as usual.
+ *    holds, they fail with SK_ERR_BUSY instead of deadlocking; idle sketches may be
+ *    used as usual.
+ *  - A handle is freed exactly once, and never while another thread may still use
+ *    it: the lock inside a handle protects its sketch, not the handle's own lifetime.
+ *  - ABI: SK_ABI_VERSION is the N of the library's SONAME, libsketchbox.so.N; it
+ *    changes only when an existing function, struct or enum value changes
+ *    incompatibly (additions keep it). sk_abi_version() returns the loaded library's.
  */
 
 #ifndef SKETCHBOX_H
@@ -30,6 +35,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ The ABI version of this header and library: the N of the SONAME libsketchbox.so.N.
+ It changes when an existing function's signature or meaning, a struct's layout or an
+ existing enum value changes; additions (functions, enum values, status codes) keep
+ it. A program may compare sk_abi_version() with SK_ABI_VERSION at start-up.
+ */
+#define SK_ABI_VERSION 0
 
 /*
  Items between two calls of a progress callback.
@@ -79,6 +92,21 @@ typedef enum {
    An internal error (a Rust panic) was caught; the message says where.
    */
   SK_ERR_PANIC = 5,
+  /*
+   The query is undefined on an empty sketch (a KLL quantile, rank, min, max, CDF or
+   PMF before any item).
+   */
+  SK_ERR_EMPTY = 6,
+  /*
+   A progress callback used a handle that is locked: the sketch whose update called
+   it back, or one another call holds (see SkProgressFn). Nothing was done.
+   */
+  SK_ERR_BUSY = 7,
+  /*
+   An update of a sketch that cannot change (a compact Theta sketch: the result of a
+   set operation or of deserialization).
+   */
+  SK_ERR_READ_ONLY = 8,
 } SkStatus;
 
 /*
@@ -146,8 +174,7 @@ typedef struct SkHll SkHll;
  INCLUSIVE search criterion (rank(x) is the fraction of items <= x; quantile(r) is
  the smallest retained item whose inclusive rank is >= r), false is EXCLUSIVE
  (items < x; the smallest retained item whose inclusive rank is > r). Queries on an
- empty sketch fail with SK_ERR_INVALID_ARGUMENT ("empty sketch"), as DataSketches
- throws. NaN items are ignored by updates (as in DataSketches) and are not counted.
+ empty sketch fail with SK_ERR_EMPTY, as DataSketches throws. NaN items are ignored by updates (as in DataSketches) and are not counted.
  */
 typedef struct SkKll SkKll;
 
@@ -155,7 +182,7 @@ typedef struct SkKll SkKll;
  A Theta sketch (Apache DataSketches-compatible) in one of two states: an update sketch
  (from sk_theta_new, or a copy of one), which accepts items, or a compact sketch (the
  result of a set operation or of sk_theta_deserialize), which is immutable: updating
- it fails with SK_ERR_INVALID_ARGUMENT. Both answer every query, serialize, and enter
+ it fails with SK_ERR_READ_ONLY. Both answer every query, serialize, and enter
  set operations. Owned by the caller; released by sk_theta_free. Safe to share
  between threads: every call takes the handle's internal lock (set operations lock
  their inputs one at a time, so they never deadlock, even on the same handle twice).
@@ -176,8 +203,7 @@ typedef struct {
 
  It runs while the update holds its sketch's lock, so calls it makes on handles do
  not wait for their lock: on the sketch being updated, or on one another call holds,
- they fail at once with SK_ERR_INVALID_ARGUMENT ("a progress callback cannot use a
- sketch that is being updated or locked by another call") instead of deadlocking.
+ they fail at once with SK_ERR_BUSY instead of deadlocking.
  Other, idle sketches may be used as usual.
  */
 typedef int32_t (*SkProgressFn)(void *user, uint64_t done, uint64_t total);
@@ -185,6 +211,11 @@ typedef int32_t (*SkProgressFn)(void *user, uint64_t done, uint64_t total);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ The ABI version of the loaded library (see SK_ABI_VERSION).
+ */
+uint32_t sk_abi_version(void);
 
 /*
  The message of the last failed call on this thread ("" before the first failure;
@@ -204,16 +235,10 @@ const char *sk_version(void);
 void sk_bytes_free(SkBytes bytes);
 
 /*
- Always fails with SK_ERR_PANIC after panicking inside the library: lets bindings
- test that a panic turns into an error rather than an abort.
- */
-int32_t sk_debug_panic(void);
-
-/*
  Creates an empty sketch of 2^lg_k registers (lg_k in 4..=21) and target type
  `hll_type` (an SkHllType). On success *out owns the new sketch.
  */
-int32_t sk_hll_new(uint8_t lg_k, int32_t hll_type, SkHll **out);
+int32_t sk_hll_new(int32_t lg_k, int32_t hll_type, SkHll **out);
 
 /*
  Releases a sketch; NULL is accepted and ignored.
@@ -231,115 +256,6 @@ int32_t sk_hll_copy(const SkHll *sketch, SkHll **out);
 int32_t sk_hll_convert(const SkHll *sketch, int32_t hll_type, SkHll **out);
 
 /*
- Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, which
- must be aligned for that type (else SK_ERR_INVALID_ARGUMENT).
- Integers are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by
- their bit pattern), floats as double with -0.0 and NaN canonicalised, as Apache
- DataSketches does. Large inputs are hashed on every core and applied in order, so
- the result equals one-by-one updates. If `progress` cancels, the sketch holds the
- items of every completed block (a prefix of the input) and the call returns
- SK_ERR_CANCELLED.
- */
-int32_t sk_hll_update_numeric(SkHll *sketch,
-                              const void *data,
-                              size_t len,
-                              int32_t dtype,
-                              SkProgressFn progress,
-                              void *user);
-
-/*
- sk_hll_update_numeric for int64 items.
- */
-int32_t sk_hll_update_i64(SkHll *sketch,
-                          const int64_t *data,
-                          size_t len,
-                          SkProgressFn progress,
-                          void *user);
-
-/*
- sk_hll_update_numeric for uint64 items.
- */
-int32_t sk_hll_update_u64(SkHll *sketch,
-                          const uint64_t *data,
-                          size_t len,
-                          SkProgressFn progress,
-                          void *user);
-
-/*
- sk_hll_update_numeric for double items.
- */
-int32_t sk_hll_update_f64(SkHll *sketch,
-                          const double *data,
-                          size_t len,
-                          SkProgressFn progress,
-                          void *user);
-
-/*
- Updates with one int64 item (the cheapest call for item-at-a-time use).
- */
-int32_t sk_hll_update_one_i64(SkHll *sketch, int64_t value);
-
-/*
- Updates with one uint64 item (hashed by its bit pattern, like an int64).
- */
-int32_t sk_hll_update_one_u64(SkHll *sketch, uint64_t value);
-
-/*
- Updates with one double item.
- */
-int32_t sk_hll_update_one_f64(SkHll *sketch, double value);
-
-/*
- Updates with one string or byte string of `len` bytes; an empty one is ignored.
- */
-int32_t sk_hll_update_one_bytes(SkHll *sketch, const uint8_t *data, size_t len);
-
-/*
- Updates with `n` strings in Arrow layout: item i is bytes
- data[offsets[i] .. offsets[i+1]] (offsets hold n+1 entries of `offset_width` bytes,
- 4 for Arrow string/binary, 8 for large_string/large_binary; aligned to that width;
- NULL is accepted when n is 0). `validity` is an
- optional Arrow validity bitmap (NULL: all valid) whose bit `validity_offset + i`
- says whether item i is present; null and empty items are skipped. The input is
- validated before any item is applied. Cancellation as sk_hll_update_numeric.
- */
-int32_t sk_hll_update_strings(SkHll *sketch,
-                              const uint8_t *data,
-                              size_t data_len,
-                              const void *offsets,
-                              uint8_t offset_width,
-                              size_t n,
-                              const uint8_t *validity,
-                              size_t validity_offset,
-                              SkProgressFn progress,
-                              void *user);
-
-/*
- Updates with the items of `data` separated by the byte `delimiter`, which no item
- contains (e.g. strings joined with "\\0"): `len` bytes hold count(delimiter) + 1
- items; empty ones are skipped. Cancellation as sk_hll_update_numeric.
- */
-int32_t sk_hll_update_delimited(SkHll *sketch,
-                                const uint8_t *data,
-                                size_t len,
-                                uint8_t delimiter,
-                                SkProgressFn progress,
-                                void *user);
-
-/*
- Updates with `n` fixed-width items of `itemsize` bytes each (NumPy `S` or `U`
- arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are padding and
- empty items are skipped. Cancellation as sk_hll_update_numeric.
- */
-int32_t sk_hll_update_fixed(SkHll *sketch,
-                            const void *data,
-                            size_t itemsize,
-                            size_t n,
-                            int32_t encoding,
-                            SkProgressFn progress,
-                            void *user);
-
-/*
  Writes the estimate of the number of distinct items to *out.
  */
 int32_t sk_hll_estimate(const SkHll *sketch, double *out);
@@ -347,12 +263,12 @@ int32_t sk_hll_estimate(const SkHll *sketch, double *out);
 /*
  Writes the lower bound at `num_std` (1, 2 or 3) standard deviations to *out.
  */
-int32_t sk_hll_lower_bound(const SkHll *sketch, uint8_t num_std, double *out);
+int32_t sk_hll_lower_bound(const SkHll *sketch, int32_t num_std, double *out);
 
 /*
  Writes the upper bound at `num_std` (1, 2 or 3) standard deviations to *out.
  */
-int32_t sk_hll_upper_bound(const SkHll *sketch, uint8_t num_std, double *out);
+int32_t sk_hll_upper_bound(const SkHll *sketch, int32_t num_std, double *out);
 
 /*
  Writes true to *out if the sketch has seen no item, else false.
@@ -391,6 +307,121 @@ int32_t sk_hll_deserialize(const uint8_t *data, size_t len, SkHll **out);
 int32_t sk_hll_to_json(const SkHll *sketch, SkBytes *out);
 
 /*
+ Updates the sketch with `len` numbers of element type `dtype` (an SkDtype) at
+ `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT). Integers
+ are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by their bit
+ pattern), floats as double with -0.0 and NaN canonicalised, as Apache DataSketches
+ does. Large inputs are hashed on every core and applied in order, so the result
+ equals one-by-one updates. If `progress` cancels, the sketch holds the items of
+ every completed block (a prefix of the input) and the call returns SK_ERR_CANCELLED.
+ Items are hashed with DataSketches' default seed, 9001.
+ */
+int32_t sk_hll_update_numeric(SkHll *sketch,
+                              const void *data,
+                              size_t len,
+                              int32_t dtype,
+                              SkProgressFn progress,
+                              void *user);
+
+/*
+ sk_hll_update_numeric for int64 items.
+ */
+int32_t sk_hll_update_i64(SkHll *sketch,
+                          const int64_t *data,
+                          size_t len,
+                          SkProgressFn progress,
+                          void *user);
+
+/*
+ sk_hll_update_numeric for uint64 items.
+ */
+int32_t sk_hll_update_u64(SkHll *sketch,
+                          const uint64_t *data,
+                          size_t len,
+                          SkProgressFn progress,
+                          void *user);
+
+/*
+ sk_hll_update_numeric for double items.
+ */
+int32_t sk_hll_update_f64(SkHll *sketch,
+                          const double *data,
+                          size_t len,
+                          SkProgressFn progress,
+                          void *user);
+
+/*
+ Updates the sketch with one int64 item (the cheapest call for item-at-a-time
+ use).
+ Items are hashed with DataSketches' default seed, 9001.
+ */
+int32_t sk_hll_update_one_i64(SkHll *sketch, int64_t value);
+
+/*
+ Updates the sketch with one uint64 item (hashed by its bit pattern, like an int64).
+ Items are hashed with DataSketches' default seed, 9001.
+ */
+int32_t sk_hll_update_one_u64(SkHll *sketch, uint64_t value);
+
+/*
+ Updates the sketch with one double item.
+ Items are hashed with DataSketches' default seed, 9001.
+ */
+int32_t sk_hll_update_one_f64(SkHll *sketch, double value);
+
+/*
+ Updates the sketch with one string or byte string of `len` bytes; an empty one
+ is not an item and is ignored.
+ Items are hashed with DataSketches' default seed, 9001.
+ */
+int32_t sk_hll_update_one_bytes(SkHll *sketch, const uint8_t *data, size_t len);
+
+/*
+ Updates the sketch with `n` strings in Arrow layout: item i is bytes data[offsets[i]
+ .. offsets[i+1]] (offsets hold n+1 entries of `offset_width` bytes, 4 for Arrow
+ string/binary, 8 for large_string/large_binary; aligned to that width; NULL is
+ accepted when n is 0). `validity` is an optional Arrow validity bitmap (NULL: all
+ valid) whose bit `validity_offset + i` says whether item i is present; null and
+ empty items are skipped. The input is validated before any item is applied. Cancellation
+ as sk_hll_update_numeric.
+ */
+int32_t sk_hll_update_strings(SkHll *sketch,
+                              const uint8_t *data,
+                              size_t data_len,
+                              const void *offsets,
+                              int32_t offset_width,
+                              size_t n,
+                              const uint8_t *validity,
+                              size_t validity_offset,
+                              SkProgressFn progress,
+                              void *user);
+
+/*
+ Updates the sketch with the items of `data` separated by the byte `delimiter`,
+ which no item contains (e.g. strings joined with "\\0"): `len` bytes hold count(delimiter)
+ + 1 items; empty ones are skipped. Cancellation as sk_hll_update_numeric.
+ */
+int32_t sk_hll_update_delimited(SkHll *sketch,
+                                const uint8_t *data,
+                                size_t len,
+                                uint8_t delimiter,
+                                SkProgressFn progress,
+                                void *user);
+
+/*
+ Updates the sketch with `n` fixed-width items of `itemsize` bytes each (NumPy
+ `S` or `U` arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are
+ padding and empty items are skipped. Cancellation as sk_hll_update_numeric.
+ */
+int32_t sk_hll_update_fixed(SkHll *sketch,
+                            const void *data,
+                            size_t itemsize,
+                            size_t n,
+                            int32_t encoding,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
  Creates an empty sketch with parameter `k` (8..=65535; DataSketches' default is 200)
  holding items of type `item_type` (an SkKllType). Its compaction coin flips come from
  a seed that differs between sketches. On success *out owns the new sketch.
@@ -417,9 +448,10 @@ int32_t sk_kll_copy(const SkKll *sketch, SkKll **out);
 
 /*
  Writes the sketch's k, min_k (the smallest k among the sketches merged into it,
- which sets its error bound) and item type. Any out-pointer may be NULL.
+ which sets its error bound; both of the type sk_kll_new takes) and item type. Any
+ out-pointer may be NULL.
  */
-int32_t sk_kll_params(const SkKll *sketch, uint16_t *k, uint16_t *min_k, SkKllType *item_type);
+int32_t sk_kll_params(const SkKll *sketch, uint32_t *k, uint32_t *min_k, SkKllType *item_type);
 
 /*
  Updates a double sketch with `len` items at `data` (aligned; NULL when len is 0);
@@ -443,6 +475,20 @@ int32_t sk_kll_update_f32(SkKll *sketch,
                           size_t len,
                           SkProgressFn progress,
                           void *user);
+
+/*
+ Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, aligned
+ for that type, converted to the sketch's item type as NumPy's astype converts them
+ (to the nearest double or float, beyond a float's range to an infinity; bools to 0
+ and 1); NaN items are ignored. A column of the sketch's own type is read in place.
+ Blocks, progress and cancellation as sk_kll_update_f64.
+ */
+int32_t sk_kll_update_numeric(SkKll *sketch,
+                              const void *data,
+                              size_t len,
+                              int32_t dtype,
+                              SkProgressFn progress,
+                              void *user);
 
 /*
  Updates with one item (rounded to the nearest float for a float sketch); NaN is
@@ -475,12 +521,12 @@ int32_t sk_kll_is_estimation_mode(const SkKll *sketch, bool *out);
 
 /*
  Writes the smallest item seen to *out (exact, whatever the mode); an empty sketch
- gives SK_ERR_INVALID_ARGUMENT.
+ gives SK_ERR_EMPTY.
  */
 int32_t sk_kll_min(const SkKll *sketch, double *out);
 
 /*
- Writes the largest item seen to *out; an empty sketch gives SK_ERR_INVALID_ARGUMENT.
+ Writes the largest item seen to *out; an empty sketch gives SK_ERR_EMPTY.
  */
 int32_t sk_kll_max(const SkKll *sketch, double *out);
 
@@ -494,7 +540,7 @@ int32_t sk_kll_normalized_rank_error(const SkKll *sketch, bool pmf, double *out)
  Writes the quantile at normalized `rank` (in [0, 1]) to *out; see SkKll for the
  meaning of `inclusive`. Ranks 0 and 1 give the smallest and largest retained items
  (DataSketches' choice; in estimation mode they need not be min and max). A rank
- outside [0, 1] or NaN, or an empty sketch, gives SK_ERR_INVALID_ARGUMENT.
+ outside [0, 1] or NaN gives SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY.
  */
 int32_t sk_kll_quantile(const SkKll *sketch, double rank, bool inclusive, double *out);
 
@@ -512,7 +558,7 @@ int32_t sk_kll_quantiles(const SkKll *sketch,
 /*
  Writes the normalized rank of `item` (the fraction of items <= item if `inclusive`,
  < item otherwise) to *out. A float sketch compares `item` rounded to the nearest
- float. A NaN item or an empty sketch gives SK_ERR_INVALID_ARGUMENT.
+ float. A NaN item gives SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY.
  */
 int32_t sk_kll_rank(const SkKll *sketch, double item, bool inclusive, double *out);
 
@@ -529,8 +575,8 @@ int32_t sk_kll_ranks(const SkKll *sketch,
 /*
  Writes the cumulative distribution at the `len` split points (unique, increasing,
  not NaN; rounded to float for a float sketch) to out[0 .. len + 1]: the rank of
- each split point (inclusive or exclusive), then 1. Bad split points or an empty
- sketch give SK_ERR_INVALID_ARGUMENT, leaving `out` unchanged.
+ each split point (inclusive or exclusive), then 1. Bad split points give
+ SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY, leaving `out` unchanged.
  */
 int32_t sk_kll_cdf(const SkKll *sketch,
                    const double *split_points,
@@ -577,7 +623,7 @@ int32_t sk_kll_to_json(const SkKll *sketch, SkBytes *out);
  and hash `seed` (DataSketches' default is 9001; sketches combine only with sketches
  of the same seed). On success *out owns the new sketch.
  */
-int32_t sk_theta_new(uint8_t lg_k, float p, uint64_t seed, SkTheta **out);
+int32_t sk_theta_new(int32_t lg_k, float p, uint64_t seed, SkTheta **out);
 
 /*
  Releases a sketch; NULL is accepted and ignored.
@@ -590,115 +636,6 @@ void sk_theta_free(SkTheta *sketch);
 int32_t sk_theta_copy(const SkTheta *sketch, SkTheta **out);
 
 /*
- Updates an update sketch with `len` numbers of element type `dtype` (an SkDtype) at
- `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT).
- Integers are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by
- their bit pattern), floats as double with -0.0 and NaN canonicalised, as Apache
- DataSketches does, with the sketch's seed. Large inputs are hashed on every core and
- applied in order, so the result equals one-by-one updates. If `progress` cancels,
- the sketch holds the items of every completed block (a prefix of the input) and the
- call returns SK_ERR_CANCELLED. A compact sketch gives SK_ERR_INVALID_ARGUMENT.
- */
-int32_t sk_theta_update_numeric(SkTheta *sketch,
-                                const void *data,
-                                size_t len,
-                                int32_t dtype,
-                                SkProgressFn progress,
-                                void *user);
-
-/*
- sk_theta_update_numeric for int64 items.
- */
-int32_t sk_theta_update_i64(SkTheta *sketch,
-                            const int64_t *data,
-                            size_t len,
-                            SkProgressFn progress,
-                            void *user);
-
-/*
- sk_theta_update_numeric for uint64 items.
- */
-int32_t sk_theta_update_u64(SkTheta *sketch,
-                            const uint64_t *data,
-                            size_t len,
-                            SkProgressFn progress,
-                            void *user);
-
-/*
- sk_theta_update_numeric for double items.
- */
-int32_t sk_theta_update_f64(SkTheta *sketch,
-                            const double *data,
-                            size_t len,
-                            SkProgressFn progress,
-                            void *user);
-
-/*
- Updates an update sketch with one int64 item.
- */
-int32_t sk_theta_update_one_i64(SkTheta *sketch, int64_t value);
-
-/*
- Updates an update sketch with one uint64 item (hashed by its bit pattern, like an
- int64).
- */
-int32_t sk_theta_update_one_u64(SkTheta *sketch, uint64_t value);
-
-/*
- Updates an update sketch with one double item.
- */
-int32_t sk_theta_update_one_f64(SkTheta *sketch, double value);
-
-/*
- Updates an update sketch with one string or byte string of `len` bytes; an empty one
- is not an item and is ignored.
- */
-int32_t sk_theta_update_one_bytes(SkTheta *sketch, const uint8_t *data, size_t len);
-
-/*
- Updates an update sketch with `n` strings in Arrow layout, exactly as
- sk_hll_update_strings reads them (offsets of `offset_width` 4 or 8 bytes, optional
- validity bitmap; null and empty items are skipped). The input is validated before
- any item is applied. Cancellation as sk_theta_update_numeric.
- */
-int32_t sk_theta_update_strings(SkTheta *sketch,
-                                const uint8_t *data,
-                                size_t data_len,
-                                const void *offsets,
-                                uint8_t offset_width,
-                                size_t n,
-                                const uint8_t *validity,
-                                size_t validity_offset,
-                                SkProgressFn progress,
-                                void *user);
-
-/*
- Updates an update sketch with `n` fixed-width items of `itemsize` bytes each (NumPy
- `S` or `U` arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are
- padding and empty items are skipped. Cancellation as sk_theta_update_numeric.
- */
-int32_t sk_theta_update_fixed(SkTheta *sketch,
-                              const void *data,
-                              size_t itemsize,
-                              size_t n,
-                              int32_t encoding,
-                              SkProgressFn progress,
-                              void *user);
-
-/*
- Updates an update sketch with the items of `data` separated by the byte `delimiter`,
- which no item contains (e.g. strings joined with "\\0"): `len` bytes hold
- count(delimiter) + 1 items; empty ones are skipped. Cancellation as
- sk_theta_update_numeric.
- */
-int32_t sk_theta_update_delimited(SkTheta *sketch,
-                                  const uint8_t *data,
-                                  size_t len,
-                                  uint8_t delimiter,
-                                  SkProgressFn progress,
-                                  void *user);
-
-/*
  Writes the estimate of the number of distinct items (retained / theta) to *out.
  */
 int32_t sk_theta_estimate(const SkTheta *sketch, double *out);
@@ -707,13 +644,13 @@ int32_t sk_theta_estimate(const SkTheta *sketch, double *out);
  Writes the approximate lower confidence bound at `num_std` (1, 2 or 3) standard
  deviations to *out (DataSketches' binomial bounds; the count itself while exact).
  */
-int32_t sk_theta_lower_bound(const SkTheta *sketch, uint8_t num_std, double *out);
+int32_t sk_theta_lower_bound(const SkTheta *sketch, int32_t num_std, double *out);
 
 /*
  Writes the approximate upper confidence bound at `num_std` (1, 2 or 3) standard
  deviations to *out.
  */
-int32_t sk_theta_upper_bound(const SkTheta *sketch, uint8_t num_std, double *out);
+int32_t sk_theta_upper_bound(const SkTheta *sketch, int32_t num_std, double *out);
 
 /*
  Writes theta, the sampled fraction of the hash space, in (0, 1] to *out (1 while the
@@ -748,7 +685,7 @@ int32_t sk_theta_seed(const SkTheta *sketch, uint64_t *out);
  */
 int32_t sk_theta_union_many(const SkTheta *const *sketches,
                             size_t n,
-                            uint8_t lg_k,
+                            int32_t lg_k,
                             uint64_t seed,
                             SkTheta **out);
 
@@ -766,7 +703,7 @@ int32_t sk_theta_union_many(const SkTheta *const *sketches,
 int32_t sk_theta_union_images(const uint8_t *const *data,
                               const size_t *lens,
                               size_t n,
-                              uint8_t lg_k,
+                              int32_t lg_k,
                               uint64_t seed,
                               SkTheta **out);
 
@@ -820,6 +757,121 @@ int32_t sk_theta_deserialize(const uint8_t *data, size_t len, uint64_t seed, SkT
  ("update" or "compact"), parameters, theta, counts, estimate and 2-sd bounds.
  */
 int32_t sk_theta_to_json(const SkTheta *sketch, SkBytes *out);
+
+/*
+ Updates an update sketch with `len` numbers of element type `dtype` (an SkDtype) at
+ `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT). Integers
+ are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by their bit
+ pattern), floats as double with -0.0 and NaN canonicalised, as Apache DataSketches
+ does. Large inputs are hashed on every core and applied in order, so the result
+ equals one-by-one updates. If `progress` cancels, the sketch holds the items of
+ every completed block (a prefix of the input) and the call returns SK_ERR_CANCELLED.
+ Items are hashed with the sketch's seed. A compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_theta_update_numeric(SkTheta *sketch,
+                                const void *data,
+                                size_t len,
+                                int32_t dtype,
+                                SkProgressFn progress,
+                                void *user);
+
+/*
+ sk_theta_update_numeric for int64 items.
+ */
+int32_t sk_theta_update_i64(SkTheta *sketch,
+                            const int64_t *data,
+                            size_t len,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ sk_theta_update_numeric for uint64 items.
+ */
+int32_t sk_theta_update_u64(SkTheta *sketch,
+                            const uint64_t *data,
+                            size_t len,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ sk_theta_update_numeric for double items.
+ */
+int32_t sk_theta_update_f64(SkTheta *sketch,
+                            const double *data,
+                            size_t len,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ Updates an update sketch with one int64 item (the cheapest call for item-at-a-time
+ use).
+ Items are hashed with the sketch's seed. A compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_theta_update_one_i64(SkTheta *sketch, int64_t value);
+
+/*
+ Updates an update sketch with one uint64 item (hashed by its bit pattern, like an int64).
+ Items are hashed with the sketch's seed. A compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_theta_update_one_u64(SkTheta *sketch, uint64_t value);
+
+/*
+ Updates an update sketch with one double item.
+ Items are hashed with the sketch's seed. A compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_theta_update_one_f64(SkTheta *sketch, double value);
+
+/*
+ Updates an update sketch with one string or byte string of `len` bytes; an empty one
+ is not an item and is ignored.
+ Items are hashed with the sketch's seed. A compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_theta_update_one_bytes(SkTheta *sketch, const uint8_t *data, size_t len);
+
+/*
+ Updates an update sketch with `n` strings in Arrow layout: item i is bytes data[offsets[i]
+ .. offsets[i+1]] (offsets hold n+1 entries of `offset_width` bytes, 4 for Arrow
+ string/binary, 8 for large_string/large_binary; aligned to that width; NULL is
+ accepted when n is 0). `validity` is an optional Arrow validity bitmap (NULL: all
+ valid) whose bit `validity_offset + i` says whether item i is present; null and
+ empty items are skipped. The input is validated before any item is applied. Cancellation
+ as sk_theta_update_numeric.
+ */
+int32_t sk_theta_update_strings(SkTheta *sketch,
+                                const uint8_t *data,
+                                size_t data_len,
+                                const void *offsets,
+                                int32_t offset_width,
+                                size_t n,
+                                const uint8_t *validity,
+                                size_t validity_offset,
+                                SkProgressFn progress,
+                                void *user);
+
+/*
+ Updates an update sketch with the items of `data` separated by the byte `delimiter`,
+ which no item contains (e.g. strings joined with "\\0"): `len` bytes hold count(delimiter)
+ + 1 items; empty ones are skipped. Cancellation as sk_theta_update_numeric.
+ */
+int32_t sk_theta_update_delimited(SkTheta *sketch,
+                                  const uint8_t *data,
+                                  size_t len,
+                                  uint8_t delimiter,
+                                  SkProgressFn progress,
+                                  void *user);
+
+/*
+ Updates an update sketch with `n` fixed-width items of `itemsize` bytes each (NumPy
+ `S` or `U` arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are
+ padding and empty items are skipped. Cancellation as sk_theta_update_numeric.
+ */
+int32_t sk_theta_update_fixed(SkTheta *sketch,
+                              const void *data,
+                              size_t itemsize,
+                              size_t n,
+                              int32_t encoding,
+                              SkProgressFn progress,
+                              void *user);
 
 #ifdef __cplusplus
 }  // extern "C"

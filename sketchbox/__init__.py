@@ -15,6 +15,8 @@ from .errors import (
     IncompatibleSketchError,
     InternalError,
     InvalidArgumentError,
+    ReadOnlySketchError,
+    SketchBusyError,
     SketchCancelledError,
     SketchError,
     SketchFormatError,
@@ -35,8 +37,9 @@ def get_include() -> str:
 
 
 def get_library_path() -> str:
-    """The path of libsketchbox.so shipped with this package."""
-    return os.path.join(_HERE, "libsketchbox.so")
+    """The path of the shared library shipped with this package, libsketchbox.so.0 (its
+    SONAME; ``-lsketchbox`` finds it through the libsketchbox.so next to it)."""
+    return os.path.join(_HERE, "libsketchbox.so.0")
 
 
 __all__ = [
@@ -53,6 +56,8 @@ __all__ = [
     "SketchCancelledError",
     "InternalError",
     "EmptySketchError",
+    "SketchBusyError",
+    "ReadOnlySketchError",
     "get_include",
     "get_library_path",
     "__version__",

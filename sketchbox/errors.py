@@ -20,7 +20,18 @@ class IncompatibleSketchError(SketchError, ValueError):
 
 
 class EmptySketchError(InvalidArgumentError):
-    """A query that has no answer on an empty sketch (a quantile, rank, min, ...)."""
+    """A query that has no answer on an empty sketch: a quantile, rank, min, ...
+    (SK_ERR_EMPTY)."""
+
+
+class SketchBusyError(InvalidArgumentError):
+    """A sketch used from inside a progress callback while it is locked: the one being
+    updated, or one another call holds (SK_ERR_BUSY)."""
+
+
+class ReadOnlySketchError(InvalidArgumentError):
+    """An update of a sketch that cannot change: a compact Theta sketch, the result of a
+    set operation or of from_bytes (SK_ERR_READ_ONLY)."""
 
 
 class SketchCancelledError(SketchError):
@@ -38,4 +49,7 @@ BY_STATUS: dict[int, type[SketchError]] = {
     3: IncompatibleSketchError,
     4: SketchCancelledError,
     5: InternalError,
+    6: EmptySketchError,
+    7: SketchBusyError,
+    8: ReadOnlySketchError,
 }

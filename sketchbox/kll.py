@@ -42,13 +42,11 @@ from ._base import (
     take_bytes,
 )
 from ._native import ffi, lib
-from .errors import EmptySketchError
 
 _TYPE_CODES: dict[np.dtype[Any], int] = {
     np.dtype(np.float64): lib.SK_KLL_F64,
     np.dtype(np.float32): lib.SK_KLL_F32,
 }
-_SK_ERR_INVALID_ARGUMENT = 1
 
 
 _BY_NAME: dict[str, np.dtype[Any]] = {
@@ -159,21 +157,24 @@ class KllSketch(MergeableSketch):
         yield items  # every number converts to the sketch's dtype: one call
 
     def _feed(self, p: Any, values: Any, progress: Progress = None) -> None:
-        arr = _input.as_float_array(values, self._dtype)
+        # NumPy arrays of every numeric width cross as they are and are converted to
+        # the sketch's item type in Rust; other inputs become a float array first.
+        codes = _input._DTYPE_CODES
+        if type(values) is not np.ndarray or values.dtype not in codes:
+            values = _input.as_float_array(values, self._dtype)
+        arr = _input._aligned(values.reshape(-1))
         n = arr.size
         if n == 0:
             return
-        if self._dtype == np.float64:
-            ptr, fn = ffi.from_buffer("double[]", arr), lib.sk_kll_update_f64
-        else:
-            ptr, fn = ffi.from_buffer("float[]", arr), lib.sk_kll_update_f32
-        run_cancellable(lambda cb, user: fn(p, ptr, n, cb, user), progress)
+        code, ptr = codes[arr.dtype], ffi.from_buffer(arr)
+        run_cancellable(
+            lambda cb, user: lib.sk_kll_update_numeric(p, ptr, n, code, cb, user), progress
+        )
 
     # ---- queries ----
 
     def _check(self, rc: int, what: str) -> None:
-        if rc == _SK_ERR_INVALID_ARGUMENT and self.is_empty():
-            raise EmptySketchError(f"{what} is undefined for an empty KllSketch")
+        # An empty sketch is SK_ERR_EMPTY, raised as EmptySketchError by check().
         check(rc)
 
     def _many(
@@ -289,7 +290,7 @@ class KllSketch(MergeableSketch):
         return float(self._get("normalized_rank_error", "double", bool(pmf)))
 
     def _params(self) -> tuple[int, int]:
-        k, min_k = ffi.new("uint16_t *"), ffi.new("uint16_t *")
+        k, min_k = ffi.new("uint32_t *"), ffi.new("uint32_t *")
         check(lib.sk_kll_params(self._p(), k, min_k, ffi.NULL))
         return k[0], min_k[0]
 

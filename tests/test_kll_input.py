@@ -175,3 +175,24 @@ def test_type_error_names_the_type():
         KllSketch().update(None)
     with pytest.raises(OverflowError):
         KllSketch().update([10**400])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_numeric_arrays_convert_in_native_code_as_numpy_would(dtype):
+    # Every NumPy numeric width crosses as it is and is converted in Rust; the result is
+    # that of NumPy's astype to the sketch's dtype.
+    rng = np.random.default_rng(7)
+    ints = rng.integers(-(2**62), 2**62, size=5000)
+    for arr in (
+        ints,
+        ints.astype(np.int32),
+        ints.view(np.uint64),
+        rng.normal(size=5000) * 1e40,  # beyond float32's range: +-inf in a float32 sketch
+        ints % 2 == 0,
+    ):
+        raw = KllSketch(k=64, dtype=dtype, seed=5)
+        raw.update(arr)
+        converted = KllSketch(k=64, dtype=dtype, seed=5)
+        with np.errstate(over="ignore"):
+            converted.update(arr.astype(dtype))
+        assert raw.to_bytes() == converted.to_bytes(), arr.dtype

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from sketchbox import HyperLogLog, InvalidArgumentError, KllSketch, ThetaSketch
+from sketchbox import HyperLogLog, KllSketch, SketchBusyError, ThetaSketch
 
 BLOCK = 2_097_152  # SK_PROGRESS_BLOCK
 HANG_TIMEOUT = 120  # seconds: a hang guard, not a performance limit
@@ -56,7 +56,7 @@ def test_progress_callback_using_the_sketch_being_updated_raises(kind):
         calls.append(done)
         query(sk)
 
-    with pytest.raises(InvalidArgumentError, match="progress callback cannot use a sketch"):
+    with pytest.raises(SketchBusyError, match="progress callback cannot use a sketch"):
         _without_hanging(lambda: sk.update(data, progress=progress))
     assert calls == [BLOCK]
     # The sketch holds the first block and stays usable.

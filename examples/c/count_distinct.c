@@ -50,8 +50,8 @@ int main(int argc, char **argv) {
         char *end = NULL;
         errno = 0;
         lg_k = strtoul(argv[1], &end, 10);
-        /* Range-checked by the library; only reject what does not fit a uint8_t. */
-        if (errno != 0 || end == argv[1] || *end != '\0' || lg_k > 255) {
+        /* Range-checked by the library; only reject what does not fit an int32_t. */
+        if (errno != 0 || end == argv[1] || *end != '\0' || lg_k > INT32_MAX) {
             fprintf(stderr, "count_distinct: lg_k must be an integer in 4..21, got '%s'\n",
                     argv[1]);
             return 2;
@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
     }
 
     SkHll *sketch = NULL;
-    int32_t st = sk_hll_new((uint8_t)lg_k, SK_HLL_8, &sketch);
+    int32_t st = sk_hll_new((int32_t)lg_k, SK_HLL_8, &sketch);
     if (st != SK_OK) return fail("sk_hll_new", st);
 
     int rc = 0;

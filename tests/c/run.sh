@@ -23,7 +23,7 @@ step() { printf '\n== %s\n' "$*"; }
 ok() { printf 'ok: %s\n' "$*"; }
 die() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 
-for tool in gcc g++ valgrind; do
+for tool in gcc g++ valgrind readelf; do
     command -v "$tool" >/dev/null 2>&1 ||
         die "'$tool' not found on PATH (install it, e.g. apt-get install $tool)"
 done
@@ -45,10 +45,12 @@ VERSION=$(py -c 'import sketchbox; print(sketchbox.__version__)')
 [ -f "$INC/sketchbox.h" ] || die "no sketchbox.h in $INC"
 [ -f "$LIBPATH" ] || die "no library at $LIBPATH"
 case "$(basename "$LIBPATH")" in
-    libsketchbox.so) ;;
-    *) die "expected the library to be named libsketchbox.so, got $LIBPATH" ;;
+    libsketchbox.so.0) ;;
+    *) die "expected the library to be named libsketchbox.so.0 (its SONAME), got $LIBPATH" ;;
 esac
-ok "sketchbox $VERSION: header $INC/sketchbox.h, library $LIBPATH"
+SONAME=$(readelf -d "$LIBPATH" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$SONAME" = libsketchbox.so.0 ] || die "SONAME of $LIBPATH is '$SONAME', not libsketchbox.so.0"
+ok "sketchbox $VERSION: header $INC/sketchbox.h, library $LIBPATH (SONAME $SONAME)"
 
 LINK=(-L"$LIBDIR" -lsketchbox -Wl,-rpath,"$LIBDIR")
 
@@ -69,7 +71,9 @@ g++ -std=c++17 -Wall -Wextra -pedantic -Werror -O1 -g -I"$INC" "$HERE/test_heade
     "${LINK[@]}" -o "$WORK/test_header_cpp"
 gcc -std=c99 -Wall -Wextra -Werror -O1 -g -I"$INC" "$ROOT/examples/c/count_distinct.c" \
     "${LINK[@]}" -o "$WORK/count_distinct"
-ok "built in $WORK"
+NEEDED=$(readelf -d "$WORK/count_distinct" | sed -n 's/.*(NEEDED).*\[\(libsketchbox.*\)\]/\1/p')
+[ "$NEEDED" = libsketchbox.so.0 ] || die "count_distinct needs '$NEEDED', not libsketchbox.so.0"
+ok "built in $WORK; -lsketchbox resolves to $NEEDED"
 
 # The last line of test_capi's output must be "N passed, 0 failed".
 check_summary() {
@@ -195,6 +199,12 @@ if "$WORK/count_distinct" 3 </dev/null >/dev/null 2>"$WORK/bad.err"; then
 fi
 grep -q 'lg_k' "$WORK/bad.err" || die "no lg_k message: $(cat "$WORK/bad.err")"
 ok "$(head -n 1 "$WORK/bad.err")"
+# 260 must be rejected, not truncated to 260 mod 256 = 4.
+if "$WORK/count_distinct" 260 </dev/null >/dev/null 2>"$WORK/bad260.err"; then
+    die "count_distinct 260 succeeded"
+fi
+grep -q 'got 260' "$WORK/bad260.err" || die "no lg_k 260 message: $(cat "$WORK/bad260.err")"
+ok "$(head -n 1 "$WORK/bad260.err")"
 "$WORK/count_distinct" 16 <"$WORK/seq.txt" >"$WORK/count16.out"
 ok "count_distinct 16: $(cat "$WORK/count16.out")"
 

@@ -73,7 +73,7 @@ int main(void) {
     CHECK(sk_kll_new(200, 5, &s) == SK_ERR_INVALID_ARGUMENT);
 
     /* parameters */
-    uint16_t k = 0, min_k = 0;
+    uint32_t k = 0, min_k = 0;
     SkKllType t = SK_KLL_F32;
     CHECK(sk_kll_params(s, &k, &min_k, &t) == SK_OK && k == 200 && min_k == 200 && t == SK_KLL_F64);
     CHECK(sk_kll_params(s, NULL, NULL, NULL) == SK_OK);
@@ -107,9 +107,32 @@ int main(void) {
     /* empty sketches answer no quantile */
     SkKll *e = NULL;
     CHECK(sk_kll_new(200, SK_KLL_F64, &e) == SK_OK);
-    CHECK(sk_kll_quantile(e, 0.5, true, &one) == SK_ERR_INVALID_ARGUMENT);
+    CHECK(sk_kll_quantile(e, 0.5, true, &one) == SK_ERR_EMPTY);
     CHECK(strstr(sk_last_error(), "empty") != NULL);
-    CHECK(sk_kll_min(e, &one) == SK_ERR_INVALID_ARGUMENT);
+    CHECK(sk_kll_min(e, &one) == SK_ERR_EMPTY);
+    CHECK(sk_kll_max(e, &one) == SK_ERR_EMPTY);
+    CHECK(sk_kll_rank(e, 1.0, true, &one) == SK_ERR_EMPTY);
+    CHECK(sk_kll_cdf(e, &one, 1, true, cdf) == SK_ERR_EMPTY);
+
+    /* any numeric column, converted to the sketch's item type */
+    {
+        const int32_t i32s[5] = {5, 1, 4, 2, 3};
+        const uint8_t bools[3] = {0, 1, 7};
+        SkKll *c = NULL;
+        CHECK(sk_kll_new_seeded(200, SK_KLL_F32, 1, &c) == SK_OK);
+        CHECK(sk_kll_update_numeric(c, i32s, 5, SK_DTYPE_I32, NULL, NULL) == SK_OK);
+        CHECK(sk_kll_update_numeric(c, bools, 3, SK_DTYPE_BOOL, NULL, NULL) == SK_OK);
+        CHECK(sk_kll_n(c, &n) == SK_OK && n == 8);
+        CHECK(sk_kll_max(c, &one) == SK_OK && one == 5.0);
+        CHECK(sk_kll_min(c, &one) == SK_OK && one == 0.0);
+        CHECK(sk_kll_quantile(c, 0.5, true, &one) == SK_OK && one == 1.0);
+        CHECK(sk_kll_update_numeric(c, i32s, 5, 99, NULL, NULL) == SK_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(sk_last_error(), "dtype") != NULL);
+        CHECK(sk_kll_update_numeric(c, (const char *)i32s + 1, 2, SK_DTYPE_I32, NULL, NULL) ==
+              SK_ERR_INVALID_ARGUMENT);
+        CHECK(sk_kll_n(c, &n) == SK_OK && n == 8);
+        sk_kll_free(c);
+    }
 
     /* cancellation leaves a prefix: the completed blocks */
     int calls = 0;

@@ -112,6 +112,7 @@ static void test_new(void) {
     CHECK_STATUS(sk_theta_new(4, 1.0f, SEED, &s), SK_ERR_INVALID_ARGUMENT);
     CHECK(sk_last_error()[0] != '\0' && strstr(sk_last_error(), "lg_k") != NULL);
     CHECK_STATUS(sk_theta_new(27, 1.0f, SEED, &s), SK_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sk_theta_new(268, 1.0f, SEED, &s), SK_ERR_INVALID_ARGUMENT); /* not 12 */
     CHECK(strstr(sk_last_error(), "lg_k") != NULL);
     CHECK_STATUS(sk_theta_new(12, 0.0f, SEED, &s), SK_ERR_INVALID_ARGUMENT);
     CHECK(sk_last_error()[0] != '\0');
@@ -762,24 +763,24 @@ static void test_compact_immutable(void) {
     int k;
     for (k = 0; k < 3; k++) {
         SkTheta *t = compacts[k];
-        CHECK_STATUS(sk_theta_update_one_i64(t, 5000), SK_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(sk_theta_update_one_i64(t, 5000), SK_ERR_READ_ONLY);
         CHECK(strstr(sk_last_error(), "compact") != NULL);
-        CHECK_STATUS(sk_theta_update_one_u64(t, 5000), SK_ERR_INVALID_ARGUMENT);
-        CHECK_STATUS(sk_theta_update_one_f64(t, 0.5), SK_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(sk_theta_update_one_u64(t, 5000), SK_ERR_READ_ONLY);
+        CHECK_STATUS(sk_theta_update_one_f64(t, 0.5), SK_ERR_READ_ONLY);
         CHECK_STATUS(sk_theta_update_one_bytes(t, (const uint8_t *)"ab", 2),
-                     SK_ERR_INVALID_ARGUMENT);
-        CHECK_STATUS(sk_theta_update_i64(t, iv, 2, NULL, NULL), SK_ERR_INVALID_ARGUMENT);
-        CHECK_STATUS(sk_theta_update_u64(t, uv, 2, NULL, NULL), SK_ERR_INVALID_ARGUMENT);
-        CHECK_STATUS(sk_theta_update_f64(t, dv, 2, NULL, NULL), SK_ERR_INVALID_ARGUMENT);
+                     SK_ERR_READ_ONLY);
+        CHECK_STATUS(sk_theta_update_i64(t, iv, 2, NULL, NULL), SK_ERR_READ_ONLY);
+        CHECK_STATUS(sk_theta_update_u64(t, uv, 2, NULL, NULL), SK_ERR_READ_ONLY);
+        CHECK_STATUS(sk_theta_update_f64(t, dv, 2, NULL, NULL), SK_ERR_READ_ONLY);
         CHECK_STATUS(sk_theta_update_numeric(t, iv, 2, SK_DTYPE_I64, NULL, NULL),
-                     SK_ERR_INVALID_ARGUMENT);
+                     SK_ERR_READ_ONLY);
         CHECK_STATUS(sk_theta_update_strings(t, (const uint8_t *)"ab", 2, off, 4, 2, NULL, 0,
                                              NULL, NULL),
-                     SK_ERR_INVALID_ARGUMENT);
+                     SK_ERR_READ_ONLY);
         CHECK_STATUS(sk_theta_update_fixed(t, "ab", 1, 2, SK_FIXED_BYTES, NULL, NULL),
-                     SK_ERR_INVALID_ARGUMENT);
+                     SK_ERR_READ_ONLY);
         CHECK_STATUS(sk_theta_update_delimited(t, (const uint8_t *)"a,b", 3, ',', NULL, NULL),
-                     SK_ERR_INVALID_ARGUMENT);
+                     SK_ERR_READ_ONLY);
         CHECK(same_sketch(t, s));
     }
     /* a copy of an update sketch is an independent update sketch */

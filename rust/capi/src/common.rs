@@ -1,6 +1,9 @@
-//! What every family's entry points share: status codes, the thread-local last error,
-//! the panic guard, owned byte buffers, input views and the progress callback.
+//! What every family's entry points share: status codes, the ABI version, the
+//! thread-local last error, the panic guard, handles and their locks, pointer checks,
+//! owned byte buffers, the C enums and the progress callback. Columns are the core's
+//! ([`sketchbox_core::column`]); this module only turns pointers into its slices.
 
+use sketchbox_core::column::{Column, Numeric, Strings, Validity};
 use sketchbox_core::Error;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void, CString};
@@ -25,19 +28,40 @@ pub enum SkStatus {
     SK_ERR_CANCELLED = 4,
     /// An internal error (a Rust panic) was caught; the message says where.
     SK_ERR_PANIC = 5,
+    /// The query is undefined on an empty sketch (a KLL quantile, rank, min, max, CDF or
+    /// PMF before any item).
+    SK_ERR_EMPTY = 6,
+    /// A progress callback used a handle that is locked: the sketch whose update called
+    /// it back, or one another call holds (see SkProgressFn). Nothing was done.
+    SK_ERR_BUSY = 7,
+    /// An update of a sketch that cannot change (a compact Theta sketch: the result of a
+    /// set operation or of deserialization).
+    SK_ERR_READ_ONLY = 8,
+}
+
+/// The ABI version of this header and library: the N of the SONAME libsketchbox.so.N.
+/// It changes when an existing function's signature or meaning, a struct's layout or an
+/// existing enum value changes; additions (functions, enum values, status codes) keep
+/// it. A program may compare sk_abi_version() with SK_ABI_VERSION at start-up.
+pub const SK_ABI_VERSION: u32 = 0;
+
+/// The ABI version of the loaded library (see SK_ABI_VERSION).
+#[no_mangle]
+pub extern "C" fn sk_abi_version() -> u32 {
+    SK_ABI_VERSION
 }
 
 /// Items between two calls of a progress callback.
 pub const SK_PROGRESS_BLOCK: u64 = 2_097_152;
-const _: () = assert!(SK_PROGRESS_BLOCK == sketchbox_core::hll::BLOCK as u64);
+const _: () = assert!(SK_PROGRESS_BLOCK == sketchbox_core::bulk::BLOCK as u64);
+const _: () = assert!(std::mem::size_of::<usize>() >= 4);
 
 /// Progress callback of long bulk operations: `user` is passed through untouched;
 /// `done` of `total` items are processed. Return 0 to go on, anything else to cancel.
 ///
 /// It runs while the update holds its sketch's lock, so calls it makes on handles do
 /// not wait for their lock: on the sketch being updated, or on one another call holds,
-/// they fail at once with SK_ERR_INVALID_ARGUMENT ("a progress callback cannot use a
-/// sketch that is being updated or locked by another call") instead of deadlocking.
+/// they fail at once with SK_ERR_BUSY instead of deadlocking.
 /// Other, idle sketches may be used as usual.
 pub type SkProgressFn =
     Option<unsafe extern "C" fn(user: *mut c_void, done: u64, total: u64) -> i32>;
@@ -54,10 +78,6 @@ thread_local! {
     /// Set while this thread runs a progress callback (see [`progress_fn`]).
     static IN_PROGRESS_CALLBACK: Cell<bool> = const { Cell::new(false) };
 }
-
-/// What a handle's lock reports to a progress callback instead of deadlocking.
-pub(crate) const BUSY_IN_CALLBACK: &str =
-    "a progress callback cannot use a sketch that is being updated or locked by another call";
 
 /// Restores the thread's progress-callback flag when dropped (also on unwind).
 struct CallbackFlag(bool);
@@ -97,11 +117,13 @@ pub unsafe extern "C" fn sk_bytes_free(bytes: SkBytes) {
 }
 
 /// Always fails with SK_ERR_PANIC after panicking inside the library: lets bindings
-/// test that a panic turns into an error rather than an abort.
+/// test that a panic turns into an error rather than an abort. Only in builds with the
+/// cargo feature `debug-entry-points` (never in the released library or header).
+#[cfg(feature = "debug-entry-points")]
 #[no_mangle]
 pub extern "C" fn sk_debug_panic() -> i32 {
     // resume_unwind skips the panic hook, so this test path prints nothing to stderr.
-    guard(|| -> Result<(), Error> {
+    guard(|| -> Result<(), ApiError> {
         std::panic::resume_unwind(Box::new("sk_debug_panic: deliberate panic"))
     })
 }
@@ -111,19 +133,55 @@ pub(crate) fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidArgument(msg.into())
 }
 
-/// Runs an entry point's body: a panic or an error becomes a status code plus the
-/// thread's last-error message.
-pub(crate) fn guard<F: FnOnce() -> Result<(), Error>>(body: F) -> i32 {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => SkStatus::SK_OK as i32,
-        Ok(Err(e)) => {
-            set_last_error(&e.to_string());
-            (match e {
+/// Why an entry point failed: a core error, or a handle busy inside a progress callback
+/// (a property of handles and their locks, which the core does not have).
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    Core(Error),
+    Busy,
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError::Core(e)
+    }
+}
+
+/// The message of [`SkStatus::SK_ERR_BUSY`].
+pub(crate) const BUSY_IN_CALLBACK: &str =
+    "a progress callback cannot use a sketch that is being updated or locked by another call";
+
+impl ApiError {
+    fn status(&self) -> SkStatus {
+        match self {
+            ApiError::Busy => SkStatus::SK_ERR_BUSY,
+            ApiError::Core(e) => match e {
                 Error::InvalidArgument(_) => SkStatus::SK_ERR_INVALID_ARGUMENT,
                 Error::CorruptData(_) => SkStatus::SK_ERR_CORRUPT_DATA,
                 Error::Incompatible(_) => SkStatus::SK_ERR_INCOMPATIBLE,
                 Error::Cancelled => SkStatus::SK_ERR_CANCELLED,
-            }) as i32
+                Error::Empty(_) => SkStatus::SK_ERR_EMPTY,
+                Error::ReadOnly(_) => SkStatus::SK_ERR_READ_ONLY,
+            },
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Busy => BUSY_IN_CALLBACK.into(),
+            ApiError::Core(e) => e.to_string(),
+        }
+    }
+}
+
+/// Runs an entry point's body: a panic or an error becomes a status code plus the
+/// thread's last-error message.
+pub(crate) fn guard<F: FnOnce() -> Result<(), ApiError>>(body: F) -> i32 {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => SkStatus::SK_OK as i32,
+        Ok(Err(e)) => {
+            set_last_error(&e.message());
+            e.status() as i32
         }
         Err(payload) => {
             let msg = payload
@@ -135,6 +193,15 @@ pub(crate) fn guard<F: FnOnce() -> Result<(), Error>>(body: F) -> i32 {
             SkStatus::SK_ERR_PANIC as i32
         }
     }
+}
+
+/// Writes a JSON value to *out as UTF-8 bytes.
+pub(crate) fn json_out(json: &serde_json::Value, out: &mut SkBytes) -> Result<(), Error> {
+    bytes_out(
+        serde_json::to_vec(json).map_err(|e| invalid(e.to_string()))?,
+        out,
+    );
+    Ok(())
 }
 
 /// A native handle: an opaque struct around the sketch and a mutex, because cffi calls
@@ -157,24 +224,30 @@ pub(crate) trait Handle: Sized + 'static {
     /// Locks the handle's sketch. Inside a progress callback it does not wait: the
     /// sketch may be the one whose update called back, which holds the lock until the
     /// callback returns, so a busy lock is an error there (see [`SkProgressFn`]).
-    unsafe fn lock<'a>(ptr: *const Self) -> Result<MutexGuard<'a, Self::Inner>, Error> {
+    unsafe fn lock<'a>(ptr: *const Self) -> Result<MutexGuard<'a, Self::Inner>, ApiError> {
         if ptr.is_null() {
-            return Err(invalid("NULL sketch handle"));
+            return Err(invalid("NULL sketch handle").into());
         }
         if !ptr.is_aligned() {
-            return Err(invalid("misaligned sketch handle"));
+            return Err(invalid("misaligned sketch handle").into());
         }
         let m = (*ptr).mutex();
         let poisoned = || invalid("sketch is unusable: an earlier call panicked while updating it");
         if IN_PROGRESS_CALLBACK.with(Cell::get) {
             return match m.try_lock() {
                 Ok(g) => Ok(g),
-                Err(TryLockError::WouldBlock) => Err(invalid(BUSY_IN_CALLBACK)),
-                Err(TryLockError::Poisoned(_)) => Err(poisoned()),
+                Err(TryLockError::WouldBlock) => Err(ApiError::Busy),
+                Err(TryLockError::Poisoned(_)) => Err(poisoned().into()),
             };
         }
-        m.lock().map_err(|_| poisoned())
+        Ok(m.lock().map_err(|_| poisoned())?)
     }
+}
+
+/// A small integer parameter (lg_k, num_std) given as `int32_t`: checked, never
+/// truncated (260 is out of range, not 4); `rule` says the range in the error.
+pub(crate) fn small_param(value: i32, rule: &str) -> Result<u8, Error> {
+    u8::try_from(value).map_err(|_| invalid(format!("{rule}, got {value}")))
 }
 
 pub(crate) unsafe fn out_ref<'a, T>(ptr: *mut T) -> Result<&'a mut T, Error> {
@@ -229,6 +302,30 @@ pub(crate) fn progress_fn(cb: SkProgressFn, user: *mut c_void) -> impl FnMut(u64
     }
 }
 
+/// `TryFrom<i32>` for a C enum: a code is one of the variants' values, or an
+/// SK_ERR_INVALID_ARGUMENT naming them. C callers pass enums as `int32_t`; this is the
+/// one place a code becomes a variant.
+macro_rules! c_enum_from_i32 {
+    ($t:ident, $what:literal, [$($v:ident),+ $(,)?]) => {
+        impl TryFrom<i32> for $t {
+            type Error = sketchbox_core::Error;
+            fn try_from(code: i32) -> Result<Self, Self::Error> {
+                [$($t::$v),+]
+                    .into_iter()
+                    .find(|v| *v as i32 == code)
+                    .ok_or_else(|| {
+                        $crate::common::invalid(format!(
+                            "{} {code} is not one of {}",
+                            $what,
+                            [$(stringify!($v)),+].join(", ")
+                        ))
+                    })
+            }
+        }
+    };
+}
+pub(crate) use c_enum_from_i32;
+
 /// Element types of a numeric input buffer.
 #[repr(C)]
 #[allow(non_camel_case_types)]
@@ -248,77 +345,23 @@ pub enum SkDtype {
     SK_DTYPE_BOOL = 11,
 }
 
-/// A numeric input column, each element read as DataSketches would hash it: integers
-/// as their value (an i64, or the u64 bit pattern at and above 2^63), floats as f64.
-pub(crate) enum Numeric<'a> {
-    I8(&'a [i8]),
-    I16(&'a [i16]),
-    I32(&'a [i32]),
-    I64(&'a [i64]),
-    U8(&'a [u8]),
-    U16(&'a [u16]),
-    U32(&'a [u32]),
-    U64(&'a [u64]),
-    F32(&'a [f32]),
-    F64(&'a [f64]),
-    Bool(&'a [u8]),
-}
-
-impl<'a> Numeric<'a> {
-    pub(crate) unsafe fn from_raw(
-        data: *const c_void,
-        len: usize,
-        dtype: i32,
-    ) -> Result<Self, Error> {
-        Ok(match dtype {
-            1 => Numeric::I8(in_slice(data as *const i8, len)?),
-            2 => Numeric::I16(in_slice(data as *const i16, len)?),
-            3 => Numeric::I32(in_slice(data as *const i32, len)?),
-            4 => Numeric::I64(in_slice(data as *const i64, len)?),
-            5 => Numeric::U8(in_slice(data as *const u8, len)?),
-            6 => Numeric::U16(in_slice(data as *const u16, len)?),
-            7 => Numeric::U32(in_slice(data as *const u32, len)?),
-            8 => Numeric::U64(in_slice(data as *const u64, len)?),
-            9 => Numeric::F32(in_slice(data as *const f32, len)?),
-            10 => Numeric::F64(in_slice(data as *const f64, len)?),
-            11 => Numeric::Bool(in_slice(data as *const u8, len)?),
-            d => return Err(invalid(format!("unknown dtype code {d}"))),
-        })
-    }
-
-    /// Gives `sink` the column's length and each item's MurmurHash3_x64_128 with `seed`,
-    /// hashed as DataSketches hashes it: integers by value as an int64 (uint64 values at
-    /// and above 2^63 by their bit pattern), bools as 0 and 1, floats as a canonical
-    /// double. One monomorphic closure per element type, holding its slice and seed by
-    /// value (not behind a reference the hashing loop would reload), keeps the loop tight.
-    pub(crate) fn hashes<S: HashSink>(&self, seed: u64, sink: S) -> S::Out {
-        use sketchbox_core::hash::{hash_f64, murmur3_u64};
-        macro_rules! ints {
-            ($s:expr) => {
-                sink.feed($s.len(), move |i| murmur3_u64($s[i] as i64 as u64, seed))
-            };
-        }
-        match *self {
-            Numeric::I8(s) => ints!(s),
-            Numeric::I16(s) => ints!(s),
-            Numeric::I32(s) => ints!(s),
-            Numeric::I64(s) => ints!(s),
-            Numeric::U8(s) => ints!(s),
-            Numeric::U16(s) => ints!(s),
-            Numeric::U32(s) => ints!(s),
-            Numeric::U64(s) => sink.feed(s.len(), move |i| murmur3_u64(s[i], seed)),
-            Numeric::Bool(s) => sink.feed(s.len(), move |i| murmur3_u64((s[i] != 0) as u64, seed)),
-            Numeric::F32(s) => sink.feed(s.len(), move |i| hash_f64(s[i] as f64, seed)),
-            Numeric::F64(s) => sink.feed(s.len(), move |i| hash_f64(s[i], seed)),
-        }
-    }
-}
-
-/// What [`Numeric::hashes`] feeds: `n` items, item `i` hashing to `hash_at(i)`.
-pub(crate) trait HashSink {
-    type Out;
-    fn feed<H: Fn(usize) -> (u64, u64) + Sync>(self, n: usize, hash_at: H) -> Self::Out;
-}
+c_enum_from_i32!(
+    SkDtype,
+    "dtype code",
+    [
+        SK_DTYPE_I8,
+        SK_DTYPE_I16,
+        SK_DTYPE_I32,
+        SK_DTYPE_I64,
+        SK_DTYPE_U8,
+        SK_DTYPE_U16,
+        SK_DTYPE_U32,
+        SK_DTYPE_U64,
+        SK_DTYPE_F32,
+        SK_DTYPE_F64,
+        SK_DTYPE_BOOL,
+    ]
+);
 
 /// How the items of a fixed-width string buffer are encoded.
 #[repr(C)]
@@ -332,232 +375,103 @@ pub enum SkFixedEncoding {
     SK_FIXED_UCS4 = 2,
 }
 
-/// A column of variable-length strings: Arrow layout, fixed-width NumPy items, or
-/// items joined by a delimiter byte.
-pub(crate) enum Strings<'a> {
-    Offsets32 {
-        data: &'a [u8],
-        offsets: &'a [i32],
-        validity: Option<(&'a [u8], usize)>,
-    },
-    Offsets64 {
-        data: &'a [u8],
-        offsets: &'a [i64],
-        validity: Option<(&'a [u8], usize)>,
-    },
-    FixedBytes {
-        data: &'a [u8],
-        width: usize,
-    },
-    FixedUcs4 {
-        data: &'a [u32],
-        width: usize,
-    },
-    Delimited {
-        data: &'a [u8],
-        starts: Vec<usize>,
-    },
+c_enum_from_i32!(
+    SkFixedEncoding,
+    "fixed-width encoding",
+    [SK_FIXED_BYTES, SK_FIXED_UCS4]
+);
+
+/// `len` numbers of type `dtype` at `data` (aligned for that type).
+pub(crate) unsafe fn numeric_column<'a>(
+    data: *const c_void,
+    len: usize,
+    dtype: i32,
+) -> Result<Numeric<'a>, Error> {
+    use SkDtype::*;
+    Ok(match SkDtype::try_from(dtype)? {
+        SK_DTYPE_I8 => Numeric::I8(in_slice(data.cast(), len)?),
+        SK_DTYPE_I16 => Numeric::I16(in_slice(data.cast(), len)?),
+        SK_DTYPE_I32 => Numeric::I32(in_slice(data.cast(), len)?),
+        SK_DTYPE_I64 => Numeric::I64(in_slice(data.cast(), len)?),
+        SK_DTYPE_U8 => Numeric::U8(in_slice(data.cast(), len)?),
+        SK_DTYPE_U16 => Numeric::U16(in_slice(data.cast(), len)?),
+        SK_DTYPE_U32 => Numeric::U32(in_slice(data.cast(), len)?),
+        SK_DTYPE_U64 => Numeric::U64(in_slice(data.cast(), len)?),
+        SK_DTYPE_F32 => Numeric::F32(in_slice(data.cast(), len)?),
+        SK_DTYPE_F64 => Numeric::F64(in_slice(data.cast(), len)?),
+        SK_DTYPE_BOOL => Numeric::Bool(in_slice(data.cast(), len)?),
+    })
 }
 
-impl<'a> Strings<'a> {
-    /// Validates an Arrow-style column up front, so that an update applies all of it or
-    /// nothing: offsets non-decreasing and inside `data`, validity long enough.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn arrow(
-        data: *const u8,
-        data_len: usize,
-        offsets: *const c_void,
-        offset_width: u8,
-        n: usize,
-        validity: *const u8,
-        validity_offset: usize,
-    ) -> Result<Self, Error> {
-        let data = in_slice(data, data_len)?;
-        let validity = if validity.is_null() {
-            None
-        } else {
-            let bits = validity_offset
-                .checked_add(n)
-                .ok_or_else(|| invalid("validity offset overflows"))?;
-            Some((in_slice(validity, bits.div_ceil(8))?, validity_offset))
-        };
-        fn check<O: Copy + TryInto<usize>>(offs: &[O], data_len: usize) -> Result<(), Error> {
-            let mut prev = 0usize;
-            for (i, &o) in offs.iter().enumerate() {
-                let o: usize = o
-                    .try_into()
-                    .map_err(|_| invalid("negative string offset"))?;
-                if (i > 0 && o < prev) || o > data_len {
-                    return Err(invalid(format!(
-                        "string offset {i} ({o}) is decreasing or past the data ({data_len} bytes)"
-                    )));
-                }
-                prev = o;
-            }
-            Ok(())
-        }
-        let count = n
-            .checked_add(1)
-            .ok_or_else(|| invalid("string count overflows"))?;
-        match offset_width {
-            4 => {
-                let offsets = in_slice(offsets as *const i32, count)?;
-                check(offsets, data.len())?;
-                Ok(Strings::Offsets32 {
-                    data,
-                    offsets,
-                    validity,
-                })
-            }
-            8 => {
-                let offsets = in_slice(offsets as *const i64, count)?;
-                check(offsets, data.len())?;
-                Ok(Strings::Offsets64 {
-                    data,
-                    offsets,
-                    validity,
-                })
-            }
-            w => Err(invalid(format!(
+/// An Arrow string/binary column of `n` items (see sk_hll_update_strings).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn arrow_column<'a>(
+    data: *const u8,
+    data_len: usize,
+    offsets: *const c_void,
+    offset_width: i32,
+    n: usize,
+    validity: *const u8,
+    validity_offset: usize,
+) -> Result<Column<'a>, Error> {
+    let data = in_slice(data, data_len)?;
+    let validity = if validity.is_null() {
+        None
+    } else {
+        let bytes = Validity::byte_len(validity_offset, n)?;
+        Some(Validity::new(
+            in_slice(validity, bytes)?,
+            validity_offset,
+            n,
+        )?)
+    };
+    let count = n
+        .checked_add(1)
+        .ok_or_else(|| invalid("string count overflows"))?;
+    Ok(match offset_width {
+        4 => Strings::arrow32(data, in_slice(offsets.cast(), count)?, validity)?,
+        8 => Strings::arrow64(data, in_slice(offsets.cast(), count)?, validity)?,
+        w => {
+            return Err(invalid(format!(
                 "offset width must be 4 or 8 bytes, got {w}"
-            ))),
+            )))
         }
     }
+    .into())
+}
 
-    /// Items of `data` separated by `delimiter` (a byte no item contains).
-    pub(crate) unsafe fn delimited(
-        data: *const u8,
-        len: usize,
-        delimiter: u8,
-    ) -> Result<Self, Error> {
-        let data = in_slice(data, len)?;
-        // starts[i]..starts[i + 1] - 1 is item i: the delimiter after each item is skipped.
-        let mut starts = vec![0];
-        starts.extend(sketchbox_core::bulk::par_parts(0..len, |part, found| {
-            let lo = part.start;
-            found.extend(memchr::memchr_iter(delimiter, &data[part]).map(|i| lo + i + 1));
-        }));
-        starts.push(len + 1);
-        Ok(Strings::Delimited { data, starts })
-    }
-
-    pub(crate) unsafe fn fixed(
-        data: *const c_void,
-        itemsize: usize,
-        n: usize,
-        encoding: i32,
-    ) -> Result<Self, Error> {
-        let total = itemsize
-            .checked_mul(n)
-            .filter(|&bytes| bytes <= isize::MAX as usize)
-            .ok_or_else(|| invalid("fixed-width buffer is larger than isize::MAX bytes"))?;
-        match encoding {
-            1 => Ok(Strings::FixedBytes {
-                data: in_slice(data as *const u8, total)?,
-                width: itemsize,
-            }),
-            2 => {
-                if !itemsize.is_multiple_of(4) {
-                    return Err(invalid("UCS4 item size must be a multiple of 4"));
-                }
-                let data = in_slice(data as *const u32, total / 4)?;
-                if let Some(bad) = data.iter().find(|&&c| char::from_u32(c).is_none()) {
-                    return Err(invalid(format!(
-                        "invalid code point {bad:#x} in a UCS4 string"
-                    )));
-                }
-                Ok(Strings::FixedUcs4 {
-                    data,
-                    width: itemsize / 4,
-                })
+/// `n` fixed-width items of `itemsize` bytes at `data`, encoded as `encoding`.
+pub(crate) unsafe fn fixed_column<'a>(
+    data: *const c_void,
+    itemsize: usize,
+    n: usize,
+    encoding: i32,
+) -> Result<Column<'a>, Error> {
+    let total = itemsize
+        .checked_mul(n)
+        .filter(|&bytes| bytes <= isize::MAX as usize)
+        .ok_or_else(|| invalid("fixed-width buffer is larger than isize::MAX bytes"))?;
+    Ok(match SkFixedEncoding::try_from(encoding)? {
+        SkFixedEncoding::SK_FIXED_BYTES => {
+            Strings::fixed_bytes(in_slice(data.cast(), total)?, itemsize)
+        }
+        SkFixedEncoding::SK_FIXED_UCS4 => {
+            if !itemsize.is_multiple_of(4) {
+                return Err(invalid("UCS4 item size must be a multiple of 4"));
             }
-            e => Err(invalid(format!("unknown fixed-width encoding {e}"))),
+            Strings::fixed_ucs4(in_slice(data.cast(), total / 4)?, itemsize / 4)?
         }
     }
+    .into())
+}
 
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Strings::Offsets32 { offsets, .. } => offsets.len() - 1,
-            Strings::Offsets64 { offsets, .. } => offsets.len() - 1,
-            Strings::Delimited { starts, .. } => starts.len() - 1,
-            Strings::FixedBytes { data, width } => {
-                if *width == 0 {
-                    0
-                } else {
-                    data.len() / width
-                }
-            }
-            Strings::FixedUcs4 { data, width } => {
-                if *width == 0 {
-                    0
-                } else {
-                    data.len() / width
-                }
-            }
-        }
-    }
-
-    fn valid(validity: &Option<(&[u8], usize)>, i: usize) -> bool {
-        match validity {
-            None => true,
-            Some((bits, off)) => {
-                let b = off + i;
-                bits[b >> 3] >> (b & 7) & 1 == 1
-            }
-        }
-    }
-
-    /// Calls `f` with item `i`'s bytes (UTF-8 for text); `None` for a null item.
-    #[inline]
-    pub(crate) fn with_item<R>(&self, i: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        match self {
-            Strings::Offsets32 {
-                data,
-                offsets,
-                validity,
-            } => {
-                if !Self::valid(validity, i) {
-                    return None;
-                }
-                Some(f(&data[offsets[i] as usize..offsets[i + 1] as usize]))
-            }
-            Strings::Offsets64 {
-                data,
-                offsets,
-                validity,
-            } => {
-                if !Self::valid(validity, i) {
-                    return None;
-                }
-                Some(f(&data[offsets[i] as usize..offsets[i + 1] as usize]))
-            }
-            Strings::Delimited { data, starts } => Some(f(&data[starts[i]..starts[i + 1] - 1])),
-            Strings::FixedBytes { data, width } => {
-                let item = &data[i * width..(i + 1) * width];
-                let end = item.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-                Some(f(&item[..end]))
-            }
-            Strings::FixedUcs4 { data, width } => {
-                let item = &data[i * width..(i + 1) * width];
-                let end = item.iter().rposition(|&c| c != 0).map_or(0, |p| p + 1);
-                let mut buf = [0u8; 256];
-                let mut heap = Vec::new();
-                let out: &mut [u8] = if end * 4 <= buf.len() {
-                    &mut buf
-                } else {
-                    heap.resize(end * 4, 0);
-                    &mut heap
-                };
-                let mut n = 0;
-                for &c in &item[..end] {
-                    // Validated in `fixed`.
-                    let ch = char::from_u32(c).unwrap_or('\u{fffd}');
-                    n += ch.encode_utf8(&mut out[n..]).len();
-                }
-                Some(f(&out[..n]))
-            }
-        }
-    }
+/// The items of `len` bytes at `data` separated by `delimiter`.
+pub(crate) unsafe fn delimited_column<'a>(
+    data: *const u8,
+    len: usize,
+    delimiter: u8,
+) -> Result<Column<'a>, Error> {
+    Ok(Strings::delimited(in_slice(data, len)?, delimiter).into())
 }
 
 #[cfg(test)]
@@ -566,10 +480,10 @@ mod tests {
     use crate::hll::SkHll;
     use sketchbox_core::hll::{HllSketch, HllType};
 
-    fn invalid_message<T>(r: Result<T, Error>) -> String {
-        match r {
-            Err(Error::InvalidArgument(msg)) => msg,
-            Err(e) => panic!("expected InvalidArgument, got {e}"),
+    fn invalid_message<T, E: Into<ApiError>>(r: Result<T, E>) -> String {
+        match r.map_err(Into::into) {
+            Err(ApiError::Core(Error::InvalidArgument(msg))) => msg,
+            Err(e) => panic!("expected InvalidArgument, got {}", e.message()),
             Ok(_) => panic!("expected InvalidArgument, got Ok"),
         }
     }
@@ -599,12 +513,12 @@ mod tests {
         let data = [0u32; 4];
         let ptr = data.as_ptr() as *const c_void;
         unsafe {
-            assert_eq!(Strings::fixed(ptr, 8, 2, 2).unwrap().len(), 2);
+            assert_eq!(fixed_column(ptr, 8, 2, 2).unwrap().len(), 2);
             for encoding in [1, 2] {
                 // 2^32 * 2^31 = 2^63 bytes: fits a usize, exceeds isize::MAX.
-                let r = Strings::fixed(ptr, 1 << 32, 1 << 31, encoding);
+                let r = fixed_column(ptr, 1 << 32, 1 << 31, encoding);
                 assert!(invalid_message(r).contains("isize::MAX"));
-                let r = Strings::fixed(ptr, 1 << 40, 1 << 40, encoding);
+                let r = fixed_column(ptr, 1 << 40, 1 << 40, encoding);
                 assert!(invalid_message(r).contains("isize::MAX"));
             }
         }
@@ -637,10 +551,13 @@ mod tests {
     /// Progress callback whose `user` is `[busy, idle, results]`: tries to lock both.
     unsafe extern "C" fn lock_both(user: *mut c_void, _done: u64, _total: u64) -> i32 {
         let (busy, idle, results) = &mut *(user as *mut (*mut SkHll, *mut SkHll, Vec<String>));
-        results.push(invalid_message(SkHll::lock(*busy)));
+        results.push(match SkHll::lock(*busy) {
+            Err(ApiError::Busy) => "busy".into(),
+            _ => "not busy".into(),
+        });
         results.push(match SkHll::lock(*idle) {
             Ok(_) => "idle ok".into(),
-            Err(e) => e.to_string(),
+            Err(e) => e.message(),
         });
         0
     }
@@ -654,12 +571,62 @@ mod tests {
             let user = &mut state as *mut _ as *mut c_void;
             assert!(progress_fn(Some(lock_both), user)(1, 2));
             drop(guard);
-            assert_eq!(state.2, [BUSY_IN_CALLBACK, "idle ok"]);
+            assert_eq!(state.2, ["busy", "idle ok"]);
             // Outside the callback the flag is cleared: locking waits again, and works.
             assert!(!IN_PROGRESS_CALLBACK.with(Cell::get));
             assert!(SkHll::lock(busy).is_ok());
             SkHll::free(busy);
             SkHll::free(idle);
         }
+    }
+
+    #[test]
+    fn enums_are_parsed_through_their_types() {
+        assert_eq!(SkDtype::try_from(4).unwrap(), SkDtype::SK_DTYPE_I64);
+        assert_eq!(SkDtype::try_from(11).unwrap(), SkDtype::SK_DTYPE_BOOL);
+        for bad in [0, 12, -1, i32::MAX] {
+            let msg = invalid_message(SkDtype::try_from(bad));
+            assert!(
+                msg.contains("dtype code") && msg.contains("SK_DTYPE_BOOL"),
+                "{msg}"
+            );
+        }
+        assert!(SkFixedEncoding::try_from(3).is_err());
+        assert_eq!(
+            SkFixedEncoding::try_from(2).unwrap(),
+            SkFixedEncoding::SK_FIXED_UCS4
+        );
+    }
+
+    /// A panic inside an entry point's body: a status and a message, not an abort.
+    extern "C" fn panicking_entry_point() -> i32 {
+        guard(|| -> Result<(), ApiError> {
+            std::panic::resume_unwind(Box::new("deliberate panic"))
+        })
+    }
+
+    #[test]
+    fn the_guard_turns_panics_and_errors_into_status_codes() {
+        assert_eq!(panicking_entry_point(), SkStatus::SK_ERR_PANIC as i32);
+        let msg = unsafe { std::ffi::CStr::from_ptr(sk_last_error()) };
+        assert_eq!(
+            msg.to_str().unwrap(),
+            "internal error (panic): deliberate panic"
+        );
+        let cases = [
+            (ApiError::Busy, SkStatus::SK_ERR_BUSY),
+            (Error::Empty("q".into()).into(), SkStatus::SK_ERR_EMPTY),
+            (
+                Error::ReadOnly("r".into()).into(),
+                SkStatus::SK_ERR_READ_ONLY,
+            ),
+            (Error::Cancelled.into(), SkStatus::SK_ERR_CANCELLED),
+        ];
+        for (e, status) in cases {
+            assert_eq!(guard(|| Err(e)), status as i32);
+        }
+        let msg = unsafe { std::ffi::CStr::from_ptr(sk_last_error()) };
+        assert_eq!(msg.to_str().unwrap(), "cancelled by the progress callback");
+        assert_eq!(sk_abi_version(), SK_ABI_VERSION);
     }
 }

@@ -1,9 +1,9 @@
 //! C surface of the HyperLogLog sketch (`sketchbox_core::hll`).
 
 use crate::common::*;
-use sketchbox_core::hash::{hash_bytes, DEFAULT_SEED};
-use sketchbox_core::hll::{coupon, HllSketch, HllType};
-use std::ffi::c_void;
+use crate::update::{hash_update_surface, HashHandle};
+use sketchbox_core::hll::{HllSketch, HllType};
+use sketchbox_core::Error;
 use std::sync::Mutex;
 
 /// A HyperLogLog sketch (Apache DataSketches-compatible). Created by sk_hll_new,
@@ -31,21 +31,23 @@ pub enum SkHllType {
     SK_HLL_8 = 2,
 }
 
-fn parse_hll_type(t: i32) -> Result<HllType, sketchbox_core::Error> {
-    if !(0..=2).contains(&t) {
-        return Err(invalid(format!(
-            "HLL type {t} is not SK_HLL_4, SK_HLL_6 or SK_HLL_8"
-        )));
-    }
-    HllType::from_u8(t as u8)
+c_enum_from_i32!(SkHllType, "HLL type", [SK_HLL_4, SK_HLL_6, SK_HLL_8]);
+
+fn parse_hll_type(t: i32) -> Result<HllType, Error> {
+    Ok(match SkHllType::try_from(t)? {
+        SkHllType::SK_HLL_4 => HllType::Hll4,
+        SkHllType::SK_HLL_6 => HllType::Hll6,
+        SkHllType::SK_HLL_8 => HllType::Hll8,
+    })
 }
 
 /// Creates an empty sketch of 2^lg_k registers (lg_k in 4..=21) and target type
 /// `hll_type` (an SkHllType). On success *out owns the new sketch.
 #[no_mangle]
-pub unsafe extern "C" fn sk_hll_new(lg_k: u8, hll_type: i32, out: *mut *mut SkHll) -> i32 {
+pub unsafe extern "C" fn sk_hll_new(lg_k: i32, hll_type: i32, out: *mut *mut SkHll) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
+        let lg_k = small_param(lg_k, "lg_k must be in 4..=21")?;
         *out = SkHll::into_raw(HllSketch::new(lg_k, parse_hll_type(hll_type)?)?);
         Ok(())
     })
@@ -87,236 +89,20 @@ pub unsafe extern "C" fn sk_hll_convert(
     })
 }
 
-/// Feeds hashed items to an HLL's bulk path as coupons.
-struct Bulk<'a> {
-    sketch: &'a mut HllSketch,
-    progress: &'a mut dyn FnMut(u64, u64) -> bool,
-}
-
-impl HashSink for Bulk<'_> {
-    type Out = Result<(), sketchbox_core::Error>;
-    fn feed<H: Fn(usize) -> (u64, u64) + Sync>(self, n: usize, hash_at: H) -> Self::Out {
-        self.sketch
-            .update_with(n, move |i| Some(coupon(hash_at(i))), self.progress)
+impl HashHandle for SkHll {
+    type Sketch = HllSketch;
+    fn updatable(inner: &mut HllSketch) -> Result<&mut HllSketch, Error> {
+        Ok(inner)
     }
 }
 
-/// Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, which
-/// must be aligned for that type (else SK_ERR_INVALID_ARGUMENT).
-/// Integers are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by
-/// their bit pattern), floats as double with -0.0 and NaN canonicalised, as Apache
-/// DataSketches does. Large inputs are hashed on every core and applied in order, so
-/// the result equals one-by-one updates. If `progress` cancels, the sketch holds the
-/// items of every completed block (a prefix of the input) and the call returns
-/// SK_ERR_CANCELLED.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_numeric(
-    sketch: *mut SkHll,
-    data: *const c_void,
-    len: usize,
-    dtype: i32,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    guard(|| {
-        let col = Numeric::from_raw(data, len, dtype)?;
-        let mut sk = SkHll::lock(sketch)?;
-        let progress = &mut progress_fn(progress, user);
-        col.hashes(
-            DEFAULT_SEED,
-            Bulk {
-                sketch: &mut sk,
-                progress,
-            },
-        )
-    })
-}
-
-/// sk_hll_update_numeric for int64 items.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_i64(
-    sketch: *mut SkHll,
-    data: *const i64,
-    len: usize,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    sk_hll_update_numeric(
-        sketch,
-        data as *const c_void,
-        len,
-        SkDtype::SK_DTYPE_I64 as i32,
-        progress,
-        user,
-    )
-}
-
-/// sk_hll_update_numeric for uint64 items.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_u64(
-    sketch: *mut SkHll,
-    data: *const u64,
-    len: usize,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    sk_hll_update_numeric(
-        sketch,
-        data as *const c_void,
-        len,
-        SkDtype::SK_DTYPE_U64 as i32,
-        progress,
-        user,
-    )
-}
-
-/// sk_hll_update_numeric for double items.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_f64(
-    sketch: *mut SkHll,
-    data: *const f64,
-    len: usize,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    sk_hll_update_numeric(
-        sketch,
-        data as *const c_void,
-        len,
-        SkDtype::SK_DTYPE_F64 as i32,
-        progress,
-        user,
-    )
-}
-
-/// Updates with one int64 item (the cheapest call for item-at-a-time use).
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_one_i64(sketch: *mut SkHll, value: i64) -> i32 {
-    guard(|| {
-        SkHll::lock(sketch)?.update_i64(value);
-        Ok(())
-    })
-}
-
-/// Updates with one uint64 item (hashed by its bit pattern, like an int64).
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_one_u64(sketch: *mut SkHll, value: u64) -> i32 {
-    guard(|| {
-        SkHll::lock(sketch)?.update_i64(value as i64);
-        Ok(())
-    })
-}
-
-/// Updates with one double item.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_one_f64(sketch: *mut SkHll, value: f64) -> i32 {
-    guard(|| {
-        SkHll::lock(sketch)?.update_f64(value);
-        Ok(())
-    })
-}
-
-/// Updates with one string or byte string of `len` bytes; an empty one is ignored.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_one_bytes(
-    sketch: *mut SkHll,
-    data: *const u8,
-    len: usize,
-) -> i32 {
-    guard(|| {
-        let item = in_slice(data, len)?;
-        SkHll::lock(sketch)?.update_bytes(item);
-        Ok(())
-    })
-}
-
-/// Updates with `n` strings in Arrow layout: item i is bytes
-/// data[offsets[i] .. offsets[i+1]] (offsets hold n+1 entries of `offset_width` bytes,
-/// 4 for Arrow string/binary, 8 for large_string/large_binary; aligned to that width;
-/// NULL is accepted when n is 0). `validity` is an
-/// optional Arrow validity bitmap (NULL: all valid) whose bit `validity_offset + i`
-/// says whether item i is present; null and empty items are skipped. The input is
-/// validated before any item is applied. Cancellation as sk_hll_update_numeric.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_strings(
-    sketch: *mut SkHll,
-    data: *const u8,
-    data_len: usize,
-    offsets: *const c_void,
-    offset_width: u8,
-    n: usize,
-    validity: *const u8,
-    validity_offset: usize,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    guard(|| {
-        let col = Strings::arrow(
-            data,
-            data_len,
-            offsets,
-            offset_width,
-            n,
-            validity,
-            validity_offset,
-        )?;
-        update_strings(sketch, &col, progress, user)
-    })
-}
-
-/// Updates with the items of `data` separated by the byte `delimiter`, which no item
-/// contains (e.g. strings joined with "\\0"): `len` bytes hold count(delimiter) + 1
-/// items; empty ones are skipped. Cancellation as sk_hll_update_numeric.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_delimited(
-    sketch: *mut SkHll,
-    data: *const u8,
-    len: usize,
-    delimiter: u8,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    guard(|| {
-        let col = Strings::delimited(data, len, delimiter)?;
-        update_strings(sketch, &col, progress, user)
-    })
-}
-
-/// Updates with `n` fixed-width items of `itemsize` bytes each (NumPy `S` or `U`
-/// arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are padding and
-/// empty items are skipped. Cancellation as sk_hll_update_numeric.
-#[no_mangle]
-pub unsafe extern "C" fn sk_hll_update_fixed(
-    sketch: *mut SkHll,
-    data: *const c_void,
-    itemsize: usize,
-    n: usize,
-    encoding: i32,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    guard(|| {
-        let col = Strings::fixed(data, itemsize, n, encoding)?;
-        update_strings(sketch, &col, progress, user)
-    })
-}
-
-unsafe fn update_strings(
-    sketch: *mut SkHll,
-    col: &Strings,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> Result<(), sketchbox_core::Error> {
-    let mut sk = SkHll::lock(sketch)?;
-    sk.update_with(
-        col.len(),
-        |i| {
-            col.with_item(i, |b| hash_bytes(b, DEFAULT_SEED).map(coupon))
-                .flatten()
-        },
-        &mut progress_fn(progress, user),
-    )
-}
+hash_update_surface!(
+    hll_update,
+    SkHll,
+    "hll",
+    "the sketch",
+    " Items are hashed with DataSketches' default seed, 9001."
+);
 
 /// Writes the estimate of the number of distinct items to *out.
 #[no_mangle]
@@ -332,11 +118,12 @@ pub unsafe extern "C" fn sk_hll_estimate(sketch: *const SkHll, out: *mut f64) ->
 #[no_mangle]
 pub unsafe extern "C" fn sk_hll_lower_bound(
     sketch: *const SkHll,
-    num_std: u8,
+    num_std: i32,
     out: *mut f64,
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
+        let num_std = small_param(num_std, "num_std must be 1, 2 or 3")?;
         *out = SkHll::lock(sketch)?.lower_bound(num_std)?;
         Ok(())
     })
@@ -346,11 +133,12 @@ pub unsafe extern "C" fn sk_hll_lower_bound(
 #[no_mangle]
 pub unsafe extern "C" fn sk_hll_upper_bound(
     sketch: *const SkHll,
-    num_std: u8,
+    num_std: i32,
     out: *mut f64,
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
+        let num_std = small_param(num_std, "num_std must be 1, 2 or 3")?;
         *out = SkHll::lock(sketch)?.upper_bound(num_std)?;
         Ok(())
     })
@@ -436,10 +224,6 @@ pub unsafe extern "C" fn sk_hll_to_json(sketch: *const SkHll, out: *mut SkBytes)
     guard(|| {
         let out = out_ref(out)?;
         let json = SkHll::lock(sketch)?.to_json();
-        bytes_out(
-            serde_json::to_vec(&json).map_err(|e| invalid(e.to_string()))?,
-            out,
-        );
-        Ok(())
+        Ok(json_out(&json, out)?)
     })
 }

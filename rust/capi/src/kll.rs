@@ -1,7 +1,8 @@
 //! C surface of the KLL quantiles sketch (`sketchbox_core::kll`).
 
 use crate::common::*;
-use sketchbox_core::bulk::BLOCK;
+use sketchbox_core::bulk::update_values;
+use sketchbox_core::column::Numeric;
 use sketchbox_core::kll::{KllItem, KllSketch};
 use sketchbox_core::Error;
 use std::ffi::c_void;
@@ -20,8 +21,7 @@ use std::sync::Mutex;
 /// INCLUSIVE search criterion (rank(x) is the fraction of items <= x; quantile(r) is
 /// the smallest retained item whose inclusive rank is >= r), false is EXCLUSIVE
 /// (items < x; the smallest retained item whose inclusive rank is > r). Queries on an
-/// empty sketch fail with SK_ERR_INVALID_ARGUMENT ("empty sketch"), as DataSketches
-/// throws. NaN items are ignored by updates (as in DataSketches) and are not counted.
+/// empty sketch fail with SK_ERR_EMPTY, as DataSketches throws. NaN items are ignored by updates (as in DataSketches) and are not counted.
 pub struct SkKll(Mutex<Kll>);
 
 /// What an SkKll holds: a sketch of one item type.
@@ -94,14 +94,10 @@ impl Kll {
     }
 }
 
+c_enum_from_i32!(SkKllType, "KLL item type", [SK_KLL_F64, SK_KLL_F32]);
+
 fn parse_type(t: i32) -> Result<SkKllType, Error> {
-    match t {
-        0 => Ok(SkKllType::SK_KLL_F64),
-        1 => Ok(SkKllType::SK_KLL_F32),
-        _ => Err(invalid(format!(
-            "KLL item type {t} is not SK_KLL_F64 (0) or SK_KLL_F32 (1)"
-        ))),
-    }
+    SkKllType::try_from(t)
 }
 
 /// A query argument as the sketch's item type. Doubles given to a float sketch are
@@ -126,24 +122,6 @@ impl FromF64 for f32 {
 
 fn items_as<T: FromF64>(xs: &[f64]) -> Vec<T> {
     xs.iter().map(|&x| T::from_f64(x)).collect()
-}
-
-/// `update_slice` a block of BLOCK items at a time, asking `progress` between blocks.
-fn update_blocks<T: KllItem>(
-    s: &mut KllSketch<T>,
-    data: &[T],
-    progress: &mut dyn FnMut(u64, u64) -> bool,
-) -> Result<(), Error> {
-    let total = data.len() as u64;
-    let mut done = 0u64;
-    for block in data.chunks(BLOCK) {
-        if done > 0 && !progress(done, total) {
-            return Err(Error::Cancelled);
-        }
-        s.update_slice(block);
-        done += block.len() as u64;
-    }
-    Ok(())
 }
 
 fn type_mismatch(kll: &Kll, given: &str) -> Error {
@@ -207,22 +185,23 @@ pub unsafe extern "C" fn sk_kll_copy(sketch: *const SkKll, out: *mut *mut SkKll)
 }
 
 /// Writes the sketch's k, min_k (the smallest k among the sketches merged into it,
-/// which sets its error bound) and item type. Any out-pointer may be NULL.
+/// which sets its error bound; both of the type sk_kll_new takes) and item type. Any
+/// out-pointer may be NULL.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_params(
     sketch: *const SkKll,
-    k: *mut u16,
-    min_k: *mut u16,
+    k: *mut u32,
+    min_k: *mut u32,
     item_type: *mut SkKllType,
 ) -> i32 {
     guard(|| {
         let kll = SkKll::lock(sketch)?;
         let (sk_k, sk_min_k) = with_kll!(&*kll, s => (s.k(), s.min_k()));
         if let Some(k) = k.as_mut() {
-            *k = sk_k;
+            *k = sk_k.into();
         }
         if let Some(m) = min_k.as_mut() {
-            *m = sk_min_k;
+            *m = sk_min_k.into();
         }
         if let Some(t) = item_type.as_mut() {
             *t = kll.item_type();
@@ -246,11 +225,11 @@ pub unsafe extern "C" fn sk_kll_update_f64(
     user: *mut c_void,
 ) -> i32 {
     guard(|| {
-        let items = in_slice(data, len)?;
+        let items = Numeric::F64(in_slice(data, len)?);
         let mut kll = SkKll::lock(sketch)?;
         match &mut *kll {
-            Kll::F64(s) => update_blocks(s, items, &mut progress_fn(progress, user)),
-            other => Err(type_mismatch(other, "double")),
+            Kll::F64(s) => Ok(update_values(s, &items, &mut progress_fn(progress, user))?),
+            other => Err(type_mismatch(other, "double").into()),
         }
     })
 }
@@ -265,12 +244,33 @@ pub unsafe extern "C" fn sk_kll_update_f32(
     user: *mut c_void,
 ) -> i32 {
     guard(|| {
-        let items = in_slice(data, len)?;
+        let items = Numeric::F32(in_slice(data, len)?);
         let mut kll = SkKll::lock(sketch)?;
         match &mut *kll {
-            Kll::F32(s) => update_blocks(s, items, &mut progress_fn(progress, user)),
-            other => Err(type_mismatch(other, "float")),
+            Kll::F32(s) => Ok(update_values(s, &items, &mut progress_fn(progress, user))?),
+            other => Err(type_mismatch(other, "float").into()),
         }
+    })
+}
+
+/// Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, aligned
+/// for that type, converted to the sketch's item type as NumPy's astype converts them
+/// (to the nearest double or float, beyond a float's range to an infinity; bools to 0
+/// and 1); NaN items are ignored. A column of the sketch's own type is read in place.
+/// Blocks, progress and cancellation as sk_kll_update_f64.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_update_numeric(
+    sketch: *mut SkKll,
+    data: *const c_void,
+    len: usize,
+    dtype: i32,
+    progress: SkProgressFn,
+    user: *mut c_void,
+) -> i32 {
+    guard(|| {
+        let column = numeric_column(data, len, dtype)?;
+        let progress = &mut progress_fn(progress, user);
+        Ok(with_kll!(&mut *SkKll::lock(sketch)?, s => update_values(s, &column, progress))?)
     })
 }
 
@@ -297,13 +297,13 @@ pub unsafe extern "C" fn sk_kll_merge(dst: *mut SkKll, src: *const SkKll) -> i32
         // Copy src first so that two threads merging a->b and b->a cannot deadlock.
         let other = SkKll::lock(src)?.clone_sketch();
         match (&mut *SkKll::lock(dst)?, &other) {
-            (Kll::F64(d), Kll::F64(s)) => d.merge(s),
-            (Kll::F32(d), Kll::F32(s)) => d.merge(s),
-            (d, _) => Err(Error::Incompatible(format!(
+            (Kll::F64(d), Kll::F64(s)) => Ok(d.merge(s)?),
+            (Kll::F32(d), Kll::F32(s)) => Ok(d.merge(s)?),
+            (d, _) => Err(ApiError::from(Error::Incompatible(format!(
                 "cannot merge a KLL sketch of {} items into one of {} items",
                 type_name(other.item_type()),
                 type_name(d.item_type())
-            ))),
+            )))),
         }
     })
 }
@@ -346,11 +346,11 @@ pub unsafe extern "C" fn sk_kll_is_estimation_mode(sketch: *const SkKll, out: *m
 }
 
 fn empty() -> Error {
-    invalid("empty sketch")
+    Error::Empty("min and max are undefined for an empty KLL sketch".into())
 }
 
 /// Writes the smallest item seen to *out (exact, whatever the mode); an empty sketch
-/// gives SK_ERR_INVALID_ARGUMENT.
+/// gives SK_ERR_EMPTY.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_min(sketch: *const SkKll, out: *mut f64) -> i32 {
     guard(|| {
@@ -361,7 +361,7 @@ pub unsafe extern "C" fn sk_kll_min(sketch: *const SkKll, out: *mut f64) -> i32 
     })
 }
 
-/// Writes the largest item seen to *out; an empty sketch gives SK_ERR_INVALID_ARGUMENT.
+/// Writes the largest item seen to *out; an empty sketch gives SK_ERR_EMPTY.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_max(sketch: *const SkKll, out: *mut f64) -> i32 {
     guard(|| {
@@ -408,7 +408,7 @@ unsafe fn write_out<T: KllItem>(values: &[T], out: *mut f64, len: usize) -> Resu
 /// Writes the quantile at normalized `rank` (in [0, 1]) to *out; see SkKll for the
 /// meaning of `inclusive`. Ranks 0 and 1 give the smallest and largest retained items
 /// (DataSketches' choice; in estimation mode they need not be min and max). A rank
-/// outside [0, 1] or NaN, or an empty sketch, gives SK_ERR_INVALID_ARGUMENT.
+/// outside [0, 1] or NaN gives SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_quantile(
     sketch: *const SkKll,
@@ -434,14 +434,14 @@ pub unsafe extern "C" fn sk_kll_quantiles(
         let ranks = in_slice(ranks, len)?;
         with_kll!(&*SkKll::lock(sketch)?, s => {
             let q = s.quantiles(ranks, inclusive)?;
-            write_out(&q, out, len)
+            Ok(write_out(&q, out, len)?)
         })
     })
 }
 
 /// Writes the normalized rank of `item` (the fraction of items <= item if `inclusive`,
 /// < item otherwise) to *out. A float sketch compares `item` rounded to the nearest
-/// float. A NaN item or an empty sketch gives SK_ERR_INVALID_ARGUMENT.
+/// float. A NaN item gives SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_rank(
     sketch: *const SkKll,
@@ -465,16 +465,20 @@ pub unsafe extern "C" fn sk_kll_ranks(
     guard(|| {
         let items = in_slice(items, len)?;
         match &*SkKll::lock(sketch)? {
-            Kll::F64(s) => write_out(&s.ranks(items, inclusive)?, out, len),
-            Kll::F32(s) => write_out(&s.ranks(&items_as::<f32>(items), inclusive)?, out, len),
+            Kll::F64(s) => Ok(write_out(&s.ranks(items, inclusive)?, out, len)?),
+            Kll::F32(s) => Ok(write_out(
+                &s.ranks(&items_as::<f32>(items), inclusive)?,
+                out,
+                len,
+            )?),
         }
     })
 }
 
 /// Writes the cumulative distribution at the `len` split points (unique, increasing,
 /// not NaN; rounded to float for a float sketch) to out[0 .. len + 1]: the rank of
-/// each split point (inclusive or exclusive), then 1. Bad split points or an empty
-/// sketch give SK_ERR_INVALID_ARGUMENT, leaving `out` unchanged.
+/// each split point (inclusive or exclusive), then 1. Bad split points give
+/// SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY, leaving `out` unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_cdf(
     sketch: *const SkKll,
@@ -489,7 +493,7 @@ pub unsafe extern "C" fn sk_kll_cdf(
             Kll::F64(s) => s.cdf(split, inclusive)?,
             Kll::F32(s) => s.cdf(&items_as::<f32>(split), inclusive)?,
         };
-        write_out(&r, out, len + 1)
+        Ok(write_out(&r, out, len + 1)?)
     })
 }
 
@@ -510,7 +514,7 @@ pub unsafe extern "C" fn sk_kll_pmf(
             Kll::F64(s) => s.pmf(split, inclusive)?,
             Kll::F32(s) => s.pmf(&items_as::<f32>(split), inclusive)?,
         };
-        write_out(&r, out, len + 1)
+        Ok(write_out(&r, out, len + 1)?)
     })
 }
 
@@ -558,10 +562,6 @@ pub unsafe extern "C" fn sk_kll_to_json(sketch: *const SkKll, out: *mut SkBytes)
     guard(|| {
         let out = out_ref(out)?;
         let json = with_kll!(&*SkKll::lock(sketch)?, s => s.to_json());
-        bytes_out(
-            serde_json::to_vec(&json).map_err(|e| invalid(e.to_string()))?,
-            out,
-        );
-        Ok(())
+        Ok(json_out(&json, out)?)
     })
 }

@@ -1,19 +1,18 @@
 //! C surface of the Theta sketch (`sketchbox_core::theta`).
 
 use crate::common::*;
-use sketchbox_core::hash::hash_bytes;
+use crate::update::{hash_update_surface, HashHandle};
 use sketchbox_core::theta::{
     a_not_b, jaccard, CompactTheta, ThetaIntersection, ThetaRead, ThetaUnion, UpdateTheta,
     DEFAULT_LG_K,
 };
 use sketchbox_core::Error;
-use std::ffi::c_void;
 use std::sync::Mutex;
 
 /// A Theta sketch (Apache DataSketches-compatible) in one of two states: an update sketch
 /// (from sk_theta_new, or a copy of one), which accepts items, or a compact sketch (the
 /// result of a set operation or of sk_theta_deserialize), which is immutable: updating
-/// it fails with SK_ERR_INVALID_ARGUMENT. Both answer every query, serialize, and enter
+/// it fails with SK_ERR_READ_ONLY. Both answer every query, serialize, and enter
 /// set operations. Owned by the caller; released by sk_theta_free. Safe to share
 /// between threads: every call takes the handle's internal lock (set operations lock
 /// their inputs one at a time, so they never deadlock, even on the same handle twice).
@@ -48,9 +47,10 @@ impl Theta {
     fn update_sketch(&mut self) -> Result<&mut UpdateTheta, Error> {
         match self {
             Theta::Update(u) => Ok(u),
-            Theta::Compact(..) => Err(invalid(
+            Theta::Compact(..) => Err(Error::ReadOnly(
                 "this Theta sketch is compact (the result of a set operation or of \
-                 deserialization) and cannot be updated; union it with an update sketch",
+                 deserialization) and cannot be updated; union it with an update sketch"
+                    .into(),
             )),
         }
     }
@@ -72,7 +72,7 @@ impl Theta {
 }
 
 /// A compact copy of the sketch behind `ptr`, taken under its lock.
-unsafe fn snapshot(ptr: *const SkTheta) -> Result<CompactTheta, Error> {
+unsafe fn snapshot(ptr: *const SkTheta) -> Result<CompactTheta, ApiError> {
     Ok(SkTheta::lock(ptr)?.with_compact(|c| c.clone()))
 }
 
@@ -85,9 +85,10 @@ unsafe fn new_compact(out: *mut *mut SkTheta, sketch: CompactTheta, seed: u64) {
 /// and hash `seed` (DataSketches' default is 9001; sketches combine only with sketches
 /// of the same seed). On success *out owns the new sketch.
 #[no_mangle]
-pub unsafe extern "C" fn sk_theta_new(lg_k: u8, p: f32, seed: u64, out: *mut *mut SkTheta) -> i32 {
+pub unsafe extern "C" fn sk_theta_new(lg_k: i32, p: f32, seed: u64, out: *mut *mut SkTheta) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
+        let lg_k = small_param(lg_k, "lg_k must be in 5..=26")?;
         *out = SkTheta::into_raw(Theta::Update(UpdateTheta::new(lg_k, p, seed)?));
         Ok(())
     })
@@ -116,221 +117,20 @@ pub unsafe extern "C" fn sk_theta_copy(sketch: *const SkTheta, out: *mut *mut Sk
     })
 }
 
-/// Feeds hashed items to an update sketch's bulk path.
-struct Bulk<'a> {
-    sketch: &'a mut UpdateTheta,
-    progress: &'a mut dyn FnMut(u64, u64) -> bool,
-}
-
-impl HashSink for Bulk<'_> {
-    type Out = Result<(), Error>;
-    fn feed<H: Fn(usize) -> (u64, u64) + Sync>(self, n: usize, hash_at: H) -> Self::Out {
-        self.sketch
-            .update_with(n, move |i| Some(hash_at(i).0), self.progress)
+impl HashHandle for SkTheta {
+    type Sketch = UpdateTheta;
+    fn updatable(inner: &mut Theta) -> Result<&mut UpdateTheta, Error> {
+        inner.update_sketch()
     }
 }
 
-/// Updates an update sketch with `len` numbers of element type `dtype` (an SkDtype) at
-/// `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT).
-/// Integers are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by
-/// their bit pattern), floats as double with -0.0 and NaN canonicalised, as Apache
-/// DataSketches does, with the sketch's seed. Large inputs are hashed on every core and
-/// applied in order, so the result equals one-by-one updates. If `progress` cancels,
-/// the sketch holds the items of every completed block (a prefix of the input) and the
-/// call returns SK_ERR_CANCELLED. A compact sketch gives SK_ERR_INVALID_ARGUMENT.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_numeric(
-    sketch: *mut SkTheta,
-    data: *const c_void,
-    len: usize,
-    dtype: i32,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    guard(|| {
-        let col = Numeric::from_raw(data, len, dtype)?;
-        let mut guard = SkTheta::lock(sketch)?;
-        let sk = guard.update_sketch()?;
-        let seed = sk.seed();
-        col.hashes(
-            seed,
-            Bulk {
-                sketch: sk,
-                progress: &mut progress_fn(progress, user),
-            },
-        )
-    })
-}
-
-/// sk_theta_update_numeric for int64 items.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_i64(
-    sketch: *mut SkTheta,
-    data: *const i64,
-    len: usize,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    let dtype = SkDtype::SK_DTYPE_I64 as i32;
-    sk_theta_update_numeric(sketch, data as *const c_void, len, dtype, progress, user)
-}
-
-/// sk_theta_update_numeric for uint64 items.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_u64(
-    sketch: *mut SkTheta,
-    data: *const u64,
-    len: usize,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    let dtype = SkDtype::SK_DTYPE_U64 as i32;
-    sk_theta_update_numeric(sketch, data as *const c_void, len, dtype, progress, user)
-}
-
-/// sk_theta_update_numeric for double items.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_f64(
-    sketch: *mut SkTheta,
-    data: *const f64,
-    len: usize,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    let dtype = SkDtype::SK_DTYPE_F64 as i32;
-    sk_theta_update_numeric(sketch, data as *const c_void, len, dtype, progress, user)
-}
-
-/// Updates an update sketch with one int64 item.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_one_i64(sketch: *mut SkTheta, value: i64) -> i32 {
-    guard(|| {
-        SkTheta::lock(sketch)?.update_sketch()?.update_i64(value);
-        Ok(())
-    })
-}
-
-/// Updates an update sketch with one uint64 item (hashed by its bit pattern, like an
-/// int64).
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_one_u64(sketch: *mut SkTheta, value: u64) -> i32 {
-    guard(|| {
-        SkTheta::lock(sketch)?.update_sketch()?.update_u64(value);
-        Ok(())
-    })
-}
-
-/// Updates an update sketch with one double item.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_one_f64(sketch: *mut SkTheta, value: f64) -> i32 {
-    guard(|| {
-        SkTheta::lock(sketch)?.update_sketch()?.update_f64(value);
-        Ok(())
-    })
-}
-
-/// Updates an update sketch with one string or byte string of `len` bytes; an empty one
-/// is not an item and is ignored.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_one_bytes(
-    sketch: *mut SkTheta,
-    data: *const u8,
-    len: usize,
-) -> i32 {
-    guard(|| {
-        let item = in_slice(data, len)?;
-        SkTheta::lock(sketch)?.update_sketch()?.update_bytes(item);
-        Ok(())
-    })
-}
-
-/// Updates an update sketch with `n` strings in Arrow layout, exactly as
-/// sk_hll_update_strings reads them (offsets of `offset_width` 4 or 8 bytes, optional
-/// validity bitmap; null and empty items are skipped). The input is validated before
-/// any item is applied. Cancellation as sk_theta_update_numeric.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_strings(
-    sketch: *mut SkTheta,
-    data: *const u8,
-    data_len: usize,
-    offsets: *const c_void,
-    offset_width: u8,
-    n: usize,
-    validity: *const u8,
-    validity_offset: usize,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    guard(|| {
-        let col = Strings::arrow(
-            data,
-            data_len,
-            offsets,
-            offset_width,
-            n,
-            validity,
-            validity_offset,
-        )?;
-        update_strings(sketch, &col, progress, user)
-    })
-}
-
-/// Updates an update sketch with `n` fixed-width items of `itemsize` bytes each (NumPy
-/// `S` or `U` arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are
-/// padding and empty items are skipped. Cancellation as sk_theta_update_numeric.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_fixed(
-    sketch: *mut SkTheta,
-    data: *const c_void,
-    itemsize: usize,
-    n: usize,
-    encoding: i32,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    guard(|| {
-        let col = Strings::fixed(data, itemsize, n, encoding)?;
-        update_strings(sketch, &col, progress, user)
-    })
-}
-
-/// Updates an update sketch with the items of `data` separated by the byte `delimiter`,
-/// which no item contains (e.g. strings joined with "\\0"): `len` bytes hold
-/// count(delimiter) + 1 items; empty ones are skipped. Cancellation as
-/// sk_theta_update_numeric.
-#[no_mangle]
-pub unsafe extern "C" fn sk_theta_update_delimited(
-    sketch: *mut SkTheta,
-    data: *const u8,
-    len: usize,
-    delimiter: u8,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> i32 {
-    guard(|| {
-        let col = Strings::delimited(data, len, delimiter)?;
-        update_strings(sketch, &col, progress, user)
-    })
-}
-
-unsafe fn update_strings(
-    sketch: *mut SkTheta,
-    col: &Strings,
-    progress: SkProgressFn,
-    user: *mut c_void,
-) -> Result<(), Error> {
-    let mut guard = SkTheta::lock(sketch)?;
-    let sk = guard.update_sketch()?;
-    let seed = sk.seed();
-    sk.update_with(
-        col.len(),
-        |i| {
-            col.with_item(i, |b| hash_bytes(b, seed).map(|h| h.0))
-                .flatten()
-        },
-        &mut progress_fn(progress, user),
-    )
-}
+hash_update_surface!(
+    theta_update,
+    SkTheta,
+    "theta",
+    "an update sketch",
+    " Items are hashed with the sketch's seed. A compact sketch gives SK_ERR_READ_ONLY."
+);
 
 /// Writes the estimate of the number of distinct items (retained / theta) to *out.
 #[no_mangle]
@@ -347,11 +147,12 @@ pub unsafe extern "C" fn sk_theta_estimate(sketch: *const SkTheta, out: *mut f64
 #[no_mangle]
 pub unsafe extern "C" fn sk_theta_lower_bound(
     sketch: *const SkTheta,
-    num_std: u8,
+    num_std: i32,
     out: *mut f64,
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
+        let num_std = small_param(num_std, "num_std_devs must be 1, 2 or 3")?;
         *out = SkTheta::lock(sketch)?.read().lower_bound(num_std)?;
         Ok(())
     })
@@ -362,11 +163,12 @@ pub unsafe extern "C" fn sk_theta_lower_bound(
 #[no_mangle]
 pub unsafe extern "C" fn sk_theta_upper_bound(
     sketch: *const SkTheta,
-    num_std: u8,
+    num_std: i32,
     out: *mut f64,
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
+        let num_std = small_param(num_std, "num_std_devs must be 1, 2 or 3")?;
         *out = SkTheta::lock(sketch)?.read().upper_bound(num_std)?;
         Ok(())
     })
@@ -427,6 +229,11 @@ fn union_of(lg_k: u8, seed: u64) -> Result<ThetaUnion, Error> {
     ThetaUnion::new(if lg_k == 0 { DEFAULT_LG_K } else { lg_k }, seed)
 }
 
+/// A union's lg_k: 0 (chosen for the caller) or 5..=26.
+fn union_lg_k(lg_k: i32) -> Result<u8, Error> {
+    small_param(lg_k, "lg_k must be 0 or in 5..=26")
+}
+
 /// Writes to *out a new compact sketch, the union of the `n` sketches at `sketches`, as
 /// a DataSketches theta_union(lg_k, seed) fed them in order computes it (an ordered
 /// result; empty for n = 0). `lg_k` (5..=26) is the union's nominal size; 0 takes the
@@ -437,14 +244,14 @@ fn union_of(lg_k: u8, seed: u64) -> Result<ThetaUnion, Error> {
 pub unsafe extern "C" fn sk_theta_union_many(
     sketches: *const *const SkTheta,
     n: usize,
-    lg_k: u8,
+    lg_k: i32,
     seed: u64,
     out: *mut *mut SkTheta,
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
         let inputs = handles(sketches, n)?;
-        let mut lg_k = lg_k;
+        let mut lg_k = union_lg_k(lg_k)?;
         if lg_k == 0 {
             for &h in inputs {
                 if let Theta::Update(u) = &*SkTheta::lock(h)? {
@@ -475,7 +282,7 @@ pub unsafe extern "C" fn sk_theta_union_images(
     data: *const *const u8,
     lens: *const usize,
     n: usize,
-    lg_k: u8,
+    lg_k: i32,
     seed: u64,
     out: *mut *mut SkTheta,
 ) -> i32 {
@@ -483,7 +290,7 @@ pub unsafe extern "C" fn sk_theta_union_images(
         let out = out_ref(out)?;
         let ptrs = in_slice(data, n)?;
         let lens = in_slice(lens, n)?;
-        let mut union = union_of(lg_k, seed)?;
+        let mut union = union_of(union_lg_k(lg_k)?, seed)?;
         for (i, (&ptr, &len)) in ptrs.iter().zip(lens).enumerate() {
             let image = in_slice(ptr, len)?;
             union.update_image(image).map_err(|e| match e {
@@ -511,7 +318,7 @@ pub unsafe extern "C" fn sk_theta_intersection_many(
         let out = out_ref(out)?;
         let inputs = handles(sketches, n)?;
         if inputs.is_empty() {
-            return Err(invalid("the intersection of no sketches is undefined"));
+            return Err(invalid("the intersection of no sketches is undefined").into());
         }
         let mut inter = ThetaIntersection::new(seed);
         for &h in inputs {
@@ -618,10 +425,6 @@ pub unsafe extern "C" fn sk_theta_to_json(sketch: *const SkTheta, out: *mut SkBy
             Theta::Compact(c, _) => c.to_json(),
         };
         json["seed"] = sk.seed().into();
-        bytes_out(
-            serde_json::to_vec(&json).map_err(|e| invalid(e.to_string()))?,
-            out,
-        );
-        Ok(())
+        Ok(json_out(&json, out)?)
     })
 }

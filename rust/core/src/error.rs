@@ -12,6 +12,10 @@ pub enum Error {
     Incompatible(String),
     /// A long operation stopped because its progress callback asked it to.
     Cancelled,
+    /// A query that has no answer on an empty sketch (a KLL quantile, rank, min, ...).
+    Empty(String),
+    /// An update of a sketch that cannot change (a compact Theta sketch).
+    ReadOnly(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -23,13 +27,15 @@ impl fmt::Display for Error {
             Error::CorruptData(m) => write!(f, "corrupt data: {m}"),
             Error::Incompatible(m) => write!(f, "incompatible sketches: {m}"),
             Error::Cancelled => write!(f, "cancelled by the progress callback"),
+            Error::Empty(m) => write!(f, "empty sketch: {m}"),
+            Error::ReadOnly(m) => write!(f, "read-only sketch: {m}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
 
-/// Shorthand for building a `CorruptData` error.
+/// The error of every image reader: `CorruptData` with `msg`.
 pub(crate) fn corrupt<T>(msg: impl Into<String>) -> Result<T> {
     Err(Error::CorruptData(msg.into()))
 }

@@ -5,6 +5,7 @@
 use super::array::{AuxMap, HllArray, LG_AUX_ARR_INTS};
 use super::coupons::Coupons;
 use super::{HllSketch, HllType, Mode, LG_INIT_LIST_SIZE, LG_INIT_SET_SIZE};
+use crate::bytes::{f64_at, read_u32s, u32_at};
 use crate::error::corrupt;
 use crate::Result;
 
@@ -99,14 +100,6 @@ pub fn serialize(sk: &HllSketch, compact: bool) -> Vec<u8> {
     }
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-}
-
-fn f64_at(b: &[u8], at: usize) -> f64 {
-    f64::from_le_bytes(b[at..at + 8].try_into().unwrap())
-}
-
 pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
     if b.len() < 8 {
         return corrupt(format!(
@@ -154,7 +147,7 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                 if b.len() < 12 {
                     return corrupt("HLL SET image is shorter than its 12-byte preamble");
                 }
-                (u32_at(b, 8), 12)
+                (u32_at(b, 8)?, 12)
             } else {
                 (b[6] as u32, 8)
             };
@@ -194,7 +187,7 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                     b.len()
                 ));
             }
-            let arr: Vec<u32> = (0..stored).map(|i| u32_at(b, start + 4 * i)).collect();
+            let arr = read_u32s(b, start, stored as usize)?;
             for &c in &arr {
                 if c != 0 && (c >> 26) > 63 {
                     return corrupt("coupon value above 63");
@@ -249,11 +242,11 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
             a.cur_min = b[6];
             a.out_of_order = ooo;
             // DataSketches ignores a stored HIP accumulator once the sketch is out of order.
-            a.hip_accum = if ooo { 0.0 } else { f64_at(b, 8) };
-            a.kxq0 = f64_at(b, 16);
-            a.kxq1 = f64_at(b, 24);
-            a.num_at_cur_min = u32_at(b, 32);
-            let aux_count = u32_at(b, 36);
+            a.hip_accum = if ooo { 0.0 } else { f64_at(b, 8)? };
+            a.kxq0 = f64_at(b, 16)?;
+            a.kxq1 = f64_at(b, 24)?;
+            a.num_at_cur_min = u32_at(b, 32)?;
+            let aux_count = u32_at(b, 36)?;
             if !(a.hip_accum.is_finite() && a.kxq0.is_finite() && a.kxq1.is_finite())
                 || a.hip_accum < 0.0
             {
@@ -286,8 +279,8 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                 let mut map = AuxMap::new(lg_arr);
                 let k_mask = (1u32 << lg_k) - 1;
                 let mut seen = 0;
-                for i in 0..stored {
-                    let e = u32_at(b, aux_start + 4 * i);
+                let entries = read_u32s(b, aux_start as usize, stored as usize)?;
+                for &e in &entries {
                     if e == 0 {
                         continue;
                     }
@@ -306,7 +299,7 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                     return corrupt("aux table overfull");
                 }
                 if !compact {
-                    map.arr = (0..stored).map(|i| u32_at(b, aux_start + 4 * i)).collect();
+                    map.arr = entries;
                 }
                 Some(map)
             } else {

@@ -84,9 +84,6 @@ pub struct HllSketch {
     pub(crate) out_of_order_list: bool,
 }
 
-/// Items per block of a bulk update; the progress callback runs between blocks.
-pub const BLOCK: usize = bulk::BLOCK;
-
 impl HllSketch {
     pub fn new(lg_k: u8, tgt: HllType) -> Result<Self> {
         if !(MIN_LG_K..=MAX_LG_K).contains(&lg_k) {
@@ -184,12 +181,13 @@ impl HllSketch {
         }
     }
 
-    /// Bulk update of `n` items, item `i` giving `coupon_at(i)` (`None`: not an item).
-    /// Coupons are computed on every core and applied in input order (see
-    /// [`crate::bulk`]), so the result equals updating one item at a time.
-    /// `progress(done, total)` runs after each block; `false` stops the update with
+    /// Bulk update of `n` items, item `i` giving `coupon_at(i)` (`None`: not an item):
+    /// [`bulk::update_keys`]. Coupons are computed on every core and applied in input
+    /// order, so the result equals updating one item at a time. `progress(done, total)`
+    /// runs after each block of [`bulk::BLOCK`] items; `false` stops the update with
     /// `Error::Cancelled`, leaving the sketch updated with every item of the finished
-    /// blocks (a prefix of the input) and none of the rest.
+    /// blocks (a prefix of the input) and none of the rest. [`bulk::update_column`]
+    /// updates with a whole column.
     pub fn update_with<F>(
         &mut self,
         n: usize,
@@ -199,48 +197,7 @@ impl HllSketch {
     where
         F: Fn(usize) -> Option<u32> + Sync,
     {
-        let mut start = 0;
-        while start < n {
-            let end = (start + BLOCK).min(n);
-            let mut i = start;
-            // LIST/SET mode lasts a few thousand distinct items: one by one.
-            while i < end && !matches!(self.mode, Mode::Hll(_)) {
-                if let Some(c) = coupon_at(i) {
-                    self.update_coupon(c);
-                }
-                i += 1;
-            }
-            if let Mode::Hll(a) = &mut self.mode {
-                let mask = (1u32 << a.lg_k) - 1;
-                // Sub-blocks keep the snapshot the workers filter against fresh: right
-                // after promotion most registers are still 0 and would pass, so they
-                // start small and double.
-                let mut sub = (4usize << a.lg_k).min(bulk::SUB_BLOCK);
-                while i < end {
-                    let hi = (i + sub).min(end);
-                    sub = (sub * 2).min(bulk::SUB_BLOCK);
-                    let regs = &a.regs;
-                    let raises = bulk::par_parts(i..hi, |part, kept| {
-                        bulk::chunked(part, &coupon_at, |chunk: &[Option<u32>]| {
-                            for &c in chunk.iter().flatten() {
-                                if (c >> 26) as u8 > regs[(c & mask) as usize] {
-                                    kept.push(c);
-                                }
-                            }
-                        });
-                    });
-                    for c in raises {
-                        a.update_coupon(c);
-                    }
-                    i = hi;
-                }
-            }
-            start = end;
-            if end < n && !progress(end as u64, n as u64) {
-                return Err(Error::Cancelled);
-            }
-        }
-        Ok(())
+        bulk::update_keys(self, n, coupon_at, progress)
     }
 
     pub fn estimate(&self) -> f64 {
@@ -333,6 +290,60 @@ impl HllSketch {
             }
         }
         v
+    }
+}
+
+/// The bulk driver's view of an HLL: keys are coupons, screened against the registers
+/// once the sketch is in HLL mode (LIST/SET mode lasts a few thousand distinct items and
+/// is updated one by one).
+impl bulk::HashSketch for HllSketch {
+    type Key = u32;
+    /// Register value 0 never raises a register.
+    const NOT_AN_ITEM: u32 = 0;
+
+    fn seed(&self) -> u64 {
+        DEFAULT_SEED
+    }
+
+    #[inline(always)]
+    fn key(hash: (u64, u64)) -> u32 {
+        coupon(hash)
+    }
+
+    fn apply(&mut self, key: u32) {
+        self.update_coupon(key);
+    }
+
+    fn screens(&self) -> bool {
+        matches!(self.mode, Mode::Hll(_))
+    }
+
+    /// Right after promotion most registers are still 0 and would pass, so sub-blocks
+    /// start small and double, keeping the snapshot the workers screen against fresh.
+    fn sub_block_len(&self, previous: Option<usize>) -> usize {
+        previous
+            .map_or(4usize << self.lg_k, |p| p * 2)
+            .min(bulk::SUB_BLOCK)
+    }
+
+    #[inline]
+    fn screen(&self, chunk: &[u32], kept: &mut Vec<u32>) {
+        if let Mode::Hll(a) = &self.mode {
+            let regs = &a.regs[..];
+            let mask = (1u32 << a.lg_k) - 1;
+            for &c in chunk {
+                if (c >> 26) as u8 > regs[(c & mask) as usize] {
+                    kept.push(c);
+                }
+            }
+        }
+    }
+
+    fn apply_screened(&mut self, keys: &[u32]) {
+        match &mut self.mode {
+            Mode::Hll(a) => keys.iter().for_each(|&c| a.update_coupon(c)),
+            Mode::Coupons(_) => keys.iter().for_each(|&c| self.update_coupon(c)),
+        }
     }
 }
 

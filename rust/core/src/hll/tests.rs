@@ -3,6 +3,7 @@
 //! datasketches-python and the Java/C++/Go fixtures.)
 
 use super::*;
+use crate::bulk::BLOCK;
 
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);

@@ -17,6 +17,8 @@
 use serde_json::{json, Value};
 
 use super::{bounds, check_num_std_devs, check_seed_hash, theta_fraction, FAMILY_ID, MAX_THETA};
+use crate::bytes::{need, read_u64s, u16_at, u32_at, u64_at, write_u64s};
+use crate::error::corrupt;
 use crate::{hash::seed_hash, Result};
 
 const FLAG_READ_ONLY: u8 = 1 << 1;
@@ -42,33 +44,6 @@ pub struct CompactTheta {
     pub(crate) entries: Vec<u64>,
 }
 
-fn corrupt<T>(msg: impl Into<String>) -> Result<T> {
-    crate::error::corrupt(format!("Theta image: {}", msg.into()))
-}
-
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-
-/// Checks that `bytes` holds at least `needed` bytes.
-fn need(bytes: &[u8], needed: u64, what: &str) -> Result<()> {
-    if (bytes.len() as u64) < needed {
-        return corrupt(format!(
-            "{what} needs at least {needed} bytes, the image has {}",
-            bytes.len()
-        ));
-    }
-    Ok(())
-}
-
 /// Reads the entries of an ordered image and checks that they are strictly increasing
 /// and in 1..theta; `None` if they are not (the caller's full check then names the
 /// fault). With theta <= 2^63 - 1 that holds iff no entry has its top bit set and none
@@ -76,7 +51,7 @@ fn need(bytes: &[u8], needed: u64, what: &str) -> Result<()> {
 /// the top bit set: wrapping subtractions and ORs, which vectorise on any x86-64,
 /// unlike 64-bit comparisons.
 fn read_ordered(bytes: &[u8], theta: u64) -> Option<Vec<u64>> {
-    let entries = read_u64s(bytes, 0, bytes.len() / 8);
+    let entries = read_u64s(bytes, 0, bytes.len() / 8).ok()?;
     let (first, last) = (*entries.first()?, *entries.last()?);
     let step = |a: u64, b: u64| b | b.wrapping_sub(a).wrapping_sub(1);
     // Eight independent accumulators: the loop runs at load speed, not OR latency.
@@ -95,23 +70,6 @@ fn read_ordered(bytes: &[u8], theta: u64) -> Option<Vec<u64>> {
     }
     bits |= acc.iter().fold(0, |x, &y| x | y);
     (bits >> 63 == 0).then_some(entries)
-}
-
-/// Appends `values` as little-endian u64s (one resize, then a loop that vectorises).
-fn write_u64s(out: &mut Vec<u8>, values: &[u64]) {
-    let start = out.len();
-    out.resize(start + 8 * values.len(), 0);
-    for (dst, v) in out[start..].chunks_exact_mut(8).zip(values) {
-        dst.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-/// Reads `count` u64 hashes starting at byte `start` (length already checked).
-fn read_u64s(bytes: &[u8], start: usize, count: usize) -> Vec<u64> {
-    bytes[start..start + 8 * count]
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect()
 }
 
 /// The serial version of a compact Theta image (its preamble and family checked).
@@ -143,7 +101,7 @@ impl<'a> V3View<'a> {
     pub(crate) fn parse(bytes: &'a [u8], seed: u64) -> Result<Self> {
         let preamble_longs = bytes[0];
         let flags = bytes[5];
-        let image_seed_hash = u16_at(bytes, 6);
+        let image_seed_hash = u16_at(bytes, 6)?;
         let view = |ordered, theta, entries| V3View {
             empty: false,
             ordered,
@@ -166,9 +124,9 @@ impl<'a> V3View<'a> {
             2 | 3 => {
                 let start: usize = if preamble_longs == 3 { 24 } else { 16 };
                 need(bytes, start as u64, "the preamble")?;
-                let count = u32_at(bytes, 8) as u64;
+                let count = u32_at(bytes, 8)? as u64;
                 let theta = if preamble_longs == 3 {
-                    u64_at(bytes, 16)
+                    u64_at(bytes, 16)?
                 } else {
                     MAX_THETA
                 };
@@ -409,7 +367,7 @@ impl CompactTheta {
                         return Ok(Self::from_parts(false, true, v.seed_hash, v.theta, entries));
                     }
                 }
-                let entries = read_u64s(v.entries, 0, v.entries.len() / 8);
+                let entries = read_u64s(v.entries, 0, v.entries.len() / 8)?;
                 Self::from_parts(v.empty, v.ordered, v.seed_hash, v.theta, entries)
             }
             4 => Self::read_v4(bytes, seed)?,
@@ -420,14 +378,14 @@ impl CompactTheta {
     }
 
     fn read_v4(bytes: &[u8], seed: u64) -> Result<Self> {
-        let image_seed_hash = u16_at(bytes, 6);
+        let image_seed_hash = u16_at(bytes, 6)?;
         check_seed_hash(image_seed_hash, seed)?;
         let has_theta = bytes[0] > 1;
         let mut offset: usize = 8;
         let mut theta = MAX_THETA;
         if has_theta {
             need(bytes, 16, "the preamble")?;
-            theta = u64_at(bytes, 8);
+            theta = u64_at(bytes, 8)?;
             offset = 16;
         }
         let count_bytes = bytes[4] as usize;
@@ -477,44 +435,44 @@ impl CompactTheta {
 
     fn read_v1(bytes: &[u8], seed: u64) -> Result<Self> {
         need(bytes, 24, "a serial version 1 preamble")?;
-        let count = u32_at(bytes, 8) as u64;
-        let theta = u64_at(bytes, 16);
+        let count = u32_at(bytes, 8)? as u64;
+        let theta = u64_at(bytes, 16)?;
         let sh = seed_hash(seed);
         if count == 0 && theta == MAX_THETA {
             return Ok(Self::from_parts(true, true, sh, theta, Vec::new()));
         }
         need(bytes, 24 + 8 * count, "the entries")?;
-        let mut entries = read_u64s(bytes, 24, count as usize);
+        let mut entries = read_u64s(bytes, 24, count as usize)?;
         entries.sort_unstable();
         Ok(Self::from_parts(false, true, sh, theta, entries))
     }
 
     fn read_v2(bytes: &[u8], seed: u64) -> Result<Self> {
-        let image_seed_hash = u16_at(bytes, 6);
+        let image_seed_hash = u16_at(bytes, 6)?;
         check_seed_hash(image_seed_hash, seed)?;
         let empty = || Self::from_parts(true, true, image_seed_hash, MAX_THETA, Vec::new());
         let (start, theta) = match bytes[0] {
             1 => return Ok(empty()),
             2 => {
                 need(bytes, 16, "the preamble")?;
-                if u32_at(bytes, 8) == 0 {
+                if u32_at(bytes, 8)? == 0 {
                     return Ok(empty());
                 }
                 (16usize, MAX_THETA)
             }
             3 => {
                 need(bytes, 24, "the preamble")?;
-                let theta = u64_at(bytes, 16);
-                if u32_at(bytes, 8) == 0 && theta == MAX_THETA {
+                let theta = u64_at(bytes, 16)?;
+                if u32_at(bytes, 8)? == 0 && theta == MAX_THETA {
                     return Ok(empty());
                 }
                 (24usize, theta)
             }
             p => return corrupt(format!("{p} preamble longs (expected 1, 2 or 3)")),
         };
-        let count = u32_at(bytes, 8) as u64;
+        let count = u32_at(bytes, 8)? as u64;
         need(bytes, start as u64 + 8 * count, "the entries")?;
-        let mut entries = read_u64s(bytes, start, count as usize);
+        let mut entries = read_u64s(bytes, start, count as usize)?;
         entries.sort_unstable();
         Ok(Self::from_parts(
             false,

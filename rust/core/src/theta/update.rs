@@ -1,7 +1,6 @@
 //! The QuickSelect update sketch.
 
 use std::fmt;
-use std::ops::Range;
 
 use serde_json::{json, Value};
 
@@ -147,8 +146,9 @@ impl UpdateTheta {
     ///
     /// Once the sketch holds an item, workers on every core hash each sub-block and keep
     /// only the hashes below the theta of its start (theta never rises), and those are
-    /// applied in input order (see [`crate::bulk`]). Sub-blocks are short while theta is
-    /// high, so that few hashes pass, and grow to [`bulk::SUB_BLOCK`] as it falls.
+    /// applied in input order ([`bulk::update_keys`]). Sub-blocks are short while theta
+    /// is high, so that few hashes pass, and grow to [`bulk::SUB_BLOCK`] as it falls.
+    /// [`bulk::update_column`] updates with a whole column.
     ///
     /// `progress(done, total)` runs after each block of [`bulk::BLOCK`] items; `false`
     /// stops the update with `Error::Cancelled`, leaving the sketch updated with every
@@ -162,38 +162,7 @@ impl UpdateTheta {
     where
         F: Fn(usize) -> Option<u64> + Sync,
     {
-        /// Shortest sub-block: the size below which `par_filter_map` stays on one thread.
-        const MIN_SUB_BLOCK: usize = 1 << 16;
-        let k = 1usize << self.table.lg_nom;
-        let mut start = 0;
-        while start < n {
-            let end = (start + bulk::BLOCK).min(n);
-            let mut i = start;
-            // Until the first item (an input may hold only empty strings): one by one.
-            while i < end && self.table.is_empty {
-                if let Some(h1) = h1_at(i) {
-                    self.apply(h1 >> 1);
-                }
-                i += 1;
-            }
-            while i < end {
-                let theta = self.table.theta;
-                // About 2k hashes of a sub-block pass a theta of fraction f if it holds
-                // 2k / f items.
-                let len = ((2 * k) as f64 / theta_fraction(theta))
-                    .clamp(MIN_SUB_BLOCK as f64, bulk::SUB_BLOCK as f64)
-                    as usize;
-                let hi = (i + len).min(end);
-                let passed = bulk::par_parts(i..hi, |part, kept| screen(part, theta, &h1_at, kept));
-                self.update_screened(&passed);
-                i = hi;
-            }
-            start = end;
-            if end < n && !progress(end as u64, n as u64) {
-                return Err(Error::Cancelled);
-            }
-        }
-        Ok(())
+        bulk::update_keys(self, n, |i| h1_at(i).map(|h1| h1 >> 1), progress)
     }
 
     /// Integer items, in order: [`Self::update_with`] without progress reports.
@@ -352,65 +321,53 @@ impl UpdateTheta {
     }
 }
 
-/// Pushes to `kept`, in order, the theta hashes (`h1 >> 1`) of items `part` that are
-/// non-zero and below `theta`: the bulk update's hot loop.
-fn screen<F>(part: Range<usize>, theta: u64, h1_at: &F, kept: &mut Vec<u64>)
-where
-    F: Fn(usize) -> Option<u64>,
-{
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512dq")
-        && std::is_x86_feature_detected!("avx512vl")
-    {
-        // SAFETY: the processor has every feature `screen_avx512` is compiled for.
-        return unsafe { screen_avx512(part, theta, h1_at, kept) };
-    }
-    screen_plain(part, theta, h1_at, kept)
-}
+/// The bulk driver's view of an update sketch: keys are theta hashes (`h1 >> 1`),
+/// screened against theta (which never rises) once the sketch holds an item.
+impl bulk::HashSketch for UpdateTheta {
+    type Key = u64;
+    /// No theta exceeds `MAX_THETA`.
+    const NOT_AN_ITEM: u64 = MAX_THETA;
 
-/// [`screen`] for every processor: item by item.
-#[inline(always)]
-fn screen_plain<F>(part: Range<usize>, theta: u64, h1_at: &F, kept: &mut Vec<u64>)
-where
-    F: Fn(usize) -> Option<u64>,
-{
-    for i in part {
-        if let Some(h1) = h1_at(i) {
-            let hash = h1 >> 1;
-            if hash < theta && hash != 0 {
-                kept.push(hash);
-            }
-        }
+    fn seed(&self) -> u64 {
+        self.seed
     }
-}
 
-/// [`screen`] for processors with AVX-512, where MurmurHash3's 64-bit multiplies
-/// vectorise (`vpmullq`; below AVX-512 there is no vector 64-bit multiply): items are
-/// hashed a chunk at a time in a loop of their own, and a chunk is scanned only if its
-/// minimum is below theta. Measured on an AMD Zen 5, 10 M random int64 on 2 cores: 1.35
-/// G items/s against 0.59 G for the item-by-item loop of [`screen_plain`]. Calling it is
-/// one of the crate's two `unsafe` calls (the other is in [`bulk::chunked`]; the crate
-/// docs list both): a function compiled for features the processor may lack.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
-unsafe fn screen_avx512<F>(part: Range<usize>, theta: u64, h1_at: &F, kept: &mut Vec<u64>)
-where
-    F: Fn(usize) -> Option<u64>,
-{
-    const CHUNK: usize = 256;
-    let mut hashes = [0u64; CHUNK];
-    let mut start = part.start;
-    while start < part.end {
-        let chunk = &mut hashes[..CHUNK.min(part.end - start)];
-        // An item that is not one gets MAX_THETA, which no theta exceeds.
-        for (j, hash) in chunk.iter_mut().enumerate() {
-            *hash = h1_at(start + j).map_or(MAX_THETA, |h1| h1 >> 1);
-        }
+    #[inline(always)]
+    fn key(hash: (u64, u64)) -> u64 {
+        hash.0 >> 1
+    }
+
+    fn apply(&mut self, key: u64) {
+        UpdateTheta::apply(self, key);
+    }
+
+    /// Until the first item (an input may hold only empty strings): one by one.
+    fn screens(&self) -> bool {
+        !self.table.is_empty
+    }
+
+    /// About 2k hashes of a sub-block pass a theta of fraction f if it holds 2k / f
+    /// items: short sub-blocks while theta is high, so that few hashes pass.
+    fn sub_block_len(&self, _previous: Option<usize>) -> usize {
+        /// Shortest sub-block: the size below which `par_parts` stays on one thread.
+        const MIN_SUB_BLOCK: usize = 1 << 16;
+        let k = 1usize << self.table.lg_nom;
+        ((2 * k) as f64 / theta_fraction(self.table.theta))
+            .clamp(MIN_SUB_BLOCK as f64, bulk::SUB_BLOCK as f64) as usize
+    }
+
+    /// A chunk is scanned only if its minimum is below theta: once theta is small,
+    /// almost every chunk costs its hashing and one vector minimum.
+    #[inline]
+    fn screen(&self, chunk: &[u64], kept: &mut Vec<u64>) {
+        let theta = self.table.theta;
         if chunk.iter().fold(u64::MAX, |m, &h| m.min(h)) < theta {
             kept.extend(chunk.iter().copied().filter(|&h| h < theta && h != 0));
         }
-        start += chunk.len();
+    }
+
+    fn apply_screened(&mut self, keys: &[u64]) {
+        self.update_screened(keys);
     }
 }
 
@@ -431,53 +388,5 @@ impl fmt::Debug for UpdateTheta {
             .field("theta64", &self.theta64())
             .field("num_retained", &self.num_retained())
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mix(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    #[test]
-    fn screen_plain_matches_screen() {
-        for seed in 0..20u64 {
-            // About one item in five is None; a few hash to 0 (h1 of 0 or 1).
-            let h1_at = move |i: usize| {
-                let h = mix(seed ^ (i as u64).wrapping_mul(0x1000_0000_01b3));
-                match h % 10 {
-                    0 | 1 => None,
-                    2 => Some(h & 1),
-                    _ => Some(h),
-                }
-            };
-            let r = mix(seed);
-            let start = (r % 1000) as usize;
-            let lens = [0, 1, 255, 256, 257, 3 * 256 + 17, (r >> 20) as usize % 5000];
-            // Thetas that keep everything, about half, about 1%, and nothing.
-            let thetas = [MAX_THETA, MAX_THETA / 2, MAX_THETA / 100, 1];
-            for len in lens {
-                for theta in thetas {
-                    let part = start..start + len;
-                    let (mut plain, mut dispatched) = (vec![42], vec![42]);
-                    screen_plain(part.clone(), theta, &h1_at, &mut plain);
-                    screen(part.clone(), theta, &h1_at, &mut dispatched);
-                    assert_eq!(plain, dispatched, "seed {seed}, {part:?}, theta {theta}");
-                    let mut expected = vec![42];
-                    expected.extend(
-                        part.filter_map(h1_at)
-                            .map(|h1| h1 >> 1)
-                            .filter(|&h| h < theta && h != 0),
-                    );
-                    assert_eq!(plain, expected);
-                }
-            }
-        }
     }
 }
