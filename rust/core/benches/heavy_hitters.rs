@@ -162,5 +162,21 @@ fn main() {
             black_box(s.total_weight());
         },
     );
+    report(
+        "countmin 3x2048 i64 parallel",
+        &filter,
+        cm_items.len(),
+        || {
+            let mut s = CountMin::new(3, 2048, 9001).unwrap();
+            s.update_many_parallel(
+                cm_items.len(),
+                |i| Some(CountMinItem::I64(cm_items[i])),
+                |_| 1,
+                none,
+            )
+            .unwrap();
+            black_box(s.total_weight());
+        },
+    );
     println!("load average after: {}", loadavg().trim());
 }
