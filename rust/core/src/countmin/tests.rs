@@ -2,7 +2,7 @@
 //! fixed seeds, merges, bulk updates, and no panic on any bytes.
 
 use super::*;
-use crate::frequent::tests::{mutate_image, splitmix};
+use crate::frequent::tests::{mutate_image, on_pool, splitmix};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -272,15 +272,6 @@ fn ten_thousand_mutated_images_never_panic() {
         }
     }
     assert!(read > 1000, "only {read} mutated images read");
-}
-
-/// Runs `f` on a rayon pool of `threads` threads.
-fn on_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 /// The parallel bulk path against item-by-item updates, for several shapes (the

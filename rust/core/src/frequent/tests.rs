@@ -702,7 +702,7 @@ fn first_occurrence_pairs<K: Clone + std::hash::Hash + Eq>(
 }
 
 /// Runs `f` on a rayon pool of `threads` threads.
-fn on_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn on_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
