@@ -2,7 +2,7 @@
 //! fixed seeds, merges, bulk updates, and no panic on any bytes.
 
 use super::*;
-use crate::frequent::tests::{mutate_image, splitmix};
+use crate::frequent::tests::{mutate_image, on_pool, splitmix};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -272,4 +272,128 @@ fn ten_thousand_mutated_images_never_panic() {
         }
     }
     assert!(read > 1000, "only {read} mutated images read");
+}
+
+/// The parallel bulk path against item-by-item updates, for several shapes (the
+/// last beyond the threads' own counters) and thread counts 1 and 2.
+fn check_parallel<'a>(
+    name: &str,
+    len: usize,
+    item: &(dyn Fn(usize) -> Option<CountMinItem<'a>> + Sync),
+) {
+    let weight = |i: usize| (i % 4) as u64;
+    for (h, b) in [(3u8, 2048u32), (5, 37), (2, 1 << 20)] {
+        let mut one = CountMin::new(h, b, 9001).unwrap();
+        for i in 0..len {
+            if let Some(x) = item(i) {
+                one.update(x, weight(i));
+            }
+        }
+        for threads in [1, 2] {
+            let par = on_pool(threads, || {
+                let mut s = CountMin::new(h, b, 9001).unwrap();
+                s.update_many_parallel(len, item, weight, &mut |_, _| true)
+                    .unwrap();
+                s
+            });
+            assert_eq!(
+                par.serialize(),
+                one.serialize(),
+                "{name} {h}x{b}, {threads} threads"
+            );
+        }
+    }
+}
+
+#[test]
+fn parallel_bulk_equals_one_by_one_on_any_thread_count() {
+    let n = crate::bulk::BLOCK * 2 + 999;
+    let ints: Vec<i64> = skewed(3, n, 1 << 40);
+    let words: Vec<String> = (0..300_000)
+        .map(|i| format!("w{}", ints[i] % 5000))
+        .collect();
+    check_parallel("ints", n, &|i| {
+        (i % 11 != 3).then_some(CountMinItem::I64(ints[i]))
+    });
+    check_parallel("floats", n, &|i| {
+        Some(CountMinItem::F64(if i % 7 == 0 {
+            -0.0
+        } else {
+            ints[i] as f64
+        }))
+    });
+    check_parallel("strings", words.len(), &|i| {
+        Some(CountMinItem::Bytes(if i % 13 == 0 {
+            b""
+        } else {
+            words[i].as_bytes()
+        }))
+    });
+    // Bytes equal to datasketches-python's images of the fixture streams.
+    for (name, ours) in python_streams() {
+        if name == "cm_h3_b8_ints.sk" {
+            let mut s = CountMin::new(3, 8, 9001).unwrap();
+            s.update_many_parallel(
+                100,
+                |i| Some(CountMinItem::I64(i as i64)),
+                |i| (i % 5 + 1) as u64,
+                &mut |_, _| true,
+            )
+            .unwrap();
+            assert_eq!(s.serialize(), fixture(name));
+            assert_eq!(s.serialize(), ours.serialize());
+        }
+    }
+}
+
+#[test]
+fn parallel_bulk_progress_cancel_and_inexact_sums() {
+    let n = crate::bulk::BLOCK * 2 + 1234;
+    let item = |i: usize| (i % 11 != 3).then_some(CountMinItem::I64((i as i64 * 7919) % 100_003));
+    let weight = |i: usize| (i % 4) as u64;
+    let mut calls = Vec::new();
+    let mut s = CountMin::new(3, 1000, 9001).unwrap();
+    s.update_many_parallel(n, item, weight, &mut |d, t| {
+        calls.push((d, t));
+        true
+    })
+    .unwrap();
+    let b = crate::bulk::BLOCK as u64;
+    assert_eq!(calls, vec![(b, n as u64), (2 * b, n as u64)]);
+    let mut cancelled = CountMin::new(3, 1000, 9001).unwrap();
+    let r = cancelled.update_many_parallel(n, item, weight, &mut |_, _| false);
+    assert_eq!(r, Err(Error::Cancelled));
+    let mut prefix = CountMin::new(3, 1000, 9001).unwrap();
+    prefix
+        .update_many(crate::bulk::BLOCK, item, weight, &mut |_, _| true)
+        .unwrap();
+    assert_eq!(cancelled.serialize(), prefix.serialize());
+
+    // Weights past 2^53, where double sums depend on order: the block goes item by
+    // item, as the per-item path, and the images still agree.
+    let big = |i: usize| (1u64 << 52) + i as u64 * 3;
+    let mut one = CountMin::new(3, 50, 9001).unwrap();
+    one.update_many(100_000, item, big, &mut |_, _| true)
+        .unwrap();
+    let mut par = CountMin::new(3, 50, 9001).unwrap();
+    par.update_many_parallel(100_000, item, big, &mut |_, _| true)
+        .unwrap();
+    assert_eq!(par.serialize(), one.serialize());
+    // A sketch read from an image with a fractional counter goes item by item too.
+    let mut frac = CountMin::new(2, 16, 9001).unwrap();
+    frac.update(CountMinItem::I64(1), 1);
+    let mut img = frac.serialize();
+    let at = 24
+        + 8 * img[24..]
+            .chunks_exact(8)
+            .position(|c| f64::from_le_bytes(c.try_into().unwrap()) == 1.0)
+            .unwrap();
+    img[at..at + 8].copy_from_slice(&0.1f64.to_le_bytes());
+    let read = CountMin::deserialize(&img, 9001).unwrap();
+    let (mut one, mut par) = (read.clone(), read);
+    one.update_many(300_000, item, weight, &mut |_, _| true)
+        .unwrap();
+    par.update_many_parallel(300_000, item, weight, &mut |_, _| true)
+        .unwrap();
+    assert_eq!(par.serialize(), one.serialize());
 }

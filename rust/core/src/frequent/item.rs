@@ -23,7 +23,7 @@ use std::fmt::Debug;
 /// An item type a [`super::FrequentItems`] sketch can hold.
 pub trait FrequentItem: Clone + Default + Debug + Send + Sync + 'static {
     /// The borrowed form updates and queries take (`i64`, `&str`, `f64`).
-    type Ref<'a>: Copy;
+    type Ref<'a>: Copy + Send + Sync;
     /// The name of the item type in summaries (`"int64"`, `"str"`, `"float64"`).
     const TYPE_NAME: &'static str;
 
@@ -44,6 +44,41 @@ pub trait FrequentItem: Clone + Default + Debug + Send + Sync + 'static {
     fn is_canonical(&self) -> bool {
         true
     }
+
+    /// Whether two borrowed items are the same item (doubles compared canonically).
+    fn same(a: Self::Ref<'_>, b: Self::Ref<'_>) -> bool;
+    /// The hash of the bulk path's pre-aggregation tables (see [`super::tally`]), keyed
+    /// by `key`, a random value per bulk call, so that no input can be crafted to
+    /// collide in them.
+    fn tally_hash(r: Self::Ref<'_>, key: &TallyKey) -> u64;
+    /// Whether [`Self::tally_hash`] is injective (equal hashes imply equal items), so
+    /// that tables compare hashes only.
+    const TALLY_HASH_INJECTIVE: bool;
+}
+
+/// The random key of one bulk call's pre-aggregation hashes: a 64-bit value for the
+/// bijective mix of 64-bit items, and a SipHash state for strings.
+pub struct TallyKey {
+    pub(crate) mix: u64,
+    pub(crate) sip: std::collections::hash_map::RandomState,
+}
+
+impl TallyKey {
+    pub(crate) fn random() -> Self {
+        use std::hash::BuildHasher;
+        let sip = std::collections::hash_map::RandomState::new();
+        Self {
+            mix: sip.hash_one(0x5eed_u64),
+            sip,
+        }
+    }
+}
+
+/// A keyed bijection of 64-bit values: xor with the key, then MurmurHash3's finaliser
+/// (itself a bijection), whose low bits index a table well.
+#[inline(always)]
+fn keyed_mix(v: u64, key: &TallyKey) -> u64 {
+    super::map::fmix64(v ^ key.mix)
 }
 
 fn read_u64(bytes: &[u8], what: &str) -> Result<u64> {
@@ -75,6 +110,15 @@ impl FrequentItem for i64 {
     fn java_hash_input(r: i64) -> u64 {
         r as u64
     }
+    #[inline(always)]
+    fn same(a: i64, b: i64) -> bool {
+        a == b
+    }
+    #[inline(always)]
+    fn tally_hash(r: i64, key: &TallyKey) -> u64 {
+        keyed_mix(r as u64, key)
+    }
+    const TALLY_HASH_INJECTIVE: bool = true;
     fn encoded_len(&self) -> usize {
         8
     }
@@ -126,6 +170,16 @@ impl FrequentItem for String {
     fn java_hash_input(r: &str) -> u64 {
         java_string_hash(r) as i64 as u64
     }
+    #[inline(always)]
+    fn same(a: &str, b: &str) -> bool {
+        a == b
+    }
+    #[inline(always)]
+    fn tally_hash(r: &str, key: &TallyKey) -> u64 {
+        use std::hash::BuildHasher;
+        key.sip.hash_one(r.as_bytes())
+    }
+    const TALLY_HASH_INJECTIVE: bool = false;
     fn encoded_len(&self) -> usize {
         4 + self.len()
     }
@@ -178,6 +232,15 @@ impl FrequentItem for f64 {
         let bits = canonical_f64_bits(r);
         ((bits ^ (bits >> 32)) as u32 as i32) as i64 as u64
     }
+    #[inline(always)]
+    fn same(a: f64, b: f64) -> bool {
+        canonical_f64_bits(a) == canonical_f64_bits(b)
+    }
+    #[inline(always)]
+    fn tally_hash(r: f64, key: &TallyKey) -> u64 {
+        keyed_mix(canonical_f64_bits(r), key)
+    }
+    const TALLY_HASH_INJECTIVE: bool = true;
     fn encoded_len(&self) -> usize {
         8
     }

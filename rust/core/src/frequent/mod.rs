@@ -45,6 +45,20 @@
 //! some purges in content), while every image of either reads here to the same
 //! estimates and bounds as the sketch that wrote it, and ours read there.
 //!
+//! # Two bulk paths
+//!
+//! [`FrequentItems::update_many`] applies the items one by one in input order: the
+//! result is byte for byte that of the same `update` calls (and of Java's sketch fed
+//! the stream). [`FrequentItems::update_many_aggregated`] first counts equal items of
+//! each block of [`BLOCK`] items on every core (see [`tally`]), then applies each
+//! distinct item once, as one weighted update, in the order of its first occurrence
+//! in the block (an order that does not depend on the number of threads). Its result
+//! is byte for byte that of [`FrequentItems::update`] called with those (item, summed
+//! weight) pairs, the same on any number of threads, but NOT that of the item-by-item
+//! path: purges fall at other points of the stream. The guarantee above holds for any
+//! order and grouping of the same weighted multiset, so either result is a valid
+//! sketch of the stream, with the same bounds.
+//!
 //! One deliberate difference: Java and C++ call a sketch with no *active item* empty
 //! and then write the 8-byte empty image, dropping the total weight and the error of a
 //! sketch whose last purge removed every counter. We call a sketch empty only when its
@@ -53,6 +67,7 @@
 
 pub mod item;
 mod map;
+mod tally;
 
 use crate::bulk::BLOCK;
 use crate::error::{corrupt, Error, Result};
@@ -301,6 +316,45 @@ impl<T: FrequentItem> FrequentItems<T> {
                 }
             }
             self.total_weight += applied;
+            start = end;
+            if end < n && !progress(end as u64, n as u64) {
+                return Err(Error::Cancelled);
+            }
+        }
+        Ok(())
+    }
+
+    /// Bulk update of `n` items, pre-aggregated: the same input and contract as
+    /// [`Self::update_many`] (item `i` is `item_at(i)`, `None` for none, with weight
+    /// `weight_at(i)`, 0 for none; `progress(done, n)` after every [`BLOCK`] items,
+    /// `false` stops with `Error::Cancelled`; a block whose weights would take the
+    /// total past `i64::MAX` stops with `Error::InvalidArgument` before any of it is
+    /// applied; either way the sketch holds exactly the finished blocks, a prefix of
+    /// the input), but each block's equal items are counted first, on every core, and
+    /// each distinct item is then applied once with its summed weight, in order of
+    /// first occurrence in the block (see the [module documentation](self)). Items are
+    /// borrowed from the input; only those the sketch keeps are copied.
+    pub fn update_many_aggregated<'a, I, W>(
+        &mut self,
+        n: usize,
+        item_at: I,
+        weight_at: W,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()>
+    where
+        I: Fn(usize) -> Option<T::Ref<'a>> + Sync,
+        W: Fn(usize) -> u64 + Sync,
+    {
+        let key = item::TallyKey::random();
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            let counts = tally::tally::<T, _, _>(start..end, &item_at, &weight_at, &key);
+            let total = self.checked_total(counts.total())?;
+            counts.for_each_in_order::<T, _>(start..end, &item_at, &key, |item, weight| {
+                self.apply(item, weight)
+            });
+            self.total_weight = total;
             start = end;
             if end < n && !progress(end as u64, n as u64) {
                 return Err(Error::Cancelled);

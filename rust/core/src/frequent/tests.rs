@@ -675,3 +675,220 @@ fn ten_thousand_mutated_images_never_panic() {
         "{read} read, {rejected} rejected"
     );
 }
+
+/// The (item, weight) pairs the aggregated path applies for `block`: each distinct item
+/// once with its summed weight, in order of first occurrence (a plain reference of
+/// the order, with std's map).
+fn first_occurrence_pairs<K: Clone + std::hash::Hash + Eq>(
+    block: std::ops::Range<usize>,
+    item: impl Fn(usize) -> Option<K>,
+    weight: impl Fn(usize) -> u64,
+) -> Vec<(K, u64)> {
+    let mut pos: HashMap<K, usize> = HashMap::new();
+    let mut pairs: Vec<(K, u64)> = Vec::new();
+    for i in block {
+        let w = weight(i);
+        if let (Some(x), true) = (item(i), w > 0) {
+            match pos.get(&x) {
+                Some(&p) => pairs[p].1 += w,
+                None => {
+                    pos.insert(x.clone(), pairs.len());
+                    pairs.push((x, w));
+                }
+            }
+        }
+    }
+    pairs
+}
+
+/// Runs `f` on a rayon pool of `threads` threads.
+pub(crate) fn on_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn aggregated_equals_weighted_first_occurrence_updates_on_any_thread_count() {
+    let n = BLOCK * 2 + 4321;
+    let stream = zipf(21, n);
+    let item = |i: usize| (!i.is_multiple_of(17)).then_some(stream[i]);
+    for (lg, weighted) in [(10u8, false), (12, true), (6, true)] {
+        let weight = |i: usize| if weighted { (i % 4) as u64 } else { 1 };
+        let mut reference = FrequentItems::<i64>::new(lg).unwrap();
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            for (x, w) in first_occurrence_pairs(start..end, item, weight) {
+                reference.update(x, w).unwrap();
+            }
+            start = end;
+        }
+        for threads in [1, 2] {
+            let bulk = on_pool(threads, || {
+                let mut s = FrequentItems::<i64>::new(lg).unwrap();
+                s.update_many_aggregated(n, item, weight, &mut |_, _| true)
+                    .unwrap();
+                s
+            });
+            assert_eq!(
+                bulk.serialize(),
+                reference.serialize(),
+                "lg {lg}, weighted {weighted}, {threads} threads"
+            );
+        }
+        // The item-by-item path purges elsewhere: another (equally valid) sketch.
+        let mut one = FrequentItems::<i64>::new(lg).unwrap();
+        one.update_many(n, item, weight, &mut |_, _| true).unwrap();
+        assert_eq!(one.total_weight(), reference.total_weight());
+    }
+}
+
+#[test]
+fn aggregated_strings_and_doubles_equal_their_references() {
+    // Strings borrowed from one buffer, as an Arrow array holds them; non-ASCII too.
+    let words: Vec<String> = zipf(22, 300_000)
+        .iter()
+        .map(|v| {
+            if v % 7 == 0 {
+                format!("café-{v}")
+            } else {
+                format!("w{v}")
+            }
+        })
+        .collect();
+    let mut data = String::new();
+    let mut offsets = vec![0];
+    for w in &words {
+        data.push_str(w);
+        offsets.push(data.len());
+    }
+    let item = |i: usize| (i % 9 != 4).then(|| &data[offsets[i]..offsets[i + 1]]);
+    let weight = |i: usize| (i % 3) as u64;
+    let mut reference = FrequentItems::<String>::new(8).unwrap();
+    for (x, w) in first_occurrence_pairs(0..words.len(), item, weight) {
+        reference.update(x, w).unwrap();
+    }
+    for threads in [1, 2] {
+        let bulk = on_pool(threads, || {
+            let mut s = FrequentItems::<String>::new(8).unwrap();
+            s.update_many_aggregated(words.len(), item, weight, &mut |_, _| true)
+                .unwrap();
+            s
+        });
+        assert_eq!(bulk.serialize(), reference.serialize(), "{threads} threads");
+    }
+
+    // Doubles: -0.0 is 0.0 and every NaN one item, in the counts and the order.
+    let vals: Vec<f64> = zipf(23, 200_000)
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| match i % 50 {
+            0 => -0.0,
+            1 => 0.0,
+            2 => f64::from_bits(0x7ff8_0000_0000_0001),
+            3 => f64::NAN,
+            _ => v as f64 / 4.0,
+        })
+        .collect();
+    let item = |i: usize| Some(vals[i]);
+    let mut reference = FrequentItems::<f64>::new(9).unwrap();
+    let canon = |i: usize| Some(crate::hash::canonical_f64_bits(vals[i]));
+    for (bits, w) in first_occurrence_pairs(0..vals.len(), canon, |_| 1) {
+        reference.update(f64::from_bits(bits), w).unwrap();
+    }
+    for threads in [1, 2] {
+        let bulk = on_pool(threads, || {
+            let mut s = FrequentItems::<f64>::new(9).unwrap();
+            s.update_many_aggregated(vals.len(), item, |_| 1, &mut |_, _| true)
+                .unwrap();
+            s
+        });
+        assert_eq!(bulk.serialize(), reference.serialize(), "{threads} threads");
+        // 4000 occurrences of each form: counted as 8000 of one item.
+        for x in [0.0, f64::NAN] {
+            let (lb, ub) = (bulk.lower_bound(x), bulk.upper_bound(x));
+            assert!(lb > 4000 && lb <= 8000 && 8000 <= ub, "{x}: {lb}..{ub}");
+        }
+    }
+}
+
+#[test]
+fn aggregated_keeps_the_guarantee_on_zipf_and_flat_streams() {
+    for (seed, lg) in [(31u64, 6u8), (32, 8), (33, 10)] {
+        let stream = zipf(seed, 300_000);
+        let mut s = FrequentItems::<i64>::new(lg).unwrap();
+        s.update_many_aggregated(stream.len(), |i| Some(stream[i]), |_| 1, &mut |_, _| true)
+            .unwrap();
+        assert!(s.maximum_error() > 0, "the stream purges");
+        check_guarantee(&s, &truth_of(&stream));
+        assert!(s
+            .top(ErrorType::NoFalsePositives, None)
+            .iter()
+            .any(|r| r.item == 1));
+    }
+    let flat: Vec<i64> = (0..BLOCK as i64 + 200_000)
+        .map(|i| (i * 7919) % 50_000)
+        .collect();
+    let mut s = FrequentItems::<i64>::new(7).unwrap();
+    s.update_many_aggregated(flat.len(), |i| Some(flat[i]), |_| 1, &mut |_, _| true)
+        .unwrap();
+    check_guarantee(&s, &truth_of(&flat));
+}
+
+#[test]
+fn aggregated_progress_cancel_and_overflow_leave_whole_blocks() {
+    let n = BLOCK * 2 + 777;
+    let stream = zipf(41, n);
+    let item = |i: usize| (!i.is_multiple_of(13)).then_some(stream[i]);
+    let weight = |i: usize| (i % 3) as u64;
+    let run = |len: usize, w: &(dyn Fn(usize) -> u64 + Sync), go: bool| {
+        let mut s = FrequentItems::<i64>::new(9).unwrap();
+        let mut calls = Vec::new();
+        let r = s.update_many_aggregated(len, item, w, &mut |d, t| {
+            calls.push((d, t));
+            go
+        });
+        (s, r, calls)
+    };
+    let (_, r, calls) = run(n, &weight, true);
+    assert_eq!(r, Ok(()));
+    assert_eq!(
+        calls,
+        vec![(BLOCK as u64, n as u64), (2 * BLOCK as u64, n as u64)]
+    );
+    let (prefix, _, _) = run(BLOCK, &weight, true);
+    let (cancelled, r, calls) = run(n, &weight, false);
+    assert_eq!(r, Err(Error::Cancelled));
+    assert_eq!(calls.len(), 1);
+    assert_eq!(cancelled.serialize(), prefix.serialize());
+
+    // A block whose weights would pass i64::MAX is refused whole, after the blocks
+    // before it; a zero weight is no update.
+    let big = |i: usize| match i {
+        _ if i == BLOCK + 5 => i64::MAX as u64,
+        _ if i.is_multiple_of(5) => 0,
+        _ => 1,
+    };
+    let (s, r, _) = run(n, &big, true);
+    assert!(matches!(r, Err(Error::InvalidArgument(_))));
+    let (first, _, _) = run(BLOCK, &big, true);
+    assert_eq!(s.serialize(), first.serialize());
+    let expected: u64 = (0..BLOCK).filter(|&i| item(i).is_some()).map(big).sum();
+    assert_eq!(s.total_weight(), expected);
+    // Weights that overflow u64 within one block are refused too.
+    let huge = |_: usize| u64::MAX / 4;
+    let (s, r, _) = run(100, &huge, true);
+    assert!(matches!(r, Err(Error::InvalidArgument(_))));
+    assert!(s.is_empty());
+    // Nulls' weights do not count against the total.
+    let mut s = FrequentItems::<i64>::new(9).unwrap();
+    s.update(1, i64::MAX as u64 - 10).unwrap();
+    s.update_many_aggregated(20, |i| (i >= 15).then_some(i as i64), |_| 2, &mut |_, _| {
+        true
+    })
+    .unwrap();
+    assert_eq!(s.total_weight(), i64::MAX as u64);
+}
