@@ -43,7 +43,7 @@ _CODES: dict[str, int] = {
     "str": lib.SK_FREQ_STR,
 }
 _ALIASES: dict[Any, str] = {int: "int64", float: "float64", str: "str", "string": "str"}
-_INT_CODES = {int(c) for d, c in _input._DTYPE_CODES.items() if np.dtype(d).kind in "iub"}
+_INT_CODES = {int(c) for d, c in _input._DTYPE_CODES.items() if getattr(d, "kind", "") in "iub"}
 _ERROR_TYPES = {"no_false_positives": False, "no_false_negatives": True}
 
 
