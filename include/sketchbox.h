@@ -50,6 +50,25 @@
 #define SK_PROGRESS_BLOCK 2097152
 
 /*
+ Item type of a frequent-items sketch; images do not record it, so the reader names
+ it too.
+ */
+typedef enum {
+  /*
+   int64 items: DataSketches' frequent longs sketch (ArrayOfLongsSerDe).
+   */
+  SK_FREQ_I64 = 0,
+  /*
+   double items (ArrayOfDoublesSerDe).
+   */
+  SK_FREQ_F64 = 1,
+  /*
+   UTF-8 string items: frequent_strings_sketch (ArrayOfStringsSerDe).
+   */
+  SK_FREQ_STR = 2,
+} SkFrequentItemType;
+
+/*
  Item type of a KLL sketch; images do not record it, so the reader names it too.
  */
 typedef enum {
@@ -154,6 +173,24 @@ typedef enum {
 } SkFixedEncoding;
 
 /*
+ A frequent-items ("heavy hitters") sketch of int64, double or UTF-8 string items,
+ chosen at creation (an SkFrequentItemType): the Apache DataSketches frequent-items
+ sketch (family 10; Misra-Gries / SpaceSaving with a purge). Created by
+ sk_frequent_new, sk_frequent_copy, sk_frequent_deserialize or
+ sk_frequent_union_images; owned by the caller; released by sk_frequent_free. Safe to
+ share between threads: every call takes the handle's internal lock, so concurrent
+ updates are applied one call after another and none is lost.
+
+ Guarantee: for every item x of true total weight f(x), lower(x) <= f(x) <= upper(x),
+ and upper(x) - lower(x) = maximum_error <= epsilon * total_weight, where epsilon =
+ 3.5 / 2^lg_max_map_size. While fewer than 0.75 * 2^lg_max_map_size distinct items
+ were seen every count is exact. Images are DataSketches' (items in
+ datasketches-java's order: a sketch fed the stream a Java sketch was fed writes the
+ same bytes); images of Java, C++, datasketches-python and Spark read here.
+ */
+typedef struct SkFrequent SkFrequent;
+
+/*
  A HyperLogLog sketch (Apache DataSketches-compatible). Created by sk_hll_new,
  sk_hll_copy or sk_hll_deserialize; owned by the caller; released by sk_hll_free.
  Safe to share between threads: every call takes the handle's internal lock.
@@ -208,6 +245,34 @@ typedef struct {
  */
 typedef int32_t (*SkProgressFn)(void *user, uint64_t done, uint64_t total);
 
+/*
+ The parameters and weights of a frequent-items sketch (see sk_frequent_stats).
+ */
+typedef struct {
+  /*
+   The sum of all weights (merged sketches' included).
+   */
+  uint64_t total_weight;
+  /*
+   Items with a counter.
+   */
+  uint64_t num_active_items;
+  /*
+   upper_bound - lower_bound of every item: the sum of what purges subtracted.
+   */
+  uint64_t maximum_error;
+  /*
+   3.5 / 2^lg_max_map_size: maximum_error <= epsilon * total_weight.
+   */
+  double epsilon;
+  uint8_t lg_max_map_size;
+  /*
+   The current table size (log2); it doubles up to lg_max_map_size.
+   */
+  uint8_t lg_cur_map_size;
+  SkFrequentItemType item_type;
+} SkFrequentStats;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -233,6 +298,224 @@ const char *sk_version(void);
  Releases a buffer returned in an SkBytes. Accepts an SkBytes whose ptr is NULL.
  */
 void sk_bytes_free(SkBytes bytes);
+
+/*
+ Creates an empty sketch of at most 2^lg_max_map_size slots (3..=26; 0.75 of them
+ counters; DataSketches' default is 10) holding items of type `item_type` (an
+ SkFrequentItemType). On success *out owns the new sketch.
+ */
+int32_t sk_frequent_new(int32_t lg_max_map_size, int32_t item_type, SkFrequent **out);
+
+/*
+ Releases a sketch; NULL is accepted and ignored.
+ */
+void sk_frequent_free(SkFrequent *sketch);
+
+/*
+ Makes an independent copy of `sketch` in *out.
+ */
+int32_t sk_frequent_copy(const SkFrequent *sketch, SkFrequent **out);
+
+/*
+ Updates with `len` numbers of element type `dtype` (an SkDtype) at `data` (aligned
+ for that type), item i weighing weights[i] (`weights`: NULL for a weight of 1 each,
+ else `len` non-negative integers; a weight of 0 is no update). An int64 sketch
+ takes integers and bools (uint64 items above INT64_MAX give
+ SK_ERR_INVALID_ARGUMENT); a double sketch takes every dtype, converted to the
+ nearest double; floats into an int64 sketch and numbers into a string sketch give
+ SK_ERR_INVALID_ARGUMENT. Errors in the input are found before any item is applied.
+
+ Items are applied one by one in input order, so the result is byte for byte that
+ of one-item updates (and of datasketches-java fed the same stream). They go
+ SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
+ the sketch holds the items of every completed block (a prefix of the input) and
+ the call returns SK_ERR_CANCELLED. A block whose weights would take the total
+ weight past INT64_MAX gives SK_ERR_INVALID_ARGUMENT, the sketch holding the blocks
+ before it.
+ */
+int32_t sk_frequent_update_numeric(SkFrequent *sketch,
+                                   const void *data,
+                                   size_t len,
+                                   int32_t dtype,
+                                   const uint64_t *weights,
+                                   SkProgressFn progress,
+                                   void *user);
+
+/*
+ Updates a string sketch with `n` strings in Arrow layout (as sk_hll_update_strings:
+ offsets of `offset_width` 4 or 8 bytes, an optional validity bitmap whose null items
+ are skipped), item i weighing weights[i] (NULL: 1 each; else `n` weights, nulls'
+ included). Every non-null item must be UTF-8 (an Arrow string column; a binary
+ column whose items are text), else SK_ERR_INVALID_ARGUMENT before any item is
+ applied. Empty strings are items, as in DataSketches. Order, blocks and cancellation
+ as sk_frequent_update_numeric.
+ */
+int32_t sk_frequent_update_strings(SkFrequent *sketch,
+                                   const uint8_t *data,
+                                   size_t data_len,
+                                   const void *offsets,
+                                   int32_t offset_width,
+                                   size_t n,
+                                   const uint8_t *validity,
+                                   size_t validity_offset,
+                                   const uint64_t *weights,
+                                   SkProgressFn progress,
+                                   void *user);
+
+/*
+ Updates a string sketch with the UTF-8 items of `data` separated by the byte
+ `delimiter`, which no item contains: `len` bytes hold count(delimiter) + 1 items
+ (empty ones included), item i weighing weights[i] (NULL: 1 each; else one weight per
+ item). Errors, order and cancellation as sk_frequent_update_strings.
+ */
+int32_t sk_frequent_update_delimited(SkFrequent *sketch,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     uint8_t delimiter,
+                                     const uint64_t *weights,
+                                     SkProgressFn progress,
+                                     void *user);
+
+/*
+ Updates a string sketch with `n` fixed-width items of `itemsize` bytes (NumPy `S`
+ or `U` arrays, as sk_hll_update_fixed; trailing NULs are padding), item i weighing
+ weights[i] (NULL: 1 each). Errors, order and cancellation as
+ sk_frequent_update_strings.
+ */
+int32_t sk_frequent_update_fixed(SkFrequent *sketch,
+                                 const void *data,
+                                 size_t itemsize,
+                                 size_t n,
+                                 int32_t encoding,
+                                 const uint64_t *weights,
+                                 SkProgressFn progress,
+                                 void *user);
+
+/*
+ Adds `weight` occurrences of the int64 `item` to an int64 sketch, or of the item
+ converted to the nearest double to a double sketch; a string sketch gives
+ SK_ERR_INVALID_ARGUMENT. A weight of 0 is no update.
+ */
+int32_t sk_frequent_update_one_i64(SkFrequent *sketch, int64_t item, uint64_t weight);
+
+/*
+ Adds `weight` occurrences of the double `item` to a double sketch; other sketches
+ give SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_frequent_update_one_f64(SkFrequent *sketch, double item, uint64_t weight);
+
+/*
+ Adds `weight` occurrences of the UTF-8 string of `len` bytes at `data` (the empty
+ string is an item) to a string sketch; bytes that are not UTF-8 and other sketches
+ give SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_frequent_update_one_str(SkFrequent *sketch,
+                                   const uint8_t *data,
+                                   size_t len,
+                                   uint64_t weight);
+
+/*
+ Writes the estimated total weight of the int64 `item` (its counter plus the maximum
+ error if it has one, else 0, as DataSketches), and guaranteed lower and upper
+ bounds of it, to the non-NULL out-pointers. A double sketch is queried with the item
+ converted to double; a string sketch gives SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_frequent_estimate_i64(const SkFrequent *sketch,
+                                 int64_t item,
+                                 uint64_t *estimate,
+                                 uint64_t *lower_bound,
+                                 uint64_t *upper_bound);
+
+/*
+ sk_frequent_estimate_i64 for a double item of a double sketch.
+ */
+int32_t sk_frequent_estimate_f64(const SkFrequent *sketch,
+                                 double item,
+                                 uint64_t *estimate,
+                                 uint64_t *lower_bound,
+                                 uint64_t *upper_bound);
+
+/*
+ sk_frequent_estimate_i64 for the UTF-8 string of `len` bytes at `data` in a string
+ sketch.
+ */
+int32_t sk_frequent_estimate_str(const SkFrequent *sketch,
+                                 const uint8_t *data,
+                                 size_t len,
+                                 uint64_t *estimate,
+                                 uint64_t *lower_bound,
+                                 uint64_t *upper_bound);
+
+/*
+ Writes the sketch's parameters and weights to *out.
+ */
+int32_t sk_frequent_stats(const SkFrequent *sketch, SkFrequentStats *out);
+
+/*
+ Writes the frequent items to *out (free it with sk_bytes_free): the rows whose
+ lower bound (`no_false_negatives` false: no false positives) or upper bound
+ (`no_false_negatives` true: no false negatives) exceeds max(threshold,
+ maximum_error), heaviest estimate first (ties in datasketches-java's order).
+
+ Layout, all integers little-endian, for n rows: a u64 n; then n u64 estimates, n
+ u64 lower bounds, n u64 upper bounds; then the items: for an int64 sketch n int64,
+ for a double sketch n doubles (IEEE-754 bits), for a string sketch n + 1 u64 byte
+ offsets (starting at 0) into the UTF-8 bytes of the items that follow them.
+ */
+int32_t sk_frequent_top(const SkFrequent *sketch,
+                        bool no_false_negatives,
+                        uint64_t threshold,
+                        SkBytes *out);
+
+/*
+ Merges `src` into `dst` as DataSketches does (src's counters applied as weighted
+ updates, then its total weight and error added; dst keeps its lg_max_map_size).
+ Both must hold the same item type (else SK_ERR_INCOMPATIBLE, dst unchanged). `src`
+ is unchanged; dst and src may be the same sketch (which then counts its items
+ twice).
+ */
+int32_t sk_frequent_merge(SkFrequent *dst, const SkFrequent *src);
+
+/*
+ Writes the sketch's Apache DataSketches frequent-items image (family 10; items in
+ datasketches-java's order) to *out. Free it with sk_bytes_free.
+ */
+int32_t sk_frequent_serialize(const SkFrequent *sketch, SkBytes *out);
+
+/*
+ Reads a frequent-items image (sketchbox's, DataSketches' Java, C++, Python or
+ Spark's) of `len` bytes at `data` into a new sketch of item type `item_type` (an
+ SkFrequentItemType) in *out. Images do not record their item type: read longs
+ images as SK_FREQ_I64 and strings images as SK_FREQ_STR. Bytes that are not a valid
+ image give SK_ERR_CORRUPT_DATA; they are never read out of bounds, and a short image
+ cannot claim a large table.
+ */
+int32_t sk_frequent_deserialize(const uint8_t *data,
+                                size_t len,
+                                int32_t item_type,
+                                SkFrequent **out);
+
+/*
+ Merges `n` images into a new sketch in *out, in one call: image i is the lens[i]
+ bytes at ptrs[i], read as item type `item_type`. The result has
+ `lg_max_map_size` (3..=26), or with 0 the largest of the images' (10 when n is 0),
+ and answers as the images merged in order into an empty sketch of that size. An
+ invalid image gives SK_ERR_CORRUPT_DATA with its index in the message; *out is then
+ unchanged.
+ */
+int32_t sk_frequent_union_images(const uint8_t *const *ptrs,
+                                 const size_t *lens,
+                                 size_t n,
+                                 int32_t item_type,
+                                 int32_t lg_max_map_size,
+                                 SkFrequent **out);
+
+/*
+ Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out: item type,
+ map sizes, total weight, active items, maximum error, epsilon and the
+ no-false-positives rows. Free it with sk_bytes_free.
+ */
+int32_t sk_frequent_to_json(const SkFrequent *sketch, SkBytes *out);
 
 /*
  Creates an empty sketch of 2^lg_k registers (lg_k in 4..=21) and target type

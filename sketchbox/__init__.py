@@ -21,6 +21,7 @@ from .errors import (
     SketchError,
     SketchFormatError,
 )
+from .frequent import FrequentItems
 from .hll import HyperLogLog
 from .kll import KllSketch
 from .profile import Profile, ProfileError, profile
@@ -43,6 +44,7 @@ def get_library_path() -> str:
 
 
 __all__ = [
+    "FrequentItems",
     "HyperLogLog",
     "KllSketch",
     "ThetaSketch",

@@ -190,8 +190,9 @@ impl<'a> Validity<'a> {
             .div_ceil(8))
     }
 
+    /// Whether item `i` is present (not null).
     #[inline]
-    fn is_valid(&self, i: usize) -> bool {
+    pub fn is_valid(&self, i: usize) -> bool {
         let b = self.offset + i;
         self.bits[b >> 3] >> (b & 7) & 1 == 1
     }

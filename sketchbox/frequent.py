@@ -1,0 +1,546 @@
+"""Frequent items ("heavy hitters"): which values dominate a stream, and how often,
+with Apache DataSketches-compatible images (the frequent-items sketch, family 10).
+
+Guarantee: for every item ``x`` of true total weight ``f(x)``,
+``lower_bound(x) <= f(x) <= upper_bound(x)``, deterministically, and
+``upper_bound(x) - lower_bound(x) == maximum_error <= epsilon * total_weight`` with
+``epsilon = 3.5 / 2**lg_max_map_size`` (0.34% of the total weight at the default
+``lg_max_map_size=10``). While the stream has fewer than ``0.75 * 2**lg_max_map_size``
+distinct items nothing is purged and every count is exact. ``top()`` with
+``error_type="no_false_positives"`` returns only items whose lower bound exceeds the
+threshold (all truly frequent); ``"no_false_negatives"`` every item whose upper bound
+exceeds it (none truly frequent is missed). The threshold is at least
+``maximum_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _input
+from ._base import (
+    INT64_MAX,
+    INT64_MIN,
+    BytesLike,
+    MergeableSketch,
+    Progress,
+    check,
+    image_buffer,
+    int_param,
+    take_bytes,
+)
+from ._native import ffi, lib
+from .errors import IncompatibleSketchError
+
+Item = Union[int, float, str]
+Row = tuple[Item, int, int, int]
+
+_CODES: dict[str, int] = {
+    "int64": lib.SK_FREQ_I64,
+    "float64": lib.SK_FREQ_F64,
+    "str": lib.SK_FREQ_STR,
+}
+_ALIASES: dict[Any, str] = {int: "int64", float: "float64", str: "str", "string": "str"}
+_INT_CODES = {int(c) for d, c in _input._DTYPE_CODES.items() if getattr(d, "kind", "") in "iub"}
+_ERROR_TYPES = {"no_false_positives": False, "no_false_negatives": True}
+
+
+def _parse_dtype(dtype: Any) -> str:
+    name = _ALIASES.get(dtype, dtype)
+    if isinstance(name, str) and name in _CODES:
+        return name
+    try:
+        d = np.dtype(dtype)
+    except TypeError:
+        d = None
+    if d is not None and d.kind == "i" and d.itemsize == 8:
+        return "int64"
+    if d is not None and d.kind == "f" and d.itemsize == 8:
+        return "float64"
+    raise ValueError(f"dtype must be 'int64', 'float64' or 'str', got {dtype!r}")
+
+
+def _weight_array(weights: Any, n: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """Weights as n non-negative integers (uint64), or a clear TypeError/ValueError."""
+    if isinstance(weights, (str, bytes)) or weights is None:
+        raise TypeError(f"weights must be non-negative integers, not {type(weights).__name__}")
+    if isinstance(weights, (int, np.integer)) and not isinstance(weights, (bool, np.bool_)):
+        if n != 1:
+            raise ValueError(f"{n} items need {n} weights, got one integer")
+        arr = np.asarray([int(weights)], dtype=object)
+    else:
+        arr = np.asarray(weights.to_numpy() if hasattr(weights, "to_numpy") else weights)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if arr.dtype.kind == "O":
+        if not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in arr):
+            raise TypeError("weights must be integers")
+        if any(w < 0 for w in arr):
+            raise ValueError("weights must be non-negative")
+        if any(w > INT64_MAX for w in arr):
+            raise ValueError(f"a weight exceeds {INT64_MAX}, the largest total weight")
+        arr = arr.astype(np.uint64)
+    elif arr.dtype.kind == "i":
+        if arr.size and arr.min() < 0:
+            raise ValueError("weights must be non-negative")
+    elif arr.dtype.kind != "u":
+        raise TypeError(f"weights must be non-negative integers, not an array of {arr.dtype}")
+    if len(arr) != n:
+        raise ValueError(f"{n} items need {n} weights, got {len(arr)}")
+    return np.ascontiguousarray(arr, dtype=np.uint64)
+
+
+def _drop_nulls(values: Any, w: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[Any, Any]]:
+    """The items that are not null (None, NaT, pandas NA, Arrow nulls) and their
+    weights, so that weights stay aligned with the items the update applies."""
+    if isinstance(values, np.ndarray):
+        values = values.reshape(-1)
+        if values.dtype.kind in "mM":
+            keep = ~np.isnat(values)
+            return values[keep], w[keep]
+        if values.dtype.kind in "OT":
+            values = values.tolist()
+        else:
+            return values, w
+    origin = _input._origin(values)
+    if origin == "pandas":
+        keep = np.asarray(values.notna(), dtype=bool)
+        return values[keep], w[keep]
+    if origin == "pyarrow":
+        if values.null_count:
+            valid = values.is_valid()
+            keep = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+            return values.filter(valid), w[keep]
+        return values, w
+    keep_list = [v is not None for v in values]
+    if all(keep_list):
+        return values, w
+    return [v for v in values if v is not None], w[np.asarray(keep_list, dtype=bool)]
+
+
+class FrequentItems(MergeableSketch):
+    """The heaviest items of a stream or column, with guaranteed bounds on each count.
+
+    >>> f = FrequentItems(lg_max_map_size=10, dtype="str")
+    >>> f.update(["a", "b", "a", "c", "a"]); f.top()[0]
+    ('a', 3, 3, 3)
+
+    ``dtype`` is the item type: ``"int64"`` (DataSketches' frequent longs sketch),
+    ``"float64"`` or ``"str"`` (``frequent_strings_sketch``; UTF-8 text, empty strings
+    included). ``lg_max_map_size`` (3..26) sets the size: at most ``0.75 *
+    2**lg_max_map_size`` counters, and the error bound (see the module docstring:
+    ``upper - lower == maximum_error <= 3.5 * total_weight / 2**lg_max_map_size``).
+
+    ``update(values, weights=None)`` accepts a scalar, a list or iterable, a NumPy array,
+    a pandas Series or a pyarrow array (nulls skipped). An int64 sketch takes integers
+    (floats raise TypeError), a float64 sketch integers and floats, a str sketch
+    strings (and UTF-8 bytes). ``weights`` are non-negative integers, one per item
+    (nulls' included); a negative or float weight, or another number of weights, raises
+    TypeError/ValueError. Items are applied one by one in input order, so the sketch
+    equals one fed item by item, and its image equals that of datasketches-java fed
+    the same stream. ``progress(done, total)`` is called every ~2 M items; an exception
+    it raises (or Ctrl-C) stops the update, leaving the sketch with a prefix of the input.
+
+    Images (``to_bytes``) are DataSketches images, with items in datasketches-java's
+    order; ``from_bytes(b, dtype)`` reads those of Java, C++, datasketches-python and
+    Spark. One sketch may be used from several threads; each call is atomic.
+    """
+
+    __slots__ = ("_dtype",)
+    _family = "frequent"
+    _handle_type = "SkFrequent"
+    _dtype: str
+
+    def __init__(self, lg_max_map_size: int = 10, dtype: Any = "int64") -> None:
+        lg = int_param("lg_max_map_size", lg_max_map_size, 3, 26)
+        d = _parse_dtype(dtype)
+        out = self._out()
+        check(lib.sk_frequent_new(lg, _CODES[d], out))
+        super().__init__(out[0], buffered=d != "str")
+        self._dtype = d
+
+    @classmethod
+    def _wrap_as(cls, out: Any, dtype: str) -> FrequentItems:
+        obj = cls._wrap(out, buffered=dtype != "str")
+        obj._dtype = dtype
+        return obj
+
+    def _like(self, out: Any) -> FrequentItems:
+        return self._wrap_as(out, self._dtype)
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    # ---- updates ----
+
+    def update(self, values: Any, weights: Any = None, progress: Progress = None) -> None:  # type: ignore[override]
+        """Adds items, each of weight 1 or its entry of ``weights`` (see the class)."""
+        if weights is None:
+            t = type(values)
+            if t is int or t is float:
+                self._check_number(values)
+            elif isinstance(values, (list, tuple)):
+                self._check_list(values)
+            super().update(values, progress)
+            return
+        n = _count(values)
+        w = _weight_array(weights, n)
+        if n == 1 and _is_scalar(values):
+            if values is None:
+                return
+            values = [values]
+        values, w = _drop_nulls(values, w)
+        if isinstance(values, (list, tuple)):
+            self._check_list(values)
+        _input.feed(self._sink(self._p(), w), values, progress)
+
+    def _check_number(self, v: Union[int, float]) -> None:
+        if self._dtype == "str":
+            raise TypeError(f"a str FrequentItems takes strings, not {type(v).__name__}")
+        if self._dtype == "int64":
+            if type(v) is float:
+                raise TypeError(
+                    "an int64 FrequentItems takes integers, not float: use dtype='float64'"
+                )
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise OverflowError(f"integer {v} is outside the int64 range of this sketch")
+
+    def _check_list(self, values: Any) -> None:
+        """Every item of a list is of the sketch's kind (checked before any is applied)."""
+        types = set(map(type, values)) - {type(None)}
+        if self._dtype == "str":
+            bad = [t for t in types if not issubclass(t, (str, bytes))]
+        elif self._dtype == "int64":
+            bad = [t for t in types if not issubclass(t, (int, np.integer))]
+        else:
+            bad = [t for t in types if not issubclass(t, (int, float, np.integer, np.floating))]
+        if bad:
+            raise TypeError(
+                f"this {self._dtype} FrequentItems cannot take items of type {bad[0].__name__}"
+            )
+
+    def _runs(self, items: list[Union[int, float]]) -> Any:
+        # Buffered items were checked by update(): one array of the sketch's type.
+        yield np.asarray(items, dtype=np.int64 if self._dtype == "int64" else np.float64)
+
+    def _feed(self, p: Any, values: Any, progress: Progress = None) -> None:
+        _input.feed(self._sink(p, None), values, progress)
+
+    def _sink(self, p: Any, weights: Optional[np.ndarray[Any, Any]]) -> _input.Sink:
+        """The native update functions bound to handle ``p``; with ``weights``, each call
+        takes the next weights in order, one per item."""
+        dtype = self._dtype
+        base = ffi.NULL if weights is None else ffi.cast("uint64_t *", ffi.from_buffer(weights))
+        pos = [0]
+
+        def take(n: int) -> Any:
+            if weights is None:
+                return ffi.NULL
+            i = pos[0]
+            pos[0] += n
+            return base + i
+
+        def one() -> int:
+            return 1 if weights is None else int(weights[_advance(pos, 1)])
+
+        def wrong(what: str) -> TypeError:
+            hint = " (use dtype='float64')" if what == "floats" and dtype == "int64" else ""
+            return TypeError(f"this {dtype} FrequentItems cannot take {what}{hint}")
+
+        def numeric(data: Any, n: int, code: int, cb: Any, user: Any) -> int:
+            if dtype == "str":
+                raise wrong("numbers")
+            if dtype == "int64" and code not in _INT_CODES:
+                raise wrong("floats")
+            return int(lib.sk_frequent_update_numeric(p, data, n, code, take(n), cb, user))
+
+        def strings(data: Any, dlen: int, offs: Any, width: int, n: int, *rest: Any) -> int:
+            if dtype != "str":
+                raise wrong("strings")
+            valid, voff, cb, user = rest
+            return int(
+                lib.sk_frequent_update_strings(
+                    p, data, dlen, offs, width, n, valid, voff, take(n), cb, user
+                )
+            )
+
+        def fixed(data: Any, itemsize: int, n: int, enc: int, cb: Any, user: Any) -> int:
+            if dtype != "str":
+                raise wrong("strings")
+            return int(lib.sk_frequent_update_fixed(p, data, itemsize, n, enc, take(n), cb, user))
+
+        def delimited(data: Any, n: int, delim: int, cb: Any, user: Any) -> int:
+            if dtype != "str":
+                raise wrong("strings")
+            return int(lib.sk_frequent_update_delimited(p, data, n, delim, ffi.NULL, cb, user))
+
+        def one_i64(v: int) -> None:
+            if dtype == "str":
+                raise wrong("numbers")
+            check(lib.sk_frequent_update_one_i64(p, v, one()))
+
+        def one_u64(v: int) -> None:
+            if dtype != "float64":
+                one_i64(v)  # raises: no uint64 beyond INT64_MAX fits
+            check(lib.sk_frequent_update_one_f64(p, float(v), one()))
+
+        def one_f64(v: float) -> None:
+            if dtype != "float64":
+                raise wrong("floats")
+            check(lib.sk_frequent_update_one_f64(p, v, one()))
+
+        def one_bytes(b: bytes) -> None:
+            if dtype != "str":
+                raise wrong("strings")
+            check(lib.sk_frequent_update_one_str(p, b, len(b), one()))
+
+        return _input.Sink(
+            numeric=numeric,
+            strings=strings,
+            fixed=fixed,
+            one_i64=one_i64,
+            one_u64=one_u64,
+            one_f64=one_f64,
+            one_bytes=one_bytes,
+            # Delimited items cross without their count, so weights take Arrow layout.
+            delimited=delimited if weights is None else None,
+        )
+
+    # ---- queries ----
+
+    def _bounds(self, item: Any) -> tuple[int, int, int]:
+        est, lo, hi = ffi.new("uint64_t *"), ffi.new("uint64_t *"), ffi.new("uint64_t *")
+        p = self._p()
+        if self._dtype == "str":
+            if not isinstance(item, str):
+                raise TypeError(f"a str FrequentItems is queried with a str, not {item!r}")
+            b = _input._str_bytes(item)
+            check(lib.sk_frequent_estimate_str(p, b, len(b), est, lo, hi))
+        elif self._dtype == "int64":
+            if not isinstance(item, (int, np.integer)) or isinstance(item, (bool, np.bool_)):
+                raise TypeError(f"an int64 FrequentItems is queried with an int, not {item!r}")
+            v = int(item)
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise OverflowError(f"integer {v} is outside the int64 range of this sketch")
+            check(lib.sk_frequent_estimate_i64(p, v, est, lo, hi))
+        else:
+            if not isinstance(item, (int, float, np.integer, np.floating)):
+                raise TypeError(f"a float64 FrequentItems is queried with a number, not {item!r}")
+            check(lib.sk_frequent_estimate_f64(p, float(item), est, lo, hi))
+        return int(est[0]), int(lo[0]), int(hi[0])
+
+    def estimate(self, item: Item) -> int:
+        """The estimated total weight of ``item`` (0 if it has no counter)."""
+        return self._bounds(item)[0]
+
+    def lower_bound(self, item: Item) -> int:
+        """A guaranteed lower bound of ``item``'s total weight."""
+        return self._bounds(item)[1]
+
+    def upper_bound(self, item: Item) -> int:
+        """A guaranteed upper bound of ``item``'s total weight."""
+        return self._bounds(item)[2]
+
+    def top(
+        self,
+        k: Optional[int] = None,
+        error_type: str = "no_false_positives",
+        threshold: Optional[int] = None,
+    ) -> list[Row]:
+        """The frequent items as ``(item, estimate, lower_bound, upper_bound)`` rows,
+        heaviest estimate first, at most ``k`` of them: with ``"no_false_positives"`` the
+        items whose lower bound exceeds ``max(threshold, maximum_error)``, with
+        ``"no_false_negatives"`` those whose upper bound does."""
+        if error_type not in _ERROR_TYPES:
+            raise ValueError(
+                f"error_type must be 'no_false_positives' or 'no_false_negatives', "
+                f"got {error_type!r}"
+            )
+        if k is not None:
+            k = int_param("k", k, 0, INT64_MAX)
+        t = 0 if threshold is None else int_param("threshold", threshold, 0, INT64_MAX)
+        out = ffi.new("SkBytes *")
+        check(lib.sk_frequent_top(self._p(), _ERROR_TYPES[error_type], t, out))
+        raw = take_bytes(out)
+        n = int.from_bytes(raw[:8], "little")
+        cols = np.frombuffer(raw, dtype="<u8", count=3 * n, offset=8).reshape(3, n).tolist()
+        at = 8 + 24 * n
+        items: list[Any]
+        if self._dtype == "int64":
+            items = np.frombuffer(raw, dtype="<i8", count=n, offset=at).tolist()
+        elif self._dtype == "float64":
+            items = np.frombuffer(raw, dtype="<f8", count=n, offset=at).tolist()
+        else:
+            ends = np.frombuffer(raw, dtype="<u8", count=n + 1, offset=at).tolist()
+            text = raw[at + 8 * (n + 1) :]
+            items = [text[a:b].decode("utf-8") for a, b in zip(ends, ends[1:])]
+        rows = list(zip(items, *cols))
+        return rows if k is None else rows[:k]
+
+    def _stats(self) -> Any:
+        out = ffi.new("SkFrequentStats *")
+        check(lib.sk_frequent_stats(self._p(), out))
+        return out
+
+    @property
+    def total_weight(self) -> int:
+        """The sum of all weights."""
+        return int(self._stats().total_weight)
+
+    @property
+    def num_active_items(self) -> int:
+        """Items with a counter (at most ``0.75 * 2**lg_max_map_size``)."""
+        return int(self._stats().num_active_items)
+
+    def __len__(self) -> int:
+        return self.num_active_items
+
+    @property
+    def maximum_error(self) -> int:
+        """``upper_bound(x) - lower_bound(x)`` for every item x."""
+        return int(self._stats().maximum_error)
+
+    @property
+    def epsilon(self) -> float:
+        """``3.5 / 2**lg_max_map_size``: ``maximum_error <= epsilon * total_weight``."""
+        return float(self._stats().epsilon)
+
+    @property
+    def lg_max_map_size(self) -> int:
+        return int(self._stats().lg_max_map_size)
+
+    @property
+    def lg_cur_map_size(self) -> int:
+        return int(self._stats().lg_cur_map_size)
+
+    def is_empty(self) -> bool:
+        return self.total_weight == 0
+
+    # ---- images ----
+
+    def to_bytes(self) -> bytes:
+        """The DataSketches frequent-items image (items in datasketches-java's order).
+        It does not record the dtype: pass it to ``from_bytes``."""
+        out = ffi.new("SkBytes *")
+        check(lib.sk_frequent_serialize(self._p(), out))
+        return take_bytes(out)
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike, dtype: Any = "int64") -> FrequentItems:
+        """Reads a frequent-items image of sketchbox or any DataSketches library:
+        ``dtype="int64"`` for longs sketches, ``"str"`` for strings sketches,
+        ``"float64"`` for doubles. SketchFormatError (a ValueError) for bytes that are
+        not a valid image."""
+        buf = image_buffer(data)
+        d = _parse_dtype(dtype)
+        out = cls._out()
+        check(lib.sk_frequent_deserialize(buf, len(buf), _CODES[d], out))
+        return cls._wrap_as(out, d)
+
+    def _image_args(self) -> tuple[object, ...]:
+        return (self._dtype,)
+
+    @classmethod
+    def union(
+        cls,
+        items: Any,
+        lg_max_map_size: Optional[int] = None,
+        dtype: Any = None,
+    ) -> FrequentItems:
+        """Merges many sketches or images (bytes, a pyarrow binary array, a NumPy object
+        array of bytes) into a new sketch, in one native call. ``lg_max_map_size``
+        defaults to the largest of the inputs'; ``dtype`` to the sketches' (images do not
+        record it: ``"int64"`` unless given). Sketches of another dtype raise
+        IncompatibleSketchError, invalid images SketchFormatError."""
+        lg = 0 if lg_max_map_size is None else int_param("lg_max_map_size", lg_max_map_size, 3, 26)
+        if _input._origin(items) == "pyarrow":
+            return cls._union_arrow(items, lg, _parse_dtype(dtype or "int64"))
+        if isinstance(items, np.ndarray):
+            items = items.reshape(-1).tolist()
+        items = list(items)
+        sketches = [s for s in items if isinstance(s, FrequentItems)]
+        kinds = {s._dtype for s in sketches}
+        d = (
+            _parse_dtype(dtype)
+            if dtype is not None
+            else (sketches[0]._dtype if sketches else "int64")
+        )
+        if kinds - {d}:
+            raise IncompatibleSketchError(
+                f"cannot union FrequentItems of dtypes {sorted(kinds | {d})}"
+            )
+        images = [s.to_bytes() if isinstance(s, FrequentItems) else s for s in items]
+        views = _input.byte_views(images)
+        if views is None:
+            bad = next(x for x in images if not isinstance(x, (bytes, bytearray, memoryview)))
+            raise TypeError(f"union takes FrequentItems or images, not {type(bad).__name__}")
+        ptrs, lens, n, keep = views
+        out = cls._out()
+        check(lib.sk_frequent_union_images(ptrs, lens, n, _CODES[d], lg, out))
+        del keep
+        return cls._wrap_as(out, d)
+
+    @classmethod
+    def _union_arrow(cls, arr: Any, lg: int, d: str) -> FrequentItems:
+        import pyarrow as pa
+
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if not (pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type)):
+            raise TypeError(f"union takes a pyarrow binary array of images, not {arr.type}")
+        arr = arr.drop_null()
+        width = 8 if pa.types.is_large_binary(arr.type) else 4
+        _, offs_buf, data_buf = arr.buffers()[:3]
+        n = len(arr)
+        offsets = np.frombuffer(offs_buf, dtype=np.int64 if width == 8 else np.int32)
+        offsets = offsets[arr.offset : arr.offset + n + 1].astype(np.uintp)
+        base = data_buf.address if data_buf is not None else 0
+        addrs = np.ascontiguousarray(offsets[:-1] + np.uintp(base))
+        lens = np.ascontiguousarray(np.diff(offsets))
+        out = cls._out()
+        check(
+            lib.sk_frequent_union_images(
+                ffi.cast("uint8_t **", ffi.from_buffer(addrs)),
+                ffi.cast("size_t *", ffi.from_buffer(lens)),
+                n,
+                _CODES[d],
+                lg,
+                out,
+            )
+        )
+        return cls._wrap_as(out, d)
+
+    def _describe(self, d: dict[str, Any]) -> str:
+        return (
+            f"dtype={self._dtype} lg_max_map_size={d['lg_max_map_size']} "
+            f"total_weight={d['total_weight']} active={d['num_active_items']} "
+            f"maximum_error={d['maximum_error']}"
+        )
+
+
+def _advance(pos: list[int], n: int) -> int:
+    i = pos[0]
+    pos[0] += n
+    return i
+
+
+def _is_scalar(values: Any) -> bool:
+    return values is None or isinstance(values, (int, float, str, bytes, np.generic))
+
+
+def _count(values: Any) -> int:
+    """How many items (nulls included) ``values`` holds, for checking weights."""
+    if _is_scalar(values):
+        return 1
+    if isinstance(values, np.ndarray):
+        return int(values.size)
+    try:
+        return len(values)
+    except TypeError:
+        raise TypeError(
+            f"with weights, values must be a scalar or a sized collection, "
+            f"not {type(values).__name__}"
+        ) from None
