@@ -307,6 +307,34 @@ int32_t sk_hll_deserialize(const uint8_t *data, size_t len, SkHll **out);
 int32_t sk_hll_to_json(const SkHll *sketch, SkBytes *out);
 
 /*
+ Writes to *out a new sketch of type `hll_type` (an SkHllType), the union of the `n`
+ sketches at `sketches`, as a DataSketches hll_union(lg_max_k) fed them in order
+ computes it. `lg_max_k` 0 takes the largest lg_k of the inputs (12 for n = 0). The
+ inputs are unchanged and may repeat; they are locked one at a time.
+ */
+int32_t sk_hll_union_many(const SkHll *const *sketches,
+                          size_t n,
+                          int32_t lg_max_k,
+                          int32_t hll_type,
+                          SkHll **out);
+
+/*
+ Writes to *out a new sketch of type `hll_type` (an SkHllType), the union of the `n`
+ HLL images at `data[i]` (`lens[i]` bytes each; compact or updatable, from any
+ DataSketches library), as a DataSketches hll_union(lg_max_k) fed them in order
+ computes it: the result of deserializing each and calling sk_hll_union_many, in one
+ call and without keeping more than one image's sketch at a time. `lg_max_k` 0 takes
+ the largest lg_k of the images (12 for n = 0). An invalid image gives
+ SK_ERR_CORRUPT_DATA naming its index, and no result.
+ */
+int32_t sk_hll_union_images(const uint8_t *const *data,
+                            const size_t *lens,
+                            size_t n,
+                            int32_t lg_max_k,
+                            int32_t hll_type,
+                            SkHll **out);
+
+/*
  Updates the sketch with `len` numbers of element type `dtype` (an SkDtype) at
  `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT). Integers
  are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by their bit
@@ -503,6 +531,38 @@ int32_t sk_kll_update_one(SkKll *sketch, double value);
  may be the same sketch (which then counts its items twice).
  */
 int32_t sk_kll_merge(SkKll *dst, const SkKll *src);
+
+/*
+ Writes to *out a new sketch of item type `item_type` (an SkKllType) and parameter
+ `k` (8..=65535, or 0 for the largest k of the inputs, 200 for n = 0): an empty
+ sketch into which the `n` sketches at `sketches` are merged in order, as
+ sk_kll_merge does. `seed` (NULL: a varying one) fixes the result's compaction coin
+ flips as sk_kll_new_seeded does. Every input must hold `item_type` items (else
+ SK_ERR_INCOMPATIBLE). The inputs are unchanged and may repeat; they are locked one
+ at a time.
+ */
+int32_t sk_kll_union_many(const SkKll *const *sketches,
+                          size_t n,
+                          uint32_t k,
+                          int32_t item_type,
+                          const uint64_t *seed,
+                          SkKll **out);
+
+/*
+ Writes to *out the union of the `n` KLL images at `data[i]` (`lens[i]` bytes each;
+ from sketchbox or any DataSketches library, read as `item_type` items): the result
+ of deserializing each and calling sk_kll_union_many (same `k`, `item_type` and
+ `seed`), in one call and without keeping more than one image's sketch at a time.
+ `k` 0 takes the largest k of the images. An invalid image gives SK_ERR_CORRUPT_DATA
+ naming its index, and no result.
+ */
+int32_t sk_kll_union_images(const uint8_t *const *data,
+                            const size_t *lens,
+                            size_t n,
+                            uint32_t k,
+                            int32_t item_type,
+                            const uint64_t *seed,
+                            SkKll **out);
 
 /*
  Writes the number of items seen (NaN excluded) to *out.
