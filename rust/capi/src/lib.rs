@@ -5,12 +5,14 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod common;
+mod countmin;
 mod hll;
 mod kll;
 mod theta;
 mod update;
 
 pub use common::*;
+pub use countmin::*;
 pub use hll::*;
 pub use kll::*;
 pub use theta::*;
