@@ -173,6 +173,18 @@ typedef enum {
 } SkFixedEncoding;
 
 /*
+ A Count-Min sketch of non-negative integer weights whose images are
+ datasketches-python's `count_min_sketch` (family 18; row seeds as its Linux wheels
+ draw them, so images do not cross with DataSketches Java). For an item of true
+ weight f: f <= estimate always, and estimate <= f + relative_error * total_weight
+ with the confidence sk_countmin_suggest_num_hashes was asked for. Created by
+ sk_countmin_new, sk_countmin_copy or sk_countmin_deserialize; owned by the caller;
+ released by sk_countmin_free. Safe to share between threads: every call takes the
+ handle's internal lock.
+ */
+typedef struct SkCountMin SkCountMin;
+
+/*
  A frequent-items ("heavy hitters") sketch of int64, double or UTF-8 string items,
  chosen at creation (an SkFrequentItemType): the Apache DataSketches frequent-items
  sketch (family 10; Misra-Gries / SpaceSaving with a purge). Created by
@@ -298,6 +310,197 @@ const char *sk_version(void);
  Releases a buffer returned in an SkBytes. Accepts an SkBytes whose ptr is NULL.
  */
 void sk_bytes_free(SkBytes bytes);
+
+/*
+ Creates an empty sketch of `num_hashes` rows (1..=255) of `num_buckets` counters
+ (at least 3; num_hashes * num_buckets below 2^30) with hash `seed` (9001 is
+ DataSketches' default; sketches merge only with sketches of the same shape and
+ seed). On success *out owns the new sketch.
+ */
+int32_t sk_countmin_new(int32_t num_hashes, uint32_t num_buckets, uint64_t seed, SkCountMin **out);
+
+/*
+ Releases a sketch; NULL is accepted and ignored.
+ */
+void sk_countmin_free(SkCountMin *sketch);
+
+/*
+ Makes an independent copy of `sketch` in *out.
+ */
+int32_t sk_countmin_copy(const SkCountMin *sketch, SkCountMin **out);
+
+/*
+ Updates the sketch with `len` numbers of element type `dtype` (an SkDtype) at `data`
+ (aligned for that type), item i with weight weights[i] (`weights`: NULL for 1 each,
+ else `len` non-negative integers). Integers are items as int64 (uint64 values at or
+ above 2^63 by their bit pattern, bools as 0 and 1), floats as double. Large inputs
+ are counted on every core with the result of one-by-one updates. If `progress`
+ cancels, the sketch holds the items of every completed block (a prefix of the
+ input) and the call returns SK_ERR_CANCELLED.
+ */
+int32_t sk_countmin_update_numeric(SkCountMin *sketch,
+                                   const void *data,
+                                   size_t len,
+                                   int32_t dtype,
+                                   const uint64_t *weights,
+                                   SkProgressFn progress,
+                                   void *user);
+
+/*
+ Updates the sketch with `n` strings in Arrow layout (as sk_hll_update_strings
+ describes: offsets of `offset_width` 4 or 8 bytes, optional validity bitmap), item i
+ with weight weights[i] (NULL: 1 each, else `n` weights); null and empty items are
+ skipped. Cancellation as sk_countmin_update_numeric.
+ */
+int32_t sk_countmin_update_strings(SkCountMin *sketch,
+                                   const uint8_t *data,
+                                   size_t data_len,
+                                   const void *offsets,
+                                   int32_t offset_width,
+                                   size_t n,
+                                   const uint8_t *validity,
+                                   size_t validity_offset,
+                                   const uint64_t *weights,
+                                   SkProgressFn progress,
+                                   void *user);
+
+/*
+ Updates the sketch with the items of `data` separated by the byte `delimiter`
+ (`len` bytes hold count(delimiter) + 1 items; empty ones are skipped), item i with
+ weight weights[i] (NULL: 1 each, else one weight per item, empty ones included).
+ */
+int32_t sk_countmin_update_delimited(SkCountMin *sketch,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     uint8_t delimiter,
+                                     const uint64_t *weights,
+                                     SkProgressFn progress,
+                                     void *user);
+
+/*
+ Updates the sketch with `n` fixed-width items of `itemsize` bytes (NumPy `S` or `U`
+ arrays) encoded as `encoding` (an SkFixedEncoding; trailing NULs are padding, empty
+ items are skipped), item i with weight weights[i] (NULL: 1 each, else `n` weights).
+ */
+int32_t sk_countmin_update_fixed(SkCountMin *sketch,
+                                 const void *data,
+                                 size_t itemsize,
+                                 size_t n,
+                                 int32_t encoding,
+                                 const uint64_t *weights,
+                                 SkProgressFn progress,
+                                 void *user);
+
+/*
+ Adds `weight` occurrences of the int64 `value`.
+ */
+int32_t sk_countmin_update_one_i64(SkCountMin *sketch, int64_t value, uint64_t weight);
+
+/*
+ Adds `weight` occurrences of the uint64 `value` (the int64 of its bit pattern).
+ */
+int32_t sk_countmin_update_one_u64(SkCountMin *sketch, uint64_t value, uint64_t weight);
+
+/*
+ Adds `weight` occurrences of the double `value`.
+ */
+int32_t sk_countmin_update_one_f64(SkCountMin *sketch, double value, uint64_t weight);
+
+/*
+ Adds `weight` occurrences of the string or byte string of `len` bytes at `data`
+ (an empty one is not an item and is ignored).
+ */
+int32_t sk_countmin_update_one_bytes(SkCountMin *sketch,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     uint64_t weight);
+
+/*
+ Writes the estimated weight of the int64 `value`, its lower bound (the estimate)
+ and its upper bound (estimate + relative_error * total_weight).
+ */
+int32_t sk_countmin_query_i64(const SkCountMin *sketch,
+                              int64_t value,
+                              double *estimate,
+                              double *lower,
+                              double *upper);
+
+/*
+ sk_countmin_query_i64 for a double item.
+ */
+int32_t sk_countmin_query_f64(const SkCountMin *sketch,
+                              double value,
+                              double *estimate,
+                              double *lower,
+                              double *upper);
+
+/*
+ sk_countmin_query_i64 for a string or byte string of `len` bytes (an empty one is
+ not an item: 0, 0, 0).
+ */
+int32_t sk_countmin_query_bytes(const SkCountMin *sketch,
+                                const uint8_t *data,
+                                size_t len,
+                                double *estimate,
+                                double *lower,
+                                double *upper);
+
+/*
+ Writes the sum of all weights added to *out.
+ */
+int32_t sk_countmin_total_weight(const SkCountMin *sketch, double *out);
+
+/*
+ Writes the relative error e / num_buckets to *out.
+ */
+int32_t sk_countmin_relative_error(const SkCountMin *sketch, double *out);
+
+/*
+ Writes the sketch's shape and hash seed.
+ */
+int32_t sk_countmin_params(const SkCountMin *sketch,
+                           uint8_t *num_hashes,
+                           uint32_t *num_buckets,
+                           uint64_t *seed);
+
+/*
+ Adds `src`'s counters to `dst`'s. Both need the same num_hashes, num_buckets and
+ seed (else SK_ERR_INCOMPATIBLE, dst unchanged). `src` is unchanged; dst and src may
+ be the same sketch (which then counts everything twice).
+ */
+int32_t sk_countmin_merge(SkCountMin *dst, const SkCountMin *src);
+
+/*
+ Writes the sketch's image (datasketches-python's count_min_sketch serialization) to
+ *out. Free it with sk_bytes_free.
+ */
+int32_t sk_countmin_serialize(const SkCountMin *sketch, SkBytes *out);
+
+/*
+ Reads a Count-Min image built with `seed` (images store only a 16-bit hash of it)
+ into a new sketch in *out. Bytes that are not a valid image give
+ SK_ERR_CORRUPT_DATA (never read out of bounds, no allocation beyond what the image
+ holds); an image of another seed SK_ERR_INCOMPATIBLE.
+ */
+int32_t sk_countmin_deserialize(const uint8_t *data, size_t len, uint64_t seed, SkCountMin **out);
+
+/*
+ Writes to *out the number of buckets, ceil(e / relative_error), that gives an
+ error of at most `relative_error` (a positive number) times the total weight.
+ */
+int32_t sk_countmin_suggest_num_buckets(double relative_error, uint32_t *out);
+
+/*
+ Writes to *out the number of hashes, ceil(ln(1 / (1 - confidence))), for which the
+ error bound holds with probability `confidence` (in [0, 1)).
+ */
+int32_t sk_countmin_suggest_num_hashes(double confidence, uint8_t *out);
+
+/*
+ Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out: shape,
+ seed, total weight, relative error. Free it with sk_bytes_free.
+ */
+int32_t sk_countmin_to_json(const SkCountMin *sketch, SkBytes *out);
 
 /*
  Creates an empty sketch of at most 2^lg_max_map_size slots (3..=26; 0.75 of them
@@ -590,6 +793,34 @@ int32_t sk_hll_deserialize(const uint8_t *data, size_t len, SkHll **out);
 int32_t sk_hll_to_json(const SkHll *sketch, SkBytes *out);
 
 /*
+ Writes to *out a new sketch of type `hll_type` (an SkHllType), the union of the `n`
+ sketches at `sketches`, as a DataSketches hll_union(lg_max_k) fed them in order
+ computes it. `lg_max_k` 0 takes the largest lg_k of the inputs (12 for n = 0). The
+ inputs are unchanged and may repeat; they are locked one at a time.
+ */
+int32_t sk_hll_union_many(const SkHll *const *sketches,
+                          size_t n,
+                          int32_t lg_max_k,
+                          int32_t hll_type,
+                          SkHll **out);
+
+/*
+ Writes to *out a new sketch of type `hll_type` (an SkHllType), the union of the `n`
+ HLL images at `data[i]` (`lens[i]` bytes each; compact or updatable, from any
+ DataSketches library), as a DataSketches hll_union(lg_max_k) fed them in order
+ computes it: the result of deserializing each and calling sk_hll_union_many, in one
+ call and without keeping more than one image's sketch at a time. `lg_max_k` 0 takes
+ the largest lg_k of the images (12 for n = 0). An invalid image gives
+ SK_ERR_CORRUPT_DATA naming its index, and no result.
+ */
+int32_t sk_hll_union_images(const uint8_t *const *data,
+                            const size_t *lens,
+                            size_t n,
+                            int32_t lg_max_k,
+                            int32_t hll_type,
+                            SkHll **out);
+
+/*
  Updates the sketch with `len` numbers of element type `dtype` (an SkDtype) at
  `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT). Integers
  are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by their bit
@@ -786,6 +1017,38 @@ int32_t sk_kll_update_one(SkKll *sketch, double value);
  may be the same sketch (which then counts its items twice).
  */
 int32_t sk_kll_merge(SkKll *dst, const SkKll *src);
+
+/*
+ Writes to *out a new sketch of item type `item_type` (an SkKllType) and parameter
+ `k` (8..=65535, or 0 for the largest k of the inputs, 200 for n = 0): an empty
+ sketch into which the `n` sketches at `sketches` are merged in order, as
+ sk_kll_merge does. `seed` (NULL: a varying one) fixes the result's compaction coin
+ flips as sk_kll_new_seeded does. Every input must hold `item_type` items (else
+ SK_ERR_INCOMPATIBLE). The inputs are unchanged and may repeat; they are locked one
+ at a time.
+ */
+int32_t sk_kll_union_many(const SkKll *const *sketches,
+                          size_t n,
+                          uint32_t k,
+                          int32_t item_type,
+                          const uint64_t *seed,
+                          SkKll **out);
+
+/*
+ Writes to *out the union of the `n` KLL images at `data[i]` (`lens[i]` bytes each;
+ from sketchbox or any DataSketches library, read as `item_type` items): the result
+ of deserializing each and calling sk_kll_union_many (same `k`, `item_type` and
+ `seed`), in one call and without keeping more than one image's sketch at a time.
+ `k` 0 takes the largest k of the images. An invalid image gives SK_ERR_CORRUPT_DATA
+ naming its index, and no result.
+ */
+int32_t sk_kll_union_images(const uint8_t *const *data,
+                            const size_t *lens,
+                            size_t n,
+                            uint32_t k,
+                            int32_t item_type,
+                            const uint64_t *seed,
+                            SkKll **out);
 
 /*
  Writes the number of items seen (NaN excluded) to *out.

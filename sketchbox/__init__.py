@@ -10,6 +10,7 @@ import os
 
 from ._native import ffi as _ffi
 from ._native import lib as _lib
+from .countmin import CountMin
 from .errors import (
     EmptySketchError,
     IncompatibleSketchError,
@@ -44,6 +45,7 @@ def get_library_path() -> str:
 
 
 __all__ = [
+    "CountMin",
     "FrequentItems",
     "HyperLogLog",
     "KllSketch",

@@ -25,6 +25,7 @@ import numpy as np
 
 from ._base import INT64_MAX, INT64_MIN, UINT64_MAX, Progress, check, run_cancellable
 from ._native import ffi, lib
+from .errors import SketchError
 
 # The SkDtype of each NumPy numeric dtype the native side reads in place.
 _DTYPE_CODES = {
@@ -417,6 +418,78 @@ def byte_views(items: Any) -> Optional[tuple[Any, Any, int, tuple[object, ...]]]
         n,
         keep,
     )
+
+
+def _arrow_byte_views(values: Any) -> tuple[Any, Any, int, tuple[object, ...]]:
+    """`byte_views` of a pyarrow binary (or large_binary) Array or ChunkedArray, read in
+    place from its buffers; null entries are skipped."""
+    import pyarrow as pa  # the value is a pyarrow object, so pyarrow is installed
+
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    addrs, lens, keep = [], [], [values]
+    for arr in chunks:
+        t = arr.type
+        if not (pa.types.is_binary(t) or pa.types.is_large_binary(t)):
+            raise TypeError(f"images must be a pyarrow binary array, not one of type {t}")
+        if arr.null_count:
+            arr = arr.drop_null()
+        keep.append(arr)
+        if len(arr) == 0:
+            continue
+        _, offsets, data = arr.buffers()[:3]
+        width = np.int32 if pa.types.is_binary(t) else np.int64
+        offs = np.frombuffer(
+            offsets, dtype=width, count=len(arr) + 1, offset=arr.offset * np.dtype(width).itemsize
+        )
+        base = data.address if data is not None else 0
+        addrs.append(offs[:-1].astype(np.uintp) + np.uintp(base))
+        lens.append(np.diff(offs).astype(np.uintp))
+    addr = np.concatenate(addrs) if addrs else np.zeros(0, np.uintp)
+    length = np.concatenate(lens) if lens else np.zeros(0, np.uintp)
+    keep += [addr, length]
+    return (
+        ffi.cast("uint8_t **", ffi.from_buffer(addr)),
+        ffi.cast("size_t *", ffi.from_buffer(length)),
+        len(addr),
+        tuple(keep),
+    )
+
+
+def union_inputs(
+    items: Any,
+) -> tuple[Optional[tuple[Any, Any, int, tuple[object, ...]]], tuple[Any, ...]]:
+    """What a family's ``union`` was given: ``(byte_views, ())`` when every item is an
+    image (bytes-like objects, a NumPy object array of them, a pyarrow binary array),
+    else ``(None, items)`` with the items in a tuple, for the caller to check."""
+    if _origin(items) == "pyarrow":
+        return _arrow_byte_views(items), ()
+    if isinstance(items, (bytes, bytearray, memoryview, str)):
+        raise TypeError(
+            f"union needs a collection of sketches or images, not one {type(items).__name__}"
+        )
+    seq = tuple(items)
+    views = byte_views(seq)
+    return views, (() if views is not None else seq)
+
+
+def sketch_handles(
+    items: tuple[Any, ...], cls: Any, read: Callable[[Any], Any]
+) -> tuple[Any, list[Any]]:
+    """Native handles of ``items``, each a sketch of family ``cls`` or an image that
+    ``read`` turns into one (a bad image raises its error naming its index): a cffi
+    array for a ``sk_<family>_union_many`` call and the list keeping the sketches alive."""
+    sketches = []
+    for i, s in enumerate(items):
+        if isinstance(s, cls):
+            sketches.append(s)
+        elif isinstance(s, (bytes, bytearray, memoryview)):
+            try:
+                sketches.append(read(s))
+            except SketchError as e:
+                raise type(e)(f"image {i}: {e}") from None
+        else:
+            raise TypeError(f"expected {cls.__name__} or bytes, not {type(s).__name__} (item {i})")
+    return ffi.new(f"{cls._handle_type} *[]", [s._p() for s in sketches]), sketches
 
 
 # ---- numbers only: the input of quantile sketches ----

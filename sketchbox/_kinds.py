@@ -35,18 +35,13 @@ class Kind:
 
 
 def _hll_union(items: list[Any], params: dict[str, Any]) -> HyperLogLog:
-    u = HyperLogLog(params.get("lg_k", 12), params.get("hll_type", "HLL_8"))
-    for x in items:
-        u.merge(x if isinstance(x, HyperLogLog) else HyperLogLog.from_bytes(x))
-    return u
+    return HyperLogLog.union(
+        items, lg_k=params.get("lg_k", 12), hll_type=params.get("hll_type", "HLL_8")
+    )
 
 
 def _kll_union(items: list[Any], params: dict[str, Any]) -> KllSketch:
-    dtype = params.get("dtype", "float64")
-    u = KllSketch(params.get("k", 200), dtype=dtype)
-    for x in items:
-        u.merge(x if isinstance(x, KllSketch) else KllSketch.from_bytes(x, dtype=dtype))
-    return u
+    return KllSketch.union(items, dtype=params.get("dtype", "float64"), k=params.get("k", 200))
 
 
 def _theta_union(items: list[Any], params: dict[str, Any]) -> ThetaSketch:

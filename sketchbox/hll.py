@@ -10,8 +10,10 @@ distinct items the sketch keeps exact coupons and the estimate is all but exact.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Optional, Union
 
+from . import _input
 from ._base import BytesLike, MergeableSketch, check, image_buffer, int_param, take_bytes
 from ._hashing import HashSketch
 from ._native import ffi, lib
@@ -98,6 +100,36 @@ class HyperLogLog(HashSketch, MergeableSketch):
         buf = image_buffer(data)
         out = cls._out()
         check(lib.sk_hll_deserialize(buf, len(buf), out))
+        return cls._wrap(out)
+
+    @classmethod
+    def union(
+        cls,
+        items: Iterable[Union[HyperLogLog, BytesLike]],
+        lg_k: Optional[int] = None,
+        hll_type: Union[str, int] = "HLL_8",
+    ) -> HyperLogLog:
+        """The union of many sketches or images, as one DataSketches
+        ``hll_union(lg_max_k=lg_k)`` fed them in order computes it, in one native call.
+
+        ``items``: HyperLogLog sketches and/or images (bytes-like), a NumPy object array
+        of images, or a pyarrow binary array of them (nulls skipped). Images are read one
+        at a time and never all held at once. ``lg_k`` defaults to the largest ``lg_k``
+        of the inputs (12 if there are none); the result has type ``hll_type``. A bad
+        image raises SketchFormatError naming its index.
+        """
+        lg = 0 if lg_k is None else int_param("lg_k", lg_k, 4, 21)
+        code = _parse_type(hll_type)
+        out = cls._out()
+        views, seq = _input.union_inputs(items)
+        if views is not None:
+            ptrs, lens, n, _keep = views
+            check(lib.sk_hll_union_images(ptrs, lens, n, lg, code, out))
+        else:
+            handles, _alive = _input.sketch_handles(
+                seq, cls._family_class(), HyperLogLog.from_bytes
+            )
+            check(lib.sk_hll_union_many(handles, len(_alive), lg, code, out))
         return cls._wrap(out)
 
     def _describe(self, d: dict[str, Any]) -> str:

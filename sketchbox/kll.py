@@ -25,7 +25,7 @@ EmptySketchError (a ValueError), as DataSketches throws, rather than returning N
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -326,6 +326,44 @@ class KllSketch(MergeableSketch):
         d = _parse_dtype(dtype)
         out = cls._out()
         check(lib.sk_kll_deserialize(buf, len(buf), _TYPE_CODES[d], out))
+        return cls._wrap_as(out, d)
+
+    @classmethod
+    def union(
+        cls,
+        items: Iterable[Union[KllSketch, BytesLike]],
+        dtype: Any = "float64",
+        k: Optional[int] = None,
+        *,
+        seed: Optional[int] = None,
+    ) -> KllSketch:
+        """A new sketch of ``dtype`` into which every sketch or image of ``items`` is
+        merged in order (as ``merge`` does), in one native call.
+
+        ``items``: KllSketch objects of that dtype and/or images (bytes-like, read as
+        ``dtype``), a NumPy object array of images, or a pyarrow binary array of them
+        (nulls skipped). Images are read one at a time and never all held at once.
+        ``k`` defaults to the largest ``k`` of the inputs (200 if there are none);
+        ``seed`` fixes the result's compaction coin flips, as in ``KllSketch(seed=)``.
+        A bad image raises SketchFormatError naming its index; a sketch of another
+        dtype, IncompatibleSketchError.
+        """
+        d = _parse_dtype(dtype)
+        kk = 0 if k is None else int_param("k", k, 8, 65535)
+        seed_ptr = (
+            ffi.NULL
+            if seed is None
+            else ffi.new("uint64_t *", int_param("seed", seed, 0, 2**64 - 1))
+        )
+        out = cls._out()
+        views, seq = _input.union_inputs(items)
+        if views is not None:
+            ptrs, lens, n, _keep = views
+            check(lib.sk_kll_union_images(ptrs, lens, n, kk, _TYPE_CODES[d], seed_ptr, out))
+        else:
+            read = lambda b: KllSketch.from_bytes(b, d)  # noqa: E731
+            handles, alive = _input.sketch_handles(seq, cls._family_class(), read)
+            check(lib.sk_kll_union_many(handles, len(alive), kk, _TYPE_CODES[d], seed_ptr, out))
         return cls._wrap_as(out, d)
 
     def _image_args(self) -> tuple[object, ...]:

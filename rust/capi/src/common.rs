@@ -195,6 +195,29 @@ pub(crate) fn guard<F: FnOnce() -> Result<(), ApiError>>(body: F) -> i32 {
     }
 }
 
+/// The `n` byte strings (serialized sketches) at `data[i]`, `lens[i]` bytes each.
+pub(crate) unsafe fn image_slices<'a>(
+    data: *const *const u8,
+    lens: *const usize,
+    n: usize,
+) -> Result<Vec<&'a [u8]>, Error> {
+    let ptrs = in_slice(data, n)?;
+    let lens = in_slice(lens, n)?;
+    ptrs.iter()
+        .zip(lens)
+        .map(|(&p, &len)| in_slice(p, len))
+        .collect()
+}
+
+/// Names image `i` in a format or compatibility error.
+pub(crate) fn at_image(i: usize) -> impl FnOnce(Error) -> Error {
+    move |e| match e {
+        Error::CorruptData(m) => Error::CorruptData(format!("image {i}: {m}")),
+        Error::Incompatible(m) => Error::Incompatible(format!("image {i}: {m}")),
+        other => other,
+    }
+}
+
 /// Writes a JSON value to *out as UTF-8 bytes.
 pub(crate) fn json_out(json: &serde_json::Value, out: &mut SkBytes) -> Result<(), Error> {
     bytes_out(

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use crate::update::{hash_update_surface, HashHandle};
-use sketchbox_core::hll::{HllSketch, HllType};
+use sketchbox_core::hll::{HllSketch, HllType, HllUnion};
 use sketchbox_core::Error;
 use std::sync::Mutex;
 
@@ -225,5 +225,84 @@ pub unsafe extern "C" fn sk_hll_to_json(sketch: *const SkHll, out: *mut SkBytes)
         let out = out_ref(out)?;
         let json = SkHll::lock(sketch)?.to_json();
         Ok(json_out(&json, out)?)
+    })
+}
+
+/// A union's lg_max_k: 0 (chosen for the caller) or 4..=21.
+fn union_lg_max_k(lg_max_k: i32) -> Result<u8, Error> {
+    small_param(lg_max_k, "lg_max_k must be 0 or in 4..=21")
+}
+
+/// An HLL image's lg_k, read from its preamble without validating the rest (the union
+/// reads the image fully afterwards); None for bytes too short or out of range.
+fn image_lg_k(image: &[u8]) -> Option<u8> {
+    image.get(3).copied().filter(|lg_k| (4..=21).contains(lg_k))
+}
+
+/// Writes to *out a new sketch of type `hll_type` (an SkHllType), the union of the `n`
+/// sketches at `sketches`, as a DataSketches hll_union(lg_max_k) fed them in order
+/// computes it. `lg_max_k` 0 takes the largest lg_k of the inputs (12 for n = 0). The
+/// inputs are unchanged and may repeat; they are locked one at a time.
+#[no_mangle]
+pub unsafe extern "C" fn sk_hll_union_many(
+    sketches: *const *const SkHll,
+    n: usize,
+    lg_max_k: i32,
+    hll_type: i32,
+    out: *mut *mut SkHll,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let inputs = in_slice(sketches, n)?;
+        let tgt = parse_hll_type(hll_type)?;
+        let mut lg = union_lg_max_k(lg_max_k)?;
+        if lg == 0 {
+            for &h in inputs {
+                lg = lg.max(SkHll::lock(h)?.lg_k());
+            }
+        }
+        let mut union = HllUnion::new(if lg == 0 { 12 } else { lg })?;
+        for &h in inputs {
+            union.update(&*SkHll::lock(h)?);
+        }
+        *out = SkHll::into_raw(union.result(tgt));
+        Ok(())
+    })
+}
+
+/// Writes to *out a new sketch of type `hll_type` (an SkHllType), the union of the `n`
+/// HLL images at `data[i]` (`lens[i]` bytes each; compact or updatable, from any
+/// DataSketches library), as a DataSketches hll_union(lg_max_k) fed them in order
+/// computes it: the result of deserializing each and calling sk_hll_union_many, in one
+/// call and without keeping more than one image's sketch at a time. `lg_max_k` 0 takes
+/// the largest lg_k of the images (12 for n = 0). An invalid image gives
+/// SK_ERR_CORRUPT_DATA naming its index, and no result.
+#[no_mangle]
+pub unsafe extern "C" fn sk_hll_union_images(
+    data: *const *const u8,
+    lens: *const usize,
+    n: usize,
+    lg_max_k: i32,
+    hll_type: i32,
+    out: *mut *mut SkHll,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let tgt = parse_hll_type(hll_type)?;
+        let images = image_slices(data, lens, n)?;
+        let mut lg = union_lg_max_k(lg_max_k)?;
+        if lg == 0 {
+            lg = images
+                .iter()
+                .filter_map(|b| image_lg_k(b))
+                .max()
+                .unwrap_or(12);
+        }
+        let mut union = HllUnion::new(lg)?;
+        for (i, image) in images.iter().enumerate() {
+            union.update(&HllSketch::deserialize(image).map_err(at_image(i))?);
+        }
+        *out = SkHll::into_raw(union.result(tgt));
+        Ok(())
     })
 }

@@ -296,15 +296,125 @@ pub unsafe extern "C" fn sk_kll_merge(dst: *mut SkKll, src: *const SkKll) -> i32
     guard(|| {
         // Copy src first so that two threads merging a->b and b->a cannot deadlock.
         let other = SkKll::lock(src)?.clone_sketch();
-        match (&mut *SkKll::lock(dst)?, &other) {
-            (Kll::F64(d), Kll::F64(s)) => Ok(d.merge(s)?),
-            (Kll::F32(d), Kll::F32(s)) => Ok(d.merge(s)?),
-            (d, _) => Err(ApiError::from(Error::Incompatible(format!(
+        Ok(SkKll::lock(dst)?.merge(&other)?)
+    })
+}
+
+impl Kll {
+    /// Merges `other` into this sketch (same item type, else Error::Incompatible).
+    fn merge(&mut self, other: &Kll) -> Result<(), Error> {
+        match (self, other) {
+            (Kll::F64(d), Kll::F64(s)) => d.merge(s),
+            (Kll::F32(d), Kll::F32(s)) => d.merge(s),
+            (d, _) => Err(Error::Incompatible(format!(
                 "cannot merge a KLL sketch of {} items into one of {} items",
                 type_name(other.item_type()),
                 type_name(d.item_type())
-            )))),
+            ))),
         }
+    }
+
+    fn deserialize(bytes: &[u8], item_type: SkKllType) -> Result<Kll, Error> {
+        Ok(match item_type {
+            SkKllType::SK_KLL_F64 => Kll::F64(KllSketch::deserialize(bytes)?),
+            SkKllType::SK_KLL_F32 => Kll::F32(KllSketch::deserialize(bytes)?),
+        })
+    }
+
+    fn k(&self) -> u16 {
+        with_kll!(self, s => s.k())
+    }
+}
+
+/// The union's sketch: parameter `k` (0: `inputs_k`, the largest k of the inputs, or
+/// 200 without any), seeded from *seed unless `seed` is NULL.
+unsafe fn union_sketch(
+    k: u32,
+    inputs_k: Option<u16>,
+    item_type: i32,
+    seed: *const u64,
+) -> Result<Kll, Error> {
+    let k = if k == 0 {
+        u32::from(inputs_k.unwrap_or(KllSketch::<f64>::DEFAULT_K))
+    } else {
+        k
+    };
+    let seed = if seed.is_null() {
+        None
+    } else {
+        Some(*in_slice(seed, 1)?.first().expect("one seed"))
+    };
+    Kll::new(k, item_type, seed)
+}
+
+/// Writes to *out a new sketch of item type `item_type` (an SkKllType) and parameter
+/// `k` (8..=65535, or 0 for the largest k of the inputs, 200 for n = 0): an empty
+/// sketch into which the `n` sketches at `sketches` are merged in order, as
+/// sk_kll_merge does. `seed` (NULL: a varying one) fixes the result's compaction coin
+/// flips as sk_kll_new_seeded does. Every input must hold `item_type` items (else
+/// SK_ERR_INCOMPATIBLE). The inputs are unchanged and may repeat; they are locked one
+/// at a time.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_union_many(
+    sketches: *const *const SkKll,
+    n: usize,
+    k: u32,
+    item_type: i32,
+    seed: *const u64,
+    out: *mut *mut SkKll,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let inputs = in_slice(sketches, n)?;
+        let mut inputs_k = None;
+        if k == 0 {
+            for &h in inputs {
+                inputs_k = inputs_k.max(Some(SkKll::lock(h)?.k()));
+            }
+        }
+        let mut union = union_sketch(k, inputs_k, item_type, seed)?;
+        for &h in inputs {
+            union.merge(&*SkKll::lock(h)?)?;
+        }
+        *out = SkKll::into_raw(union);
+        Ok(())
+    })
+}
+
+/// A KLL image's k, read from its preamble without validating the rest (the union
+/// reads the image fully afterwards); None for bytes too short.
+fn image_k(image: &[u8]) -> Option<u16> {
+    image.get(4..6).map(|b| u16::from_le_bytes([b[0], b[1]]))
+}
+
+/// Writes to *out the union of the `n` KLL images at `data[i]` (`lens[i]` bytes each;
+/// from sketchbox or any DataSketches library, read as `item_type` items): the result
+/// of deserializing each and calling sk_kll_union_many (same `k`, `item_type` and
+/// `seed`), in one call and without keeping more than one image's sketch at a time.
+/// `k` 0 takes the largest k of the images. An invalid image gives SK_ERR_CORRUPT_DATA
+/// naming its index, and no result.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_union_images(
+    data: *const *const u8,
+    lens: *const usize,
+    n: usize,
+    k: u32,
+    item_type: i32,
+    seed: *const u64,
+    out: *mut *mut SkKll,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let images = image_slices(data, lens, n)?;
+        let inputs_k = images.iter().filter_map(|b| image_k(b)).max();
+        let mut union = union_sketch(k, inputs_k, item_type, seed)?;
+        let t = parse_type(item_type)?;
+        for (i, image) in images.iter().enumerate() {
+            let sketch = Kll::deserialize(image, t).map_err(at_image(i))?;
+            union.merge(&sketch)?;
+        }
+        *out = SkKll::into_raw(union);
+        Ok(())
     })
 }
 
@@ -545,11 +655,7 @@ pub unsafe extern "C" fn sk_kll_deserialize(
     guard(|| {
         let out = out_ref(out)?;
         let bytes = in_slice(data, len)?;
-        let kll = match parse_type(item_type)? {
-            SkKllType::SK_KLL_F64 => Kll::F64(KllSketch::deserialize(bytes)?),
-            SkKllType::SK_KLL_F32 => Kll::F32(KllSketch::deserialize(bytes)?),
-        };
-        *out = SkKll::into_raw(kll);
+        *out = SkKll::into_raw(Kll::deserialize(bytes, parse_type(item_type)?)?);
         Ok(())
     })
 }

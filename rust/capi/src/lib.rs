@@ -5,6 +5,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod common;
+mod countmin;
 mod frequent;
 mod hll;
 mod kll;
@@ -12,6 +13,7 @@ mod theta;
 mod update;
 
 pub use common::*;
+pub use countmin::*;
 pub use frequent::*;
 pub use hll::*;
 pub use kll::*;

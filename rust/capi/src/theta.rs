@@ -293,11 +293,7 @@ pub unsafe extern "C" fn sk_theta_union_images(
         let mut union = union_of(union_lg_k(lg_k)?, seed)?;
         for (i, (&ptr, &len)) in ptrs.iter().zip(lens).enumerate() {
             let image = in_slice(ptr, len)?;
-            union.update_image(image).map_err(|e| match e {
-                Error::CorruptData(m) => Error::CorruptData(format!("image {i}: {m}")),
-                Error::Incompatible(m) => Error::Incompatible(format!("image {i}: {m}")),
-                other => other,
-            })?;
+            union.update_image(image).map_err(at_image(i))?;
         }
         new_compact(out, union.result(), seed);
         Ok(())

@@ -36,6 +36,7 @@
 //!   as f64. The seed is not stored, only its 16-bit hash: reading needs the seed.
 
 use crate::bulk::BLOCK;
+use crate::column::{Column, Numeric};
 use crate::error::{corrupt, Error, Result};
 use crate::hash::{canonical_f64_bits, murmur3_u64, murmur3_x64_128, seed_hash, DEFAULT_SEED};
 use serde_json::json;
@@ -407,6 +408,63 @@ impl CountMin {
             }
         }
         Ok(())
+    }
+
+    /// Bulk update with a column (`weights[i]` for item `i`, 1 each without weights;
+    /// nulls and empty strings are not items): numeric columns through
+    /// [`Self::update_many_parallel`], integers as int64 (uint64 above 2^63 by their bit
+    /// pattern, bools as 0 and 1), floats as float64; string columns item by item.
+    /// Progress and cancellation as [`Self::update_many`].
+    pub fn update_column(
+        &mut self,
+        column: &Column<'_>,
+        weights: Option<&[u64]>,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()> {
+        let n = column.len();
+        if let Some(w) = weights {
+            if w.len() != n {
+                return Err(Error::InvalidArgument(format!(
+                    "{} weights for {n} items",
+                    w.len()
+                )));
+            }
+        }
+        let weight_at = |i: usize| weights.map_or(1, |w| w[i]);
+        macro_rules! numeric {
+            ($s:expr, $v:ident => $item:expr) => {{
+                let s = $s;
+                self.update_many_parallel(
+                    n,
+                    |i| {
+                        let $v = s[i];
+                        Some($item)
+                    },
+                    weight_at,
+                    progress,
+                )
+            }};
+        }
+        match column {
+            Column::Numeric(c) => match *c {
+                Numeric::I8(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
+                Numeric::I16(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
+                Numeric::I32(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
+                Numeric::I64(s) => numeric!(s, v => CountMinItem::I64(v)),
+                Numeric::U8(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
+                Numeric::U16(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
+                Numeric::U32(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
+                Numeric::U64(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
+                Numeric::F32(s) => numeric!(s, v => CountMinItem::F64(v as f64)),
+                Numeric::F64(s) => numeric!(s, v => CountMinItem::F64(v)),
+                Numeric::Bool(s) => numeric!(s, v => CountMinItem::I64((v != 0) as i64)),
+            },
+            Column::Strings(c) => crate::bulk::in_blocks(n, progress, |range| {
+                for i in range {
+                    c.with_item(i, |b| self.update(CountMinItem::Bytes(b), weight_at(i)));
+                }
+            }),
+        }
     }
 
     /// The smallest counter of `item`: never below its true weight.
