@@ -74,6 +74,13 @@ RUNNERS = {
                        "q": [doc[c]["quantiles"][k] for k in ("0.25", "0.5", "0.75")]}
                    for c in CHECKED}
     """,
+    "sketchbox, k 4000": """
+        import sketchbox
+        doc = sketchbox.profile(PATH, k=4000).to_dict()["columns"]
+        answers = {c: {"distinct": doc[c]["distinct"]["estimate"],
+                       "q": [doc[c]["quantiles"][k] for k in ("0.25", "0.5", "0.75")]}
+                   for c in CHECKED}
+    """,
     "duckdb SUMMARIZE": """
         import duckdb
         src = f"read_csv_auto('{PATH}')" if PATH.endswith(".csv") else f"'{PATH}'"

@@ -112,7 +112,9 @@ def _run(args: argparse.Namespace) -> int:
             if not columns:
                 raise UsageError("--columns names no column")
         if args.dask:
-            p = _profile_on_dask(args.dask, args.paths, args.format, columns, args.lg_k, args.k)
+            p = _profile_on_dask(
+                args.dask, args.paths, args.format, columns, args.top, args.lg_k, args.k
+            )
             title = f"{len(args.paths)} input(s) on {args.dask}"
             return _output(p, args, title)
         bar = _progress_bar(args.no_progress, _input_bytes(args.paths))
@@ -120,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
             p = profile(
                 args.paths,
                 columns=columns,
+                top=args.top,
                 lg_k=args.lg_k,
                 k=args.k,
                 format=args.format,
@@ -156,7 +159,13 @@ def _output(p: Any, args: argparse.Namespace, title: str) -> int:
 
 
 def _profile_on_dask(
-    address: str, paths: Sequence[str], fmt: Optional[str], columns: Any, lg_k: int, k: int
+    address: str,
+    paths: Sequence[str],
+    fmt: Optional[str],
+    columns: Any,
+    top: int,
+    lg_k: int,
+    k: int,
 ) -> Any:
     try:
         import distributed
@@ -169,7 +178,7 @@ def _profile_on_dask(
     except (OSError, TimeoutError) as e:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {_message(e)}") from None
     with client:
-        return sd.profile(sd.read(paths, fmt), columns=columns, lg_k=lg_k, k=k)
+        return sd.profile(sd.read(paths, fmt), columns=columns, top=top, lg_k=lg_k, k=k)
 
 
 class _Bar:
@@ -239,6 +248,15 @@ def _fmt_distinct(d: dict[str, float]) -> str:
     return f"≈{est:,.0f} ±{rel:.1f} %"
 
 
+def _fmt_top(rows: list[dict[str, Any]]) -> str:
+    """The heaviest values, at most three: `value ×count` (≈ where not exact)."""
+    out = []
+    for r in rows[:3]:
+        mark = "" if r["lower"] == r["upper"] else "≈"
+        out.append(f"{_fmt_num(r['value'])} ×{mark}{r['estimate']:,}")
+    return ", ".join(out)
+
+
 def render_table(doc: dict[str, Any], title: str) -> str:
     """The profile as a fixed-width table: one row per column; ≈ marks approximations
     (distinct counts with their 95 % bound, quantiles)."""
@@ -253,6 +271,7 @@ def render_table(doc: dict[str, Any], title: str) -> str:
         "mean",
         "median",
         "p99",
+        "top",
     ]
     rows: list[list[str]] = []
     for name, c in doc["columns"].items():
@@ -270,6 +289,7 @@ def render_table(doc: dict[str, Any], title: str) -> str:
                 _fmt_num(c.get("mean")),
                 approx(q.get("0.5")),
                 approx(q.get("0.99")),
+                _fmt_top(c.get("top") or []),
             ]
         )
     widths = [

@@ -125,8 +125,9 @@ def groupby_sketch(
     return sketches.compute() if compute else sketches
 
 
-def _profile_chunk(part: Any, columns: Optional[list[str]], lg_k: int, k: int) -> Any:
-    return _one(_profile_local(part, columns=columns, lg_k=lg_k, k=k, threads=1).to_bytes())
+def _profile_chunk(part: Any, columns: Optional[list[str]], top: int, lg_k: int, k: int) -> Any:
+    p = _profile_local(part, columns=columns, top=top, lg_k=lg_k, k=k, threads=1)
+    return _one(p.to_bytes())
 
 
 def _profile_combine(x: Any) -> Any:
@@ -140,6 +141,7 @@ def _profile_combine(x: Any) -> Any:
 def profile(
     ddf: Any,
     columns: Optional[list[str]] = None,
+    top: int = 10,
     lg_k: int = 12,
     k: int = 200,
     compute: bool = True,
@@ -154,7 +156,7 @@ def profile(
         combine=lambda x: _one(_profile_combine(x).to_bytes()),
         split_every=split_every,
         meta=("profile", object),
-        chunk_kwargs={"columns": columns, "lg_k": lg_k, "k": k},
+        chunk_kwargs={"columns": columns, "top": top, "lg_k": lg_k, "k": k},
         token="sketchbox-profile",
     )
     return result.compute() if compute else result

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 from .errors import IncompatibleSketchError
+from .frequent import FrequentItems
 from .hll import HyperLogLog
 from .kll import KllSketch
 
@@ -124,21 +125,36 @@ class ColumnProfile:
     max: Any = None
     distinct: Optional[HyperLogLog] = None
     quantiles: Optional[KllSketch] = None
+    heavy: Optional[FrequentItems] = None
     arrow_type: Any = field(default=None, repr=False)
     lg_k: int = 12
     k: int = 200
+    top: int = 10
 
-    def _params(self) -> tuple[int, int]:
-        return self.lg_k, self.k
+    def _params(self) -> tuple[int, int, int]:
+        return self.lg_k, self.k, self.top
 
     @classmethod
-    def new(cls, name: str, arrow_type: Any, lg_k: int = 12, k: int = 200) -> ColumnProfile:
+    def new(
+        cls, name: str, arrow_type: Any, lg_k: int = 12, k: int = 200, top: int = 10
+    ) -> ColumnProfile:
         kind = column_kind(arrow_type)
-        c = cls(name=name, type=str(arrow_type), kind=kind, arrow_type=arrow_type, lg_k=lg_k, k=k)
+        c = cls(
+            name=name,
+            type=str(arrow_type),
+            kind=kind,
+            arrow_type=arrow_type,
+            lg_k=lg_k,
+            k=k,
+            top=top,
+        )
         if kind != "other":
             c.distinct = HyperLogLog(lg_k)
         if kind in ("numeric", "temporal", "string", "binary"):
             c.quantiles = KllSketch(k, dtype="float64")
+        dtype = _top_dtype(kind, arrow_type)
+        if top > 0 and dtype is not None:
+            c.heavy = FrequentItems(TOP_LG_MAX_MAP_SIZE, dtype=dtype)
         return c
 
     def update(self, array: Any) -> None:
@@ -170,6 +186,8 @@ class ColumnProfile:
             self.summed += not_nan
         if self.quantiles is not None:
             self.quantiles.update(_quantile_values(array, self.kind))
+        if self.heavy is not None:
+            self.heavy.update(values)
 
     def _extend(self, lo: Any, hi: Any) -> None:
         if lo.is_valid and (self.min is None or lo.as_py() < self.min.as_py()):
@@ -203,6 +221,8 @@ class ColumnProfile:
             self.distinct.merge(other.distinct)
         if self.quantiles is not None and other.quantiles is not None:
             self.quantiles.merge(other.quantiles)
+        if self.heavy is not None and other.heavy is not None:
+            self.heavy.merge(other.heavy)
 
     def to_dict(self) -> dict[str, Any]:
         """The column's JSON document (keys as in the README's schema)."""
@@ -217,7 +237,31 @@ class ColumnProfile:
             d["mean"] = _json_value(self.sum / self.summed) if self.summed else None
         if self.quantiles is not None:
             d["quantiles"] = self._quantiles()
+        if self.heavy is not None:
+            d["top"] = self._top()
         return d
+
+    def _top(self) -> list[dict[str, Any]]:
+        """The heaviest values, no false positives: each reported value is certainly
+        more frequent than the sketch's maximum error."""
+        assert self.heavy is not None
+        rows = [
+            {"value": self._top_value(item), "estimate": est, "lower": lo, "upper": hi}
+            for item, est, lo, hi in self.heavy.top(None, error_type="no_false_positives")
+        ]
+        # Ties in the sketch's order depend on its hash table (which an image round trip
+        # rebuilds): order them by value, so that equal profiles print equally.
+        rows.sort(key=lambda r: (-r["estimate"], -r["lower"], json.dumps(r["value"])))
+        return rows[: self.top]
+
+    def _top_value(self, item: Any) -> Any:
+        if self.kind == "boolean":
+            return bool(item)
+        if self.kind == "temporal":
+            pa = _pa()
+            storage = pa.int32() if self.arrow_type.bit_width == 32 else pa.int64()
+            return _json_value(pa.array([item], storage).cast(self.arrow_type)[0])
+        return _json_value(item)
 
     def _quantiles(self) -> Optional[dict[str, Any]]:
         q = self.quantiles
@@ -245,6 +289,23 @@ class ColumnProfile:
         ):
             return int(v)  # lengths and integers stay integers (exact below 2^53)
         return _json_value(v)
+
+
+# Frequent items keeps up to 0.75 * 2^10 counters per column: a reported value's count is
+# known within 3.5 / 1024 (0.34 %) of the column's count.
+TOP_LG_MAX_MAP_SIZE = 10
+
+
+def _top_dtype(kind: str, arrow_type: Any) -> Optional[str]:
+    """The FrequentItems item type of a column kind (None: no top values)."""
+    if kind == "numeric":
+        pa = _pa()
+        return "int64" if pa.types.is_integer(arrow_type) else "float64"
+    if kind in ("boolean", "temporal"):
+        return "int64"
+    if kind == "string":
+        return "str"
+    return None  # binary (not text), nested
 
 
 def _rank_key(r: float) -> str:
@@ -324,10 +385,11 @@ def _json_value(v: Any) -> Any:
 class Profile:
     """Per-column sketches of a dataset; ``p | q`` is the profile of both datasets."""
 
-    def __init__(self, lg_k: int = 12, k: int = 200) -> None:
+    def __init__(self, lg_k: int = 12, k: int = 200, top: int = 10) -> None:
         self.rows = 0
         self.lg_k = lg_k
         self.k = k
+        self.top = top
         self.columns: dict[str, ColumnProfile] = {}
 
     def __getitem__(self, name: str) -> ColumnProfile:
@@ -348,7 +410,7 @@ class Profile:
         schema = batch.schema
         for f in schema:
             if f.name not in self.columns:
-                c = ColumnProfile.new(f.name, f.type, self.lg_k, self.k)
+                c = ColumnProfile.new(f.name, f.type, self.lg_k, self.k, self.top)
                 # A column that first appears now was null in every earlier row.
                 c.nulls = self.rows
                 self.columns[f.name] = c
@@ -379,7 +441,7 @@ class Profile:
             if name in self.columns:
                 self.columns[name].merge(oc)
             else:
-                c = ColumnProfile.new(name, oc.arrow_type, self.lg_k, self.k)
+                c = ColumnProfile.new(name, oc.arrow_type, self.lg_k, self.k, self.top)
                 c.nulls = self.rows
                 c.merge(oc)
                 self.columns[name] = c
@@ -394,7 +456,7 @@ class Profile:
     @classmethod
     def from_dict_of_sketches(cls, p: Profile) -> Profile:
         """A deep copy of ``p`` (sketches copied)."""
-        q = cls(p.lg_k, p.k)
+        q = cls(p.lg_k, p.k, p.top)
         q.merge(p)
         return q
 
@@ -446,7 +508,8 @@ class Profile:
                 "sum": c.sum,
                 "summed": c.summed,
             }
-            for what, sk in (("distinct", c.distinct), ("quantiles", c.quantiles)):
+            sketches = (("distinct", c.distinct), ("quantiles", c.quantiles), ("top", c.heavy))
+            for what, sk in sketches:
                 if sk is not None:
                     files[f"{i}.{what}.bin"] = sk.to_bytes()
                     entry[what] = f"{i}.{what}.bin"
@@ -476,6 +539,7 @@ class Profile:
             "rows": self.rows,
             "lg_k": self.lg_k,
             "k": self.k,
+            "top": self.top,
             "columns": columns,
         }
         files[MANIFEST] = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
@@ -563,7 +627,7 @@ class Profile:
             raise ProfileError(f"{where}: profile format version {m.get('version')} is unknown")
         try:
             extremes = ipc.open_file(pa.py_buffer(read(EXTREMES))).read_all()
-            p = cls(int(m["lg_k"]), int(m["k"]))
+            p = cls(int(m["lg_k"]), int(m["k"]), int(m["top"]))
             p.rows = int(m["rows"])
             for i, entry in enumerate(m["columns"]):
                 arrow_type = extremes.schema.field(str(i)).type
@@ -578,6 +642,7 @@ class Profile:
                     arrow_type=arrow_type,
                     lg_k=p.lg_k,
                     k=p.k,
+                    top=p.top,
                 )
                 if str(arrow_type) != c.type or c.kind != column_kind(arrow_type):
                     raise ValueError(f"column {c.name!r}: manifest and extremes disagree")
@@ -588,6 +653,11 @@ class Profile:
                     c.distinct = HyperLogLog.from_bytes(read(entry["distinct"]))
                 if "quantiles" in entry:
                     c.quantiles = KllSketch.from_bytes(read(entry["quantiles"]), dtype="float64")
+                if "top" in entry:
+                    dtype = _top_dtype(c.kind, arrow_type)
+                    if dtype is None:
+                        raise ValueError(f"column {c.name!r} of kind {c.kind} has no top values")
+                    c.heavy = FrequentItems.from_bytes(read(entry["top"]), dtype=dtype)
                 p.columns[c.name] = c
         except ProfileError:
             raise
@@ -965,6 +1035,7 @@ def _read_ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
 def profile(
     source: Any,
     columns: Optional[list[str]] = None,
+    top: int = 10,
     lg_k: int = 12,
     k: int = 200,
     format: Optional[str] = None,
@@ -976,18 +1047,22 @@ def profile(
 
     ``source``: a path, glob (``"data/*.parquet"``), folder (Hive partitions), list of paths,
     pyarrow Table / RecordBatchReader / Dataset, or pandas DataFrame. ``columns``: the
-    columns to profile (all by default). ``threads``: columns sketched in parallel (default:
-    the CPU count). ``progress(rows, bytes)`` is called after each batch. Raises
-    ProfileError for input that cannot be read, with the file named."""
+    columns to profile (all by default). ``top``: how many heaviest values to report per
+    column (0: none). ``lg_k``: the HyperLogLog size, ``k`` the KLL size. ``threads``:
+    columns sketched in parallel (default: the CPU count). ``progress(rows, bytes)`` is
+    called after each batch. Raises ProfileError for input that cannot be read, with the
+    file named."""
     if columns is not None and (
         isinstance(columns, str) or not all(isinstance(c, str) for c in columns)
     ):
         raise TypeError("columns must be a list of column names")
     src = open_source(source, format=format, columns=columns, batch_rows=batch_rows)
-    p = Profile(lg_k, k)
+    p = Profile(lg_k, k, top)
     workers = threads if threads is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise ValueError(f"threads must be at least 1, got {workers}")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise ValueError(f"top must be a whole number >= 0, got {top!r}")
     done_bytes = 0
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:

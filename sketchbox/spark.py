@@ -83,7 +83,9 @@ def groupby_sketch(
     return {r.key: k.read(bytes(r.image), params) for r in rows}
 
 
-def profile(df: Any, columns: Optional[list[str]] = None, lg_k: int = 12, k: int = 200) -> Profile:
+def profile(
+    df: Any, columns: Optional[list[str]] = None, top: int = 10, lg_k: int = 12, k: int = 200
+) -> Profile:
     """The :class:`~sketchbox.Profile` of a Spark DataFrame: each partition profiled on
     its executor, the profiles' images merged on the driver; the same fields as
     ``sketchbox.profile`` of the same rows."""
@@ -92,13 +94,13 @@ def profile(df: Any, columns: Optional[list[str]] = None, lg_k: int = 12, k: int
     def per_partition(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        p = Profile(lg_k, k)
+        p = Profile(lg_k, k, top)
         for b in batches:
             p.update(b)
         yield pa.record_batch([pa.array([p.to_bytes()], pa.binary())], names=["image"])
 
     rows = selected.mapInArrow(per_partition, IMAGE_SCHEMA).collect()
-    merged = Profile(lg_k, k)
+    merged = Profile(lg_k, k, top)
     for r in rows:
         merged.merge(Profile.from_bytes(bytes(r.image)))
     return merged

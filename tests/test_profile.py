@@ -9,6 +9,7 @@ import importlib
 import json
 import math
 import os
+from collections import Counter
 
 import numpy as np
 import pyarrow as pa
@@ -108,6 +109,7 @@ def check_column(doc: dict, col: pa.ChunkedArray) -> None:
             assert doc["mean"] == pytest.approx(mean, rel=1e-12)
         else:
             assert doc["mean"] == json_number(mean)
+    check_top(doc, col, kind)
     if kind in ("boolean",):
         assert "quantiles" not in doc and "mean" not in doc
         return
@@ -135,6 +137,33 @@ def check_column(doc: dict, col: pa.ChunkedArray) -> None:
             assert v == values[-1]
         else:
             assert lo - RANK_ERROR <= r <= hi + RANK_ERROR, (doc["type"], r, v, lo, hi)
+
+
+def check_top(doc: dict, col: pa.ChunkedArray, kind: str) -> None:
+    """Top values: each inside its bounds against the exact count, heaviest first, and no
+    false positives (a reported value is heavier than the bounds' width)."""
+    if kind == "binary":
+        assert "top" not in doc
+        return
+    values = col.drop_null().to_pylist()
+    if kind == "temporal":
+        values = [v.isoformat() for v in values]
+    elif pa.types.is_floating(col.type):
+        values = [json_number(0.0 if v == 0 else v) for v in values]
+    exact = Counter(values)
+    rows = doc["top"]
+    assert len(rows) <= 10
+    estimates = [r["estimate"] for r in rows]
+    assert estimates == sorted(estimates, reverse=True)
+    for r in rows:
+        c = exact[r["value"]]
+        assert r["lower"] <= c <= r["upper"], (doc["type"], r, c)
+        assert r["lower"] > r["upper"] - r["lower"]  # no false positives
+    # Few distinct values: the sketch is exact, and the top is the exact top.
+    if len(exact) <= 500:
+        want = sorted(exact.values(), reverse=True)[: len(rows)]
+        assert [r["estimate"] for r in rows] == want
+        assert len(rows) == min(10, len(exact))
 
 
 def check_profile(p: Profile, table: pa.Table) -> None:
