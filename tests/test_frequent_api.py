@@ -48,7 +48,7 @@ def test_every_input_kind_with_and_without_weights():
     ints.update(pd.Series([5, None, 6], dtype="Int64"), weights=[1, 1000, 2])
     ints.update(pa.chunked_array([[5, None], [7]]), weights=np.array([3, 1000, 4]))
     ints.update(7, weights=10)
-    ints.update((x for x in [8, 8]))
+    ints.update(x for x in [8, 8])
     ints.update([None, 9], weights=[1000, 1])
     assert as_dict(ints) == rows_of(Counter({5: 6, 6: 3, 7: 14, 8: 2, 9: 1}))
     assert ints.total_weight == 26

@@ -31,7 +31,8 @@ def zipf_stream(seed: int, n: int, mod: int) -> list[int]:
 
 @pytest.mark.parametrize("n", [0, 10, 40, 5000])
 def test_strings_cross_both_ways_with_merges(n):
-    items = [WORDS[i % len(WORDS)] if i % 3 else str(v) for i, v in enumerate(zipf_stream(n, n, 500))]
+    stream = enumerate(zipf_stream(n, n, 500))
+    items = [WORDS[i % len(WORDS)] if i % 3 else str(v) for i, v in stream]
     theirs, ours = ds.frequent_strings_sketch(6), FrequentItems(6, dtype="str")
     for i, item in enumerate(items):
         theirs.update(item, 1 + i % 3)
@@ -130,8 +131,10 @@ def test_every_corpus_image_reads_as_its_readme_says(fixtures_dir):
         name = path.name
         dtype = "int64" if name.startswith("frequent_long") else "str"
         f = FrequentItems.from_bytes(data, dtype)
-        theirs = ds.frequent_strings_sketch.deserialize(data) if dtype == "str" else (
-            ds.frequent_items_sketch.deserialize(data, ds.PyLongsSerDe())
+        theirs = (
+            ds.frequent_strings_sketch.deserialize(data)
+            if dtype == "str"
+            else (ds.frequent_items_sketch.deserialize(data, ds.PyLongsSerDe()))
         )
         assert ours_rows(f) == theirs_rows(theirs), name
         assert f.lg_max_map_size == 6, name
