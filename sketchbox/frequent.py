@@ -74,6 +74,8 @@ def _weight_array(weights: Any, n: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
         arr = np.asarray(weights.to_numpy() if hasattr(weights, "to_numpy") else weights)
     if arr.ndim != 1:
         arr = arr.reshape(-1)
+    if arr.size == 0:  # NumPy makes [] a float array
+        arr = arr.astype(np.uint64)
     if arr.dtype.kind == "O":
         if not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in arr):
             raise TypeError("weights must be integers")
