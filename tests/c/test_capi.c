@@ -832,6 +832,86 @@ static void test_json(void) {
     sk_hll_free(h);
 }
 
+/* Count-Min from C: weighted bulk and one-item updates agree, bounds, merge rules,
+ * image round trip, bad arguments. */
+static void test_countmin(void) {
+    SkCountMin *a = NULL, *b = NULL, *c = NULL, *back = NULL;
+    CHECK_STATUS(sk_countmin_new(0, 100, 9001, &a), SK_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sk_countmin_new(3, 2, 9001, &a), SK_ERR_INVALID_ARGUMENT);
+    CHECK_OK(sk_countmin_new(3, 64, 9001, &a));
+    CHECK_OK(sk_countmin_new(3, 64, 9001, &b));
+    CHECK_OK(sk_countmin_new(3, 65, 9001, &c));
+    int64_t items[1000];
+    uint64_t weights[1000];
+    for (int i = 0; i < 1000; i++) {
+        items[i] = i % 50;
+        weights[i] = (uint64_t)(i % 3);
+    }
+    CHECK_OK(sk_countmin_update_numeric(a, items, 1000, SK_DTYPE_I64, weights, NULL, NULL));
+    for (int i = 0; i < 1000; i++) CHECK_OK(sk_countmin_update_one_i64(b, items[i], weights[i]));
+    SkBytes ia = {0}, ib = {0};
+    CHECK_OK(sk_countmin_serialize(a, &ia));
+    CHECK_OK(sk_countmin_serialize(b, &ib));
+    CHECK(bytes_equal(ia, ib));
+    double est, lo, hi, total, truth = 0;
+    for (int i = 0; i < 1000; i++) truth += items[i] == 7 ? (double)weights[i] : 0.0;
+    CHECK_OK(sk_countmin_query_i64(a, 7, &est, &lo, &hi));
+    CHECK_OK(sk_countmin_total_weight(a, &total));
+    CHECK(total == 999.0 && est >= truth && lo == est && hi > est);
+    CHECK_STATUS(sk_countmin_merge(a, c), SK_ERR_INCOMPATIBLE);
+    CHECK_OK(sk_countmin_merge(a, a));
+    CHECK_OK(sk_countmin_deserialize(ib.ptr, ib.len, 9001, &back));
+    CHECK_STATUS(sk_countmin_deserialize(ib.ptr, 20, 9001, &back), SK_ERR_CORRUPT_DATA);
+    CHECK_STATUS(sk_countmin_deserialize(ib.ptr, ib.len, 1, &back), SK_ERR_INCOMPATIBLE);
+    CHECK_STATUS(sk_countmin_update_numeric(a, NULL, 5, SK_DTYPE_I64, NULL, NULL, NULL),
+                 SK_ERR_INVALID_ARGUMENT);
+    uint8_t h;
+    uint32_t nb;
+    CHECK_OK(sk_countmin_suggest_num_hashes(0.99, &h));
+    CHECK_OK(sk_countmin_suggest_num_buckets(0.001, &nb));
+    CHECK(h == 5 && nb == 2719);
+    sk_bytes_free(ia);
+    sk_bytes_free(ib);
+    sk_countmin_free(a);
+    sk_countmin_free(b);
+    sk_countmin_free(c);
+    sk_countmin_free(back);
+    sk_countmin_free(NULL);
+}
+
+/* Unions of many HLL images in one call equal unions of the sketches; a bad image
+ * fails naming its index. */
+static void test_union_images(void) {
+    SkHll *parts[4];
+    SkBytes images[4];
+    const uint8_t *ptrs[4];
+    size_t lens[4];
+    for (int p = 0; p < 4; p++) {
+        parts[p] = new_hll(11, SK_HLL_4);
+        int64_t xs[3000];
+        for (int i = 0; i < 3000; i++) xs[i] = p * 1000 + i;
+        CHECK_OK(sk_hll_update_i64(parts[p], xs, 3000, NULL, NULL));
+        images[p] = ser(parts[p], true);
+        ptrs[p] = images[p].ptr;
+        lens[p] = images[p].len;
+    }
+    SkHll *from_images = NULL, *from_handles = NULL;
+    CHECK_OK(sk_hll_union_images(ptrs, lens, 4, 0, SK_HLL_8, &from_images));
+    CHECK_OK(sk_hll_union_many((const SkHll *const *)parts, 4, 0, SK_HLL_8, &from_handles));
+    CHECK(same_sketch(from_images, from_handles));
+    CHECK(estimate(from_images) > 5800 && estimate(from_images) < 6200);
+    lens[2] = 9;
+    SkHll *bad = NULL;
+    CHECK_STATUS(sk_hll_union_images(ptrs, lens, 4, 0, SK_HLL_8, &bad), SK_ERR_CORRUPT_DATA);
+    CHECK(last_error_mentions("image 2"));
+    for (int p = 0; p < 4; p++) {
+        sk_bytes_free(images[p]);
+        sk_hll_free(parts[p]);
+    }
+    sk_hll_free(from_images);
+    sk_hll_free(from_handles);
+}
+
 int main(void) {
     const char *q = getenv("SKETCHBOX_TEST_QUICK");
     g_quick = q != NULL && q[0] != '\0' && strcmp(q, "0") != 0;
@@ -852,6 +932,8 @@ int main(void) {
         {"progress_and_cancel", test_progress_and_cancel},
         {"busy_handle_in_progress_callback", test_busy_handle_in_progress_callback},
         {"json", test_json},
+        {"countmin", test_countmin},
+        {"union_images", test_union_images},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int failed_before = g_failed;

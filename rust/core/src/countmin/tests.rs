@@ -397,3 +397,52 @@ fn parallel_bulk_progress_cancel_and_inexact_sums() {
         .unwrap();
     assert_eq!(par.serialize(), one.serialize());
 }
+
+#[test]
+fn update_column_equals_item_by_item_updates_with_weights() {
+    use crate::column::{Column, Numeric, Strings};
+    let ints: Vec<i64> = (0..5_000).map(|i| i % 300 - 20).collect();
+    let uints: Vec<u64> = vec![u64::MAX, 1 << 63, 7];
+    let floats: Vec<f32> = vec![0.5, -0.0, 2.25];
+    let weights: Vec<u64> = (0..5_000).map(|i| i % 4).collect();
+    let data = b"apple\0pear\0\0caf\xc3\xa9";
+    let mut bulk = CountMin::new(4, 97, 9001).unwrap();
+    let mut one = bulk.clone();
+    let mut go = |_: u64, _: u64| true;
+    bulk.update_column(
+        &Column::Numeric(Numeric::I64(&ints)),
+        Some(&weights),
+        &mut go,
+    )
+    .unwrap();
+    bulk.update_column(&Column::Numeric(Numeric::U64(&uints)), None, &mut go)
+        .unwrap();
+    bulk.update_column(&Column::Numeric(Numeric::F32(&floats)), None, &mut go)
+        .unwrap();
+    let strings = Column::Strings(Strings::delimited(data, 0));
+    bulk.update_column(&strings, Some(&[3, 1, 9, 2]), &mut go)
+        .unwrap();
+    for (&v, &w) in ints.iter().zip(&weights) {
+        one.update(CountMinItem::I64(v), w);
+    }
+    for &v in &uints {
+        one.update(CountMinItem::I64(v as i64), 1);
+    }
+    for &v in &floats {
+        one.update(CountMinItem::F64(v as f64), 1);
+    }
+    for (s, w) in [("apple", 3), ("pear", 1), ("café", 2)] {
+        one.update(CountMinItem::Bytes(s.as_bytes()), w);
+    }
+    assert_eq!(bulk.serialize(), one.serialize());
+    let err = bulk
+        .update_column(
+            &Column::Numeric(Numeric::I64(&ints)),
+            Some(&weights[1..]),
+            &mut go,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidArgument(ref m) if m.contains("4999 weights for 5000 items"))
+    );
+}
