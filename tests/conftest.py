@@ -28,7 +28,7 @@ def require_engine(name: str, problem: str | None) -> None:
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     """One local SparkSession (local[2]) for the whole run: Spark SQL's own DataSketches
     functions are the oracle of the Spark tests."""
     try:
@@ -40,14 +40,22 @@ def spark():
     # Executors run this interpreter, where sketchbox is installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("sketchbox-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
+    # Spark's Python workers start in the JVM's working directory with it first on their
+    # path: started from the checkout, they would import its source folder (which has no
+    # compiled module) instead of the installed package.
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("spark"))
+    try:
+        session = (
+            SparkSession.builder.master("local[2]")
+            .appName("sketchbox-tests")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .getOrCreate()
+        )
+    finally:
+        os.chdir(here)
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
