@@ -85,9 +85,11 @@ def sketch(
     return result.compute() if compute else result
 
 
-def nunique(series: Any, lg_k: int = 12, compute: bool = True) -> Any:
+def nunique(series: Any, lg_k: int = 16, compute: bool = True) -> Any:
     """The approximate number of distinct non-missing values (HyperLogLog; relative
-    standard error about 1.04/sqrt(2**lg_k) after merging: 1.6 % at lg_k 12)."""
+    standard error about 1.04/sqrt(2**lg_k) after merging: 0.41 % at the default lg_k 16,
+    whose 64 KiB images cost no measurable time; Dask's own ``nunique_approx`` uses
+    2**16 registers too)."""
     s = sketch(series, "hll", compute=compute, lg_k=lg_k)
     return s.estimate() if compute else s.apply(lambda h: h.estimate(), meta=("nunique", float))
 

@@ -58,7 +58,10 @@ def test_hll_equals_the_local_union_of_the_same_partitions(client, frame):
     # of the partitions' sketches in that order: compare with a local run of the graph.
     local = sd.sketch(ddf.user, "hll", lg_k=12, compute=False).compute(scheduler="sync")
     assert h.to_bytes() == local.to_bytes()
-    assert sd.nunique(ddf.user) == h.estimate()
+    assert sd.nunique(ddf.user, lg_k=12) == h.estimate()
+    big = sd.sketch(ddf.user, "hll", lg_k=16)
+    assert sd.nunique(ddf.user) == big.estimate()  # the default is lg_k 16
+    assert big.lower_bound(3) <= exact <= big.upper_bound(3)
 
 
 def test_theta_and_kll_within_their_bounds(client, frame):
