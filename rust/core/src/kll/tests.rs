@@ -653,7 +653,7 @@ fn reads_every_datasketches_kll_fixture() {
 // ---------------------------------------------------------------------
 // Images: byte compatibility with datasketches-python 5.2.0
 //
-// Regenerate with /work/venv/bin/python (datasketches 5.2.0):
+// Regenerate with python (datasketches 5.2.0):
 //
 //   from datasketches import kll_doubles_sketch, kll_floats_sketch
 //   def x(i): return ((i * 7919 + 13) % 1009) / 8.0 - 20.0
