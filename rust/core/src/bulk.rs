@@ -148,17 +148,17 @@ where
 
 /// Runs `apply` on consecutive blocks of at most [`BLOCK`] of `n` items, calling
 /// `progress(done, n)` between two blocks; `false` stops with `Error::Cancelled` after
-/// the blocks done so far (a prefix of whole blocks). The one block loop of every bulk
-/// update.
+/// the blocks done so far (a prefix of whole blocks), and so does an error of `apply`
+/// (which then leaves its block unapplied). The one block loop of every bulk update.
 pub fn in_blocks(
     n: usize,
     progress: &mut dyn FnMut(u64, u64) -> bool,
-    mut apply: impl FnMut(Range<usize>),
+    mut apply: impl FnMut(Range<usize>) -> Result<()>,
 ) -> Result<()> {
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
-        apply(start..end);
+        apply(start..end)?;
         start = end;
         if end < n && !progress(end as u64, n as u64) {
             return Err(Error::Cancelled);
@@ -235,6 +235,7 @@ where
             sketch.apply_screened(&kept);
             i = hi;
         }
+        Ok(())
     })
 }
 
@@ -290,18 +291,21 @@ pub fn update_values<S: ValueSketch>(
 ) -> Result<()> {
     let same_type = S::Item::as_items(column);
     let mut buf = Vec::new();
-    in_blocks(column.len(), progress, |block| match same_type {
-        Some(items) => sketch.apply_values(&items[block]),
-        None => {
-            let mut i = block.start;
-            while i < block.end {
-                let hi = (i + CONVERT_CHUNK).min(block.end);
-                buf.clear();
-                S::Item::extend_converted(column, i..hi, &mut buf);
-                sketch.apply_values(&buf);
-                i = hi;
+    in_blocks(column.len(), progress, |block| {
+        match same_type {
+            Some(items) => sketch.apply_values(&items[block]),
+            None => {
+                let mut i = block.start;
+                while i < block.end {
+                    let hi = (i + CONVERT_CHUNK).min(block.end);
+                    buf.clear();
+                    S::Item::extend_converted(column, i..hi, &mut buf);
+                    sketch.apply_values(&buf);
+                    i = hi;
+                }
             }
         }
+        Ok(())
     })
 }
 

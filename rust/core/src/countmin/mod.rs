@@ -35,7 +35,6 @@
 //!   1 unused byte); when not empty, the total weight and then the counters row by row,
 //!   as f64. The seed is not stored, only its 16-bit hash: reading needs the seed.
 
-use crate::bulk::BLOCK;
 use crate::column::{Column, Numeric};
 use crate::error::{corrupt, Error, Result};
 use crate::hash::{canonical_f64_bits, murmur3_u64, murmur3_x64_128, seed_hash, DEFAULT_SEED};
@@ -322,20 +321,14 @@ impl CountMin {
         I: Fn(usize) -> Option<CountMinItem<'a>>,
         W: Fn(usize) -> u64,
     {
-        let mut start = 0;
-        while start < n {
-            let end = (start + crate::bulk::BLOCK).min(n);
-            for i in start..end {
+        crate::bulk::in_blocks(n, progress, |block| {
+            for i in block {
                 if let Some(item) = item_at(i) {
                     self.update(item, weight_at(i));
                 }
             }
-            start = end;
-            if end < n && !progress(end as u64, n as u64) {
-                return Err(Error::Cancelled);
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Bulk update on every core, with exactly the result of [`Self::update_many`]
@@ -358,11 +351,9 @@ impl CountMin {
         W: Fn(usize) -> u64 + Sync,
     {
         let cells = self.num_hashes as usize * self.num_buckets as usize;
-        let mut start = 0;
-        while start < n {
-            let end = (start + BLOCK).min(n);
+        crate::bulk::in_blocks(n, progress, |block| {
             let exact_sums = self.integral && cells <= MAX_PARALLEL_COUNTERS && {
-                let parts = count_parts(start..end, |part| {
+                let parts = count_parts(block.clone(), |part| {
                     let mut counts = vec![0u64; cells];
                     let mut sum = 0u64;
                     for i in part {
@@ -396,18 +387,14 @@ impl CountMin {
                 fits
             };
             if !exact_sums {
-                for i in start..end {
+                for i in block {
                     if let Some(item) = item_at(i) {
                         self.update(item, weight_at(i));
                     }
                 }
             }
-            start = end;
-            if end < n && !progress(end as u64, n as u64) {
-                return Err(Error::Cancelled);
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Bulk update with a column (`weights[i]` for item `i`, 1 each without weights;
@@ -463,6 +450,7 @@ impl CountMin {
                 for i in range {
                     c.with_item(i, |b| self.update(CountMinItem::Bytes(b), weight_at(i)));
                 }
+                Ok(())
             }),
         }
     }

@@ -50,7 +50,7 @@
 //! [`FrequentItems::update_many`] applies the items one by one in input order: the
 //! result is byte for byte that of the same `update` calls (and of Java's sketch fed
 //! the stream). [`FrequentItems::update_many_aggregated`] first counts equal items of
-//! each block of [`BLOCK`] items on every core (see [`tally`]), then applies each
+//! each block of [`BLOCK`](crate::bulk::BLOCK) items on every core (see [`tally`]), then applies each
 //! distinct item once, as one weighted update, in the order of its first occurrence
 //! in the block (an order that does not depend on the number of threads). Its result
 //! is byte for byte that of [`FrequentItems::update`] called with those (item, summed
@@ -69,7 +69,6 @@ pub mod item;
 mod map;
 mod tally;
 
-use crate::bulk::BLOCK;
 use crate::error::{corrupt, Error, Result};
 pub use item::FrequentItem;
 use map::{capacity_of, ReversePurgeMap};
@@ -277,7 +276,7 @@ impl<T: FrequentItem> FrequentItems<T> {
     /// item, e.g. a null) with weight `weight_at(i)` (0: no update). The result equals
     /// `n` calls of [`Self::update`].
     ///
-    /// `progress(done, n)` runs after every [`BLOCK`] items; returning `false` stops
+    /// `progress(done, n)` runs after every [`BLOCK`](crate::bulk::BLOCK) items; returning `false` stops
     /// with `Error::Cancelled`. Blocks are all-or-nothing: before a block its weights
     /// are summed, and if the total weight would pass `i64::MAX` the update stops with
     /// `Error::InvalidArgument` before applying any of it. Either way the sketch holds
@@ -293,20 +292,21 @@ impl<T: FrequentItem> FrequentItems<T> {
         I: Fn(usize) -> Option<T::Ref<'a>>,
         W: Fn(usize) -> u64,
     {
-        let mut start = 0;
-        while start < n {
-            let end = (start + BLOCK).min(n);
+        crate::bulk::in_blocks(n, progress, |block| {
             // The block's weights, nulls' included, bound what it adds; only when that
             // bound overflows are the weights of actual items summed.
-            let bound = (start..end).fold(0u64, |s, i| s.saturating_add(weight_at(i)));
+            let bound = block
+                .clone()
+                .fold(0u64, |s, i| s.saturating_add(weight_at(i)));
             if self.checked_total(bound).is_err() {
-                let exact = (start..end)
+                let exact = block
+                    .clone()
                     .filter(|&i| item_at(i).is_some())
                     .fold(0u64, |s, i| s.saturating_add(weight_at(i)));
                 self.checked_total(exact)?;
             }
             let mut applied = 0u64;
-            for i in start..end {
+            for i in block {
                 let w = weight_at(i);
                 if w != 0 {
                     if let Some(item) = item_at(i) {
@@ -316,17 +316,13 @@ impl<T: FrequentItem> FrequentItems<T> {
                 }
             }
             self.total_weight += applied;
-            start = end;
-            if end < n && !progress(end as u64, n as u64) {
-                return Err(Error::Cancelled);
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Bulk update of `n` items, pre-aggregated: the same input and contract as
     /// [`Self::update_many`] (item `i` is `item_at(i)`, `None` for none, with weight
-    /// `weight_at(i)`, 0 for none; `progress(done, n)` after every [`BLOCK`] items,
+    /// `weight_at(i)`, 0 for none; `progress(done, n)` after every [`BLOCK`](crate::bulk::BLOCK) items,
     /// `false` stops with `Error::Cancelled`; a block whose weights would take the
     /// total past `i64::MAX` stops with `Error::InvalidArgument` before any of it is
     /// applied; either way the sketch holds exactly the finished blocks, a prefix of
@@ -346,21 +342,15 @@ impl<T: FrequentItem> FrequentItems<T> {
         W: Fn(usize) -> u64 + Sync,
     {
         let key = item::TallyKey::random();
-        let mut start = 0;
-        while start < n {
-            let end = (start + BLOCK).min(n);
-            let counts = tally::tally::<T, _, _>(start..end, &item_at, &weight_at, &key);
+        crate::bulk::in_blocks(n, progress, |block| {
+            let counts = tally::tally::<T, _, _>(block.clone(), &item_at, &weight_at, &key);
             let total = self.checked_total(counts.total())?;
-            counts.for_each_in_order::<T, _>(start..end, &item_at, &key, |item, weight| {
+            counts.for_each_in_order::<T, _>(block, &item_at, &key, |item, weight| {
                 self.apply(item, weight)
             });
             self.total_weight = total;
-            start = end;
-            if end < n && !progress(end as u64, n as u64) {
-                return Err(Error::Cancelled);
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Adds `other`'s items into this sketch: its counters are applied as weighted

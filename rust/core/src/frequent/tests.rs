@@ -3,6 +3,7 @@
 //! and no panic on any bytes. The Apache `datasketches` crate is a second reader.
 
 use super::*;
+use crate::bulk::BLOCK;
 use crate::test_fixtures::read_fixture;
 use std::collections::HashMap;
 

@@ -110,20 +110,14 @@ impl<S: Summary> UpdateTuple<S> {
         F: Fn(usize) -> Option<u64>,
         G: Fn(usize) -> S::Value,
     {
-        let mut start = 0;
-        while start < n {
-            let end = (start + bulk::BLOCK).min(n);
-            for i in start..end {
+        bulk::in_blocks(n, progress, |block| {
+            for i in block {
                 if let Some(h1) = h1_at(i) {
                     self.table.update(h1 >> 1, value_at(i), self.mode);
                 }
             }
-            start = end;
-            if end < n && !progress(end as u64, n as u64) {
-                return Err(Error::Cancelled);
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     pub fn is_empty(&self) -> bool {
