@@ -16,7 +16,8 @@
  *    may be used from several threads at once: each call locks it internally.
  *  - Owned byte outputs are SkBytes, released with sk_bytes_free.
  *  - Long bulk updates accept an optional SkProgressFn, called on the calling thread
- *    every SK_PROGRESS_BLOCK items; a non-zero return cancels the update with
+ *    after every SK_PROGRESS_BLOCK items and once at the end with done == total; a
+ *    non-zero return cancels the update with
  *    SK_ERR_CANCELLED (what the sketch then holds is documented per function).
  *    The callback runs while the update holds its sketch's lock. Calls it makes do not
  *    wait for a handle's lock: on the sketch being updated, or on one another call

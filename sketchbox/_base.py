@@ -126,6 +126,57 @@ def run_cancellable(call: Callable[[Any, Any], int], progress: Progress) -> None
     check(rc)
 
 
+class UpdateProgress:
+    """The progress of one ``update``, which may take several native calls (one per
+    Arrow chunk, per run of a mixed list): each reports ``(done, n)`` of its own ``n``
+    items and ends with ``(n, n)``; the user's callback sees one count rising over the
+    whole input and ``(total, total)`` exactly once, from :meth:`finish` at the end.
+    ``total`` counts the input's entries, nulls included (they are skipped, not hidden)."""
+
+    __slots__ = ("callback", "total", "base")
+
+    def __init__(self, callback: Callable[[int, int], object], total: int) -> None:
+        self.callback = callback
+        self.total = total
+        self.base = 0  # items of the native calls that have finished
+
+    def __call__(self, done: int, n: int) -> None:
+        reached = self.base + done
+        if done == n:
+            self.base += n
+        if reached < self.total:
+            self.callback(reached, self.total)
+
+    def finish(self) -> None:
+        self.callback(self.total, self.total)
+
+
+def item_count(values: Any) -> Optional[int]:
+    """Entries in an update's input (nulls included): 1 for a scalar, None when unsized."""
+    if values is None or isinstance(values, (int, float, str, bytes, np.generic)):
+        return 1
+    if isinstance(values, np.ndarray):
+        return int(values.size)
+    try:
+        return len(values)
+    except TypeError:
+        return None
+
+
+def update_progress(progress: Progress, values: Any) -> tuple[Optional[UpdateProgress], Any]:
+    """The progress reporter of an update of ``values`` (None without a callback), and
+    the values, made a list if they were an unsized iterable (so that they have a total)."""
+    if progress is None:
+        return None, values
+    if not callable(progress):
+        raise TypeError(f"progress must be callable, not {type(progress).__name__}")
+    total = item_count(values)
+    if total is None and hasattr(values, "__iter__") and not isinstance(values, dict):
+        values = list(values)
+        total = len(values)
+    return UpdateProgress(progress, total or 0), values
+
+
 def in_progress_callback() -> bool:
     """True while this thread runs a progress callback of a native bulk call."""
     return getattr(_current, "ctx", None) is not None
@@ -260,7 +311,10 @@ class NativeSketch:
                 self._flush(self._p_unflushed())
             buf.append(values)
             return
-        self._feed(self._p(), values, progress)
+        report, values = update_progress(progress, values)
+        self._feed(self._p(), values, report)
+        if report is not None:
+            report.finish()
 
     def _p_unflushed(self) -> Any:
         p = self._ptr

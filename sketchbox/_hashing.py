@@ -16,9 +16,11 @@ class HashSketch(NativeSketch):
     item hashed by its type, None skipped); NumPy arrays (numeric ones zero-copy; NaN
     is an item, as in DataSketches); pandas Series (missing values skipped); pyarrow
     arrays (nulls skipped). Empty strings and bytes are not items.
-    ``progress(done, total)`` is called every ~2 M items of a large input; an exception
-    it raises (or Ctrl-C) stops the update and propagates, leaving the sketch updated
-    with a prefix of the input: the completed blocks of the buffer being processed.
+    ``progress(done, total)`` is called every ~2 M items of a large input and once with
+    ``done == total`` at the end of the update (counting entries, nulls included); an
+    exception it raises (or Ctrl-C) stops the update and propagates, leaving the sketch
+    updated with a prefix of the input: the completed blocks of the buffer being
+    processed.
     Items hash exactly as in Apache DataSketches (MurmurHash3, seed 9001 by default).
     """
 

@@ -40,6 +40,7 @@ from ._base import (
     image_buffer,
     int_param,
     take_bytes,
+    update_progress,
 )
 from ._native import ffi, lib
 
@@ -125,12 +126,15 @@ class CountMin(MergeableSketch):
     ) -> None:
         """Adds items (one or many), each with weight 1 or its ``weights`` entry: a
         non-negative integer per item (nulls and empty strings skip theirs)."""
-        p = self._p()
+        report, values = update_progress(progress, values)
+        self._update(self._p(), values, weights, report)
+        if report is not None:
+            report.finish()
+
+    def _update(self, p: Any, values: Any, weights: Any, progress: Progress) -> None:
         if weights is None:
             _input.feed(self._sink(p, ffi.NULL), values, progress)
             return
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be callable, not {type(progress).__name__}")
         if values is None:
             raise TypeError("cannot update a sketch with None")
         if _input.feed_scalar(_input._CHECK_ONLY, values):

@@ -29,7 +29,9 @@ from ._base import (
     check,
     image_buffer,
     int_param,
+    item_count,
     take_bytes,
+    update_progress,
 )
 from ._native import ffi, lib
 from .errors import IncompatibleSketchError
@@ -142,7 +144,8 @@ class FrequentItems(MergeableSketch):
     (nulls' included); a negative or float weight, or another number of weights, raises
     TypeError/ValueError. Items are applied one by one in input order, so the sketch
     equals one fed item by item, and its image equals that of datasketches-java fed
-    the same stream. ``progress(done, total)`` is called every ~2 M items; an exception
+    the same stream. ``progress(done, total)`` is called every ~2 M items and once with
+    ``done == total`` at the end; an exception
     it raises (or Ctrl-C) stops the update, leaving the sketch with a prefix of the input.
 
     Images (``to_bytes``) are DataSketches images, with items in datasketches-java's
@@ -188,16 +191,21 @@ class FrequentItems(MergeableSketch):
                 self._check_list(values)
             super().update(values, progress)
             return
+        report, values = update_progress(progress, values)
         n = _count(values)
         w = _weight_array(weights, n)
         if n == 1 and _is_scalar(values):
             if values is None:
+                if report is not None:
+                    report.finish()
                 return
             values = [values]
         values, w = _drop_nulls(values, w)
         if isinstance(values, (list, tuple)):
             self._check_list(values)
-        _input.feed(self._sink(self._p(), w), values, progress)
+        _input.feed(self._sink(self._p(), w), values, report)
+        if report is not None:
+            report.finish()
 
     def _check_number(self, v: Union[int, float]) -> None:
         if self._dtype == "str":
@@ -535,14 +543,10 @@ def _is_scalar(values: Any) -> bool:
 
 def _count(values: Any) -> int:
     """How many items (nulls included) ``values`` holds, for checking weights."""
-    if _is_scalar(values):
-        return 1
-    if isinstance(values, np.ndarray):
-        return int(values.size)
-    try:
-        return len(values)
-    except TypeError:
+    n = item_count(values)
+    if n is None:
         raise TypeError(
             f"with weights, values must be a scalar or a sized collection, "
             f"not {type(values).__name__}"
-        ) from None
+        )
+    return n

@@ -116,9 +116,9 @@ class KllSketch(MergeableSketch):
     float32 sketch is rounded to the nearest float32 (beyond its range, to +-inf, with
     NumPy's overflow warning). NaN is ignored and not counted, as in DataSketches.
     Strings, bytes and other types raise TypeError. ``progress(done, total)`` is called
-    every ~2 M items of a large input; an exception it raises (or Ctrl-C) stops the
-    update and propagates, leaving the sketch updated with a prefix of the input (its
-    completed blocks).
+    every ~2 M items of a large input and once with ``done == total`` at the end; an
+    exception it raises (or Ctrl-C) stops the update and propagates, leaving the sketch
+    updated with a prefix of the input (its completed blocks).
 
     ``merge(other)`` (and ``|=``) merges in place as DataSketches does: this sketch
     keeps its k; sketches of different dtypes raise IncompatibleSketchError. ``a | b``

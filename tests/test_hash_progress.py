@@ -23,7 +23,7 @@ def test_progress_reports_blocks(family):
     h = family()
     data = np.arange(5_000_000)
     h.update(data, progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(BLOCK, 5_000_000), (2 * BLOCK, 5_000_000)]
+    assert seen == [(BLOCK, 5_000_000), (2 * BLOCK, 5_000_000), (5_000_000, 5_000_000)]
     full = family()
     full.update(data)
     assert h.to_bytes() == full.to_bytes()
@@ -87,3 +87,48 @@ def test_keyboard_interrupt_without_progress_callable(family):
         h.update(data)
     # a prefix of whole blocks, not all of the input
     assert 0 < h.estimate() < 0.5 * data.size
+
+
+def _all_families():
+    from sketchbox import CountMin, FrequentItems, KllSketch
+
+    return [HyperLogLog, ThetaSketch, KllSketch, lambda: FrequentItems(8, dtype="float64"), CountMin]
+
+
+def _inputs():
+    import pandas as pd
+    import pyarrow as pa
+
+    return {
+        "small array": (np.arange(10.0), 10),
+        "empty array": (np.array([], dtype=np.float64), 0),
+        "empty list": ([], 0),
+        "scalar": (3.0, 1),
+        "generator": ((float(i) for i in range(7)), 7),
+        "pandas with nulls": (pd.Series([1.0, None, 3.0, None]), 4),
+        "chunked arrow": (pa.chunked_array([[1.0, 2.0], [], [3.0, None, 5.0]]), 5),
+    }
+
+
+@pytest.mark.parametrize("input_name", list(_inputs()))
+@pytest.mark.parametrize("index", range(5), ids=["hll", "theta", "kll", "frequent", "countmin"])
+def test_progress_ends_with_done_equal_total_exactly_once(index, input_name):
+    # A progress bar driven by the callback completes for every input, small, empty or
+    # split into several native calls, and its count never goes backwards.
+    values, total = _inputs()[input_name]
+    seen = []
+    _all_families()[index]().update(values, progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (total, total)
+    assert [d for d, t in seen].count(total) == 1
+    assert all(t == total for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_progress_over_chunks_counts_across_native_calls():
+    import pyarrow as pa
+
+    chunk = np.arange(BLOCK + 10, dtype=np.int64)
+    seen = []
+    HyperLogLog().update(pa.chunked_array([chunk, chunk]), progress=lambda d, t: seen.append((d, t)))
+    n = 2 * chunk.size
+    assert seen == [(BLOCK, n), (chunk.size, n), (chunk.size + BLOCK, n), (n, n)]

@@ -19,7 +19,7 @@ def test_progress_reports_blocks_and_changes_nothing():
     data = np.random.default_rng(1).normal(size=5_000_000)
     s = KllSketch(seed=4)
     s.update(data, progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(BLOCK, 5_000_000), (2 * BLOCK, 5_000_000)]
+    assert seen == [(BLOCK, 5_000_000), (2 * BLOCK, 5_000_000), (5_000_000, 5_000_000)]
     full = KllSketch(seed=4)
     full.update(data)
     assert s.to_bytes() == full.to_bytes()

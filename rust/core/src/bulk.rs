@@ -147,24 +147,30 @@ where
 }
 
 /// Runs `apply` on consecutive blocks of at most [`BLOCK`] of `n` items, calling
-/// `progress(done, n)` between two blocks; `false` stops with `Error::Cancelled` after
-/// the blocks done so far (a prefix of whole blocks), and so does an error of `apply`
-/// (which then leaves its block unapplied). The one block loop of every bulk update.
+/// `progress(done, n)` after each block, so with `done == n` exactly once, at the end
+/// (also for `n` = 0, so that a progress bar always completes). `false` stops with
+/// `Error::Cancelled` after the blocks done so far (a prefix of whole blocks; all of
+/// them when it comes with the last report), and so does an error of `apply` (which
+/// then leaves its block unapplied). The one block loop of every bulk update.
 pub fn in_blocks(
     n: usize,
     progress: &mut dyn FnMut(u64, u64) -> bool,
     mut apply: impl FnMut(Range<usize>) -> Result<()>,
 ) -> Result<()> {
     let mut start = 0;
-    while start < n {
+    loop {
         let end = (start + BLOCK).min(n);
-        apply(start..end)?;
+        if end > start {
+            apply(start..end)?;
+        }
         start = end;
-        if end < n && !progress(end as u64, n as u64) {
+        if !progress(end as u64, n as u64) {
             return Err(Error::Cancelled);
         }
+        if end == n {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 /// A sketch updated with 128-bit item hashes (HLL, Theta; Count-Min next): what
@@ -511,14 +517,18 @@ mod tests {
         prefix.iter().for_each(|&v| expected.update(v as f64));
         assert_eq!(kll, expected);
 
-        // No callback for an input of one block or less.
-        let mut called = false;
+        // An input of one block or less is reported once, at its end; a `false` there
+        // still reports the cancel, with every item applied.
+        let mut calls = Vec::new();
         let one_block = Numeric::I64(&values[..BLOCK]).into();
-        update_column(&mut hll, &one_block, &mut |_, _| {
-            called = true;
+        let mut whole = hll.clone();
+        let r = update_column(&mut hll, &one_block, &mut |d, t| {
+            calls.push((d, t));
             false
-        })
-        .unwrap();
-        assert!(!called);
+        });
+        assert_eq!(r, Err(Error::Cancelled));
+        assert_eq!(calls, vec![(BLOCK as u64, BLOCK as u64)]);
+        update_column(&mut whole, &one_block, &mut |_, _| true).unwrap();
+        assert_eq!(hll, whole);
     }
 }

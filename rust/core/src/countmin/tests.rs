@@ -196,7 +196,10 @@ fn bulk_equals_one_by_one_and_cancel_leaves_a_prefix() {
     .unwrap();
     assert_eq!(bulk.serialize(), one.serialize());
     let b = crate::bulk::BLOCK as u64;
-    assert_eq!(calls, vec![(b, n as u64), (2 * b, n as u64)]);
+    assert_eq!(
+        calls,
+        vec![(b, n as u64), (2 * b, n as u64), (n as u64, n as u64)]
+    );
 
     let mut cancelled = CountMin::new(3, 1000, 9001).unwrap();
     let r = cancelled.update_many(n, item, weight, &mut |_, _| false);
@@ -359,7 +362,10 @@ fn parallel_bulk_progress_cancel_and_inexact_sums() {
     })
     .unwrap();
     let b = crate::bulk::BLOCK as u64;
-    assert_eq!(calls, vec![(b, n as u64), (2 * b, n as u64)]);
+    assert_eq!(
+        calls,
+        vec![(b, n as u64), (2 * b, n as u64), (n as u64, n as u64)]
+    );
     let mut cancelled = CountMin::new(3, 1000, 9001).unwrap();
     let r = cancelled.update_many_parallel(n, item, weight, &mut |_, _| false);
     assert_eq!(r, Err(Error::Cancelled));

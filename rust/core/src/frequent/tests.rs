@@ -449,7 +449,11 @@ fn bulk_equals_one_by_one_and_stops_on_block_boundaries() {
     assert_eq!(bulk.total_weight(), one.total_weight());
     assert_eq!(
         calls,
-        vec![(BLOCK as u64, n as u64), (2 * BLOCK as u64, n as u64)]
+        vec![
+            (BLOCK as u64, n as u64),
+            (2 * BLOCK as u64, n as u64),
+            (n as u64, n as u64)
+        ]
     );
 
     let mut prefix = FrequentItems::<i64>::new(9).unwrap();
@@ -858,7 +862,11 @@ fn aggregated_progress_cancel_and_overflow_leave_whole_blocks() {
     assert_eq!(r, Ok(()));
     assert_eq!(
         calls,
-        vec![(BLOCK as u64, n as u64), (2 * BLOCK as u64, n as u64)]
+        vec![
+            (BLOCK as u64, n as u64),
+            (2 * BLOCK as u64, n as u64),
+            (n as u64, n as u64)
+        ]
     );
     let (prefix, _, _) = run(BLOCK, &weight, true);
     let (cancelled, r, calls) = run(n, &weight, false);

@@ -271,7 +271,10 @@ fn bulk_update_equals_single_updates_and_cancels_between_blocks() {
         },
     )
     .unwrap();
-    assert_eq!(reports, vec![(crate::bulk::BLOCK as u64, n as u64)]);
+    assert_eq!(
+        reports,
+        vec![(crate::bulk::BLOCK as u64, n as u64), (n as u64, n as u64)]
+    );
     assert_eq!(bulk.serialize(), one.serialize());
 
     let mut cancelled =
