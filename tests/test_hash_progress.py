@@ -92,7 +92,13 @@ def test_keyboard_interrupt_without_progress_callable(family):
 def _all_families():
     from sketchbox import CountMin, FrequentItems, KllSketch
 
-    return [HyperLogLog, ThetaSketch, KllSketch, lambda: FrequentItems(8, dtype="float64"), CountMin]
+    return [
+        HyperLogLog,
+        ThetaSketch,
+        KllSketch,
+        lambda: FrequentItems(8, dtype="float64"),
+        CountMin,
+    ]
 
 
 def _inputs():
@@ -129,6 +135,8 @@ def test_progress_over_chunks_counts_across_native_calls():
 
     chunk = np.arange(BLOCK + 10, dtype=np.int64)
     seen = []
-    HyperLogLog().update(pa.chunked_array([chunk, chunk]), progress=lambda d, t: seen.append((d, t)))
+    HyperLogLog().update(
+        pa.chunked_array([chunk, chunk]), progress=lambda d, t: seen.append((d, t))
+    )
     n = 2 * chunk.size
     assert seen == [(BLOCK, n), (chunk.size, n), (chunk.size + BLOCK, n), (n, n)]
