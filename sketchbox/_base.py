@@ -56,7 +56,7 @@ def int_param(name: str, value: Any, lo: int, hi: int) -> int:
     except TypeError:
         raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
     if not lo <= v <= hi:
-        raise ValueError(f"{name} must be in {lo}..{hi}, got {v}")
+        raise ValueError(f"{name} must be from {lo} to {hi}, got {v}")
     return v
 
 

@@ -99,9 +99,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "profile":
         if not 4 <= args.lg_k <= 21:
-            raise UsageError(f"--lg-k must be in 4..21, got {args.lg_k}")
+            raise UsageError(f"--lg-k must be from 4 to 21, got {args.lg_k}")
         if not 8 <= args.k <= 65535:
-            raise UsageError(f"--k must be in 8..65535, got {args.k}")
+            raise UsageError(f"--k must be from 8 to 65535, got {args.k}")
         if args.threads is not None and args.threads < 1:
             raise UsageError(f"--threads must be at least 1, got {args.threads}")
         if args.top < 0:

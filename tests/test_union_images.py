@@ -169,5 +169,5 @@ def test_kll_union_k_and_errors() -> None:
     assert empty.k == 200 and empty.n == 0
     with pytest.raises(IncompatibleSketchError):
         KllSketch.union([a, KllSketch(dtype="float32")])
-    with pytest.raises(ValueError, match="k must be in"):
+    with pytest.raises(ValueError, match="k must be from 8 to 65535"):
         KllSketch.union([a], k=3)

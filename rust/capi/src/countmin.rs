@@ -40,7 +40,7 @@ pub unsafe extern "C" fn sk_countmin_new(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let num_hashes = small_param(num_hashes, "num_hashes must be in 1..=255")?;
+        let num_hashes = small_param(num_hashes, "num_hashes must be from 1 to 255")?;
         *out = SkCountMin::into_raw(CountMin::new(num_hashes, num_buckets, seed)?);
         Ok(())
     })

@@ -145,7 +145,7 @@ fn type_name(t: SkFrequentItemType) -> &'static str {
 }
 
 fn lg_param(lg_max_map_size: i32) -> Result<u8, Error> {
-    small_param(lg_max_map_size, "lg_max_map_size must be in 3..=26")
+    small_param(lg_max_map_size, "lg_max_map_size must be from 3 to 26")
 }
 
 fn mismatch(f: &Frequent, given: &str) -> Error {

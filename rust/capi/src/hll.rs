@@ -47,7 +47,7 @@ fn parse_hll_type(t: i32) -> Result<HllType, Error> {
 pub unsafe extern "C" fn sk_hll_new(lg_k: i32, hll_type: i32, out: *mut *mut SkHll) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let lg_k = small_param(lg_k, "lg_k must be in 4..=21")?;
+        let lg_k = small_param(lg_k, "lg_k must be from 4 to 21")?;
         *out = SkHll::into_raw(HllSketch::new(lg_k, parse_hll_type(hll_type)?)?);
         Ok(())
     })
@@ -230,7 +230,7 @@ pub unsafe extern "C" fn sk_hll_to_json(sketch: *const SkHll, out: *mut SkBytes)
 
 /// A union's lg_max_k: 0 (chosen for the caller) or 4..=21.
 fn union_lg_max_k(lg_max_k: i32) -> Result<u8, Error> {
-    small_param(lg_max_k, "lg_max_k must be 0 or in 4..=21")
+    small_param(lg_max_k, "lg_max_k must be 0 or from 4 to 21")
 }
 
 /// An HLL image's lg_k, read from its preamble without validating the rest (the union

@@ -66,7 +66,7 @@ impl Kll {
         let k = u16::try_from(k)
             .ok()
             .filter(|&k| k >= 8)
-            .ok_or_else(|| invalid(format!("k must be in 8..=65535, got {k}")))?;
+            .ok_or_else(|| invalid(format!("k must be from 8 to 65535, got {k}")))?;
         fn make<T: KllItem>(k: u16, seed: Option<u64>) -> Result<KllSketch<T>, Error> {
             match seed {
                 Some(s) => KllSketch::with_seed(k, s),

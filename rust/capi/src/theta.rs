@@ -88,7 +88,7 @@ unsafe fn new_compact(out: *mut *mut SkTheta, sketch: CompactTheta, seed: u64) {
 pub unsafe extern "C" fn sk_theta_new(lg_k: i32, p: f32, seed: u64, out: *mut *mut SkTheta) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let lg_k = small_param(lg_k, "lg_k must be in 5..=26")?;
+        let lg_k = small_param(lg_k, "lg_k must be from 5 to 26")?;
         *out = SkTheta::into_raw(Theta::Update(UpdateTheta::new(lg_k, p, seed)?));
         Ok(())
     })
@@ -231,7 +231,7 @@ fn union_of(lg_k: u8, seed: u64) -> Result<ThetaUnion, Error> {
 
 /// A union's lg_k: 0 (chosen for the caller) or 5..=26.
 fn union_lg_k(lg_k: i32) -> Result<u8, Error> {
-    small_param(lg_k, "lg_k must be 0 or in 5..=26")
+    small_param(lg_k, "lg_k must be 0 or from 5 to 26")
 }
 
 /// Writes to *out a new compact sketch, the union of the `n` sketches at `sketches`, as

@@ -133,7 +133,7 @@ pub struct FrequentItems<T: FrequentItem> {
 fn check_lg_max(lg_max_map_size: u8) -> Result<()> {
     if !(LG_MIN_MAP_SIZE..=LG_MAX_MAP_SIZE).contains(&lg_max_map_size) {
         return Err(Error::InvalidArgument(format!(
-            "lg_max_map_size must be in {LG_MIN_MAP_SIZE}..={LG_MAX_MAP_SIZE}, got {lg_max_map_size}"
+            "lg_max_map_size must be from {LG_MIN_MAP_SIZE} to {LG_MAX_MAP_SIZE}, got {lg_max_map_size}"
         )));
     }
     Ok(())
@@ -459,12 +459,12 @@ impl<T: FrequentItem> FrequentItems<T> {
         }
         if !(LG_MIN_MAP_SIZE..=LG_MAX_MAP_SIZE).contains(&lg_max) {
             return corrupt(format!(
-                "frequent items lg_max_map_size {lg_max} is outside {LG_MIN_MAP_SIZE}..={LG_MAX_MAP_SIZE}"
+                "frequent items lg_max_map_size {lg_max} is outside {LG_MIN_MAP_SIZE} to {LG_MAX_MAP_SIZE}"
             ));
         }
         if !(LG_MIN_MAP_SIZE..=lg_max).contains(&lg_cur) {
             return corrupt(format!(
-                "frequent items lg_cur_map_size {lg_cur} is outside {LG_MIN_MAP_SIZE}..={lg_max}"
+                "frequent items lg_cur_map_size {lg_cur} is outside {LG_MIN_MAP_SIZE} to {lg_max}"
             ));
         }
         let empty = flags & EMPTY_FLAGS != 0;
@@ -508,7 +508,7 @@ impl<T: FrequentItem> FrequentItems<T> {
         }
         if total_weight == 0 || total_weight > MAX_TOTAL_WEIGHT {
             return corrupt(format!(
-                "frequent items total weight {total_weight} is outside 1..={MAX_TOTAL_WEIGHT}"
+                "frequent items total weight {total_weight} is outside 1 to {MAX_TOTAL_WEIGHT}"
             ));
         }
         if offset > total_weight {

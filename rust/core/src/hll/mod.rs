@@ -88,7 +88,7 @@ impl HllSketch {
     pub fn new(lg_k: u8, tgt: HllType) -> Result<Self> {
         if !(MIN_LG_K..=MAX_LG_K).contains(&lg_k) {
             return Err(Error::InvalidArgument(format!(
-                "lg_k must be in {MIN_LG_K}..={MAX_LG_K}, got {lg_k}"
+                "lg_k must be from {MIN_LG_K} to {MAX_LG_K}, got {lg_k}"
             )));
         }
         Ok(HllSketch {

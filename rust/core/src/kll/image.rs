@@ -143,11 +143,11 @@ impl<T: KllItem> KllSketch<T> {
             return corrupt("non-empty image with n = 0");
         }
         if !(MIN_K..=k).contains(&min_k) {
-            return corrupt(format!("min_k = {min_k} is outside {MIN_K}..={k}"));
+            return corrupt(format!("min_k = {min_k} is outside {MIN_K} to {k}"));
         }
         if num_levels == 0 || num_levels > MAX_LEVELS {
             return corrupt(format!(
-                "number of levels {num_levels} is outside 1..={MAX_LEVELS}"
+                "number of levels {num_levels} is outside 1 to {MAX_LEVELS}"
             ));
         }
         let levels_end = DATA_START + 4 * num_levels;

@@ -337,7 +337,7 @@ impl<T: KllItem> KllSketch<T> {
     pub fn with_seed(k: u16, seed: u64) -> Result<Self> {
         if k < MIN_K {
             return Err(Error::InvalidArgument(format!(
-                "k must be in {MIN_K}..=65535, got {k}"
+                "k must be from {MIN_K} to 65535, got {k}"
             )));
         }
         Ok(Self::empty_unchecked(k, seed))

@@ -161,7 +161,7 @@ impl<'a> V3View<'a> {
 
 fn check_theta(theta: u64) -> Result<()> {
     if theta == 0 || theta > MAX_THETA {
-        return corrupt(format!("theta {theta} outside 1..=2^63-1"));
+        return corrupt(format!("theta {theta} outside 1 to 2^63-1"));
     }
     Ok(())
 }
@@ -400,7 +400,7 @@ impl CompactTheta {
         offset += count_bytes;
         let entry_bits = bytes[3] as u32;
         if entry_bits == 0 || entry_bits > 64 {
-            return corrupt(format!("{entry_bits} bits per entry (expected 1..=64)"));
+            return corrupt(format!("{entry_bits} bits per entry (expected 1 to 64)"));
         }
         let packed_len = (entry_bits as u64 * count).div_ceil(8);
         need(bytes, offset as u64 + packed_len, "the packed entries")?;

@@ -82,7 +82,7 @@ pub(crate) fn theta_fraction(theta64: u64) -> f64 {
 pub(crate) fn check_lg_k(lg_k: u8) -> Result<()> {
     if !(MIN_LG_K..=MAX_LG_K).contains(&lg_k) {
         return Err(Error::InvalidArgument(format!(
-            "lg_k must be in {MIN_LG_K}..={MAX_LG_K}, got {lg_k}"
+            "lg_k must be from {MIN_LG_K} to {MAX_LG_K}, got {lg_k}"
         )));
     }
     Ok(())

@@ -260,7 +260,7 @@ impl<S: Summary> CompactTuple<S> {
             (count, theta, 8 * preamble_longs as usize)
         };
         if theta == 0 || theta > MAX_THETA {
-            return corrupt(format!("theta {theta} outside 1..=2^63-1"));
+            return corrupt(format!("theta {theta} outside 1 to 2^63-1"));
         }
         let entry_size = 8 + S::SERIALIZED_SIZE;
         need(

@@ -95,7 +95,7 @@ pub(crate) const SERIAL_VERSION: u8 = 3;
 pub(crate) fn check_lg_k(lg_k: u8) -> Result<()> {
     if !(MIN_LG_K..=MAX_LG_K).contains(&lg_k) {
         return Err(Error::InvalidArgument(format!(
-            "lg_k must be in {MIN_LG_K}..={MAX_LG_K}, got {lg_k}"
+            "lg_k must be from {MIN_LG_K} to {MAX_LG_K}, got {lg_k}"
         )));
     }
     Ok(())

@@ -109,7 +109,7 @@ pub(crate) fn combine<S: Summary>(mode: SummaryMode, a: &S, b: &S) -> S {
 fn mode_at(bytes: &[u8], at: usize) -> Result<SummaryMode> {
     SummaryMode::from_byte(bytes[at]).ok_or_else(|| {
         Error::CorruptData(format!(
-            "tuple image: summary mode byte {} (expected 0..=3)",
+            "tuple image: summary mode byte {} (expected 0 to 3)",
             bytes[at]
         ))
     })
