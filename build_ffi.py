@@ -2,11 +2,28 @@
 
 import os
 import re
+import sys
 
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = os.path.join(HERE, "include", "sketchbox.h")
+
+# The shared library's file name on each platform (setup.py installs it under this name
+# beside the extension), and the link arguments that let the extension find it there.
+# Linux: the SONAME, versioned by SK_ABI_VERSION, found through an $ORIGIN rpath.
+# macOS: install name @rpath/libsketchbox.dylib (rust/capi/build.rs), @loader_path rpath.
+# Windows: the DLL beside the extension module is found by the loader; linking uses its
+# import library, copied as sketchbox.lib.
+if sys.platform == "darwin":
+    LIBRARY = "libsketchbox.dylib"
+    RUNTIME_LINK_ARGS = ["-Wl,-rpath,@loader_path"]
+elif sys.platform == "win32":
+    LIBRARY = "sketchbox.dll"
+    RUNTIME_LINK_ARGS = []
+else:
+    LIBRARY = "libsketchbox.so.0"
+    RUNTIME_LINK_ARGS = ["-Wl,-rpath,$ORIGIN"]
 
 
 def cdef_source() -> str:
@@ -25,7 +42,7 @@ ffibuilder.set_source(
     '#include "sketchbox.h"',
     include_dirs=[os.path.join(HERE, "include")],
     libraries=["sketchbox"],
-    extra_link_args=["-Wl,-rpath,$ORIGIN"],
+    extra_link_args=RUNTIME_LINK_ARGS,
 )
 
 if __name__ == "__main__":

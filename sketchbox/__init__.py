@@ -7,6 +7,7 @@ Druid, Hive, PostgreSQL and datasketches-python.
 from __future__ import annotations
 
 import os
+import sys
 
 from ._native import ffi as _ffi
 from ._native import lib as _lib
@@ -39,9 +40,16 @@ def get_include() -> str:
 
 
 def get_library_path() -> str:
-    """The path of the shared library shipped with this package, libsketchbox.so.0 (its
-    SONAME; ``-lsketchbox`` finds it through the libsketchbox.so next to it)."""
-    return os.path.join(_HERE, "libsketchbox.so.0")
+    """The path of the shared library shipped with this package: on Linux
+    libsketchbox.so.0 (its SONAME; ``-lsketchbox`` finds it through the libsketchbox.so
+    linker script beside it), libsketchbox.dylib on macOS, sketchbox.dll on Windows."""
+    if sys.platform == "darwin":
+        name = "libsketchbox.dylib"
+    elif sys.platform == "win32":
+        name = "sketchbox.dll"
+    else:
+        name = "libsketchbox.so.0"
+    return os.path.join(_HERE, name)
 
 
 __all__ = [

@@ -6,5 +6,8 @@ fn main() {
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if target_os == "linux" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsketchbox.so.0");
+    } else if target_os == "macos" {
+        // Found through the extension's @loader_path rpath (see build_ffi.py).
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/libsketchbox.dylib");
     }
 }
