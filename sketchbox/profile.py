@@ -125,14 +125,14 @@ class ColumnProfile:
     max: Any = None
     distinct: Optional[HyperLogLog] = None
     quantiles: Optional[KllSketch] = None
-    heavy: Optional[FrequentItems] = None
+    top: Optional[FrequentItems] = None
     arrow_type: Any = field(default=None, repr=False)
     lg_k: int = 12
     k: int = 200
-    top: int = 10
+    top_n: int = 10  # how many values the JSON's `top` lists
 
     def _params(self) -> tuple[int, int, int]:
-        return self.lg_k, self.k, self.top
+        return self.lg_k, self.k, self.top_n
 
     @classmethod
     def new(
@@ -146,7 +146,7 @@ class ColumnProfile:
             arrow_type=arrow_type,
             lg_k=lg_k,
             k=k,
-            top=top,
+            top_n=top,
         )
         if kind != "other":
             c.distinct = HyperLogLog(lg_k)
@@ -154,7 +154,7 @@ class ColumnProfile:
             c.quantiles = KllSketch(k, dtype="float64")
         dtype = _top_dtype(kind, arrow_type)
         if top > 0 and dtype is not None:
-            c.heavy = FrequentItems(TOP_LG_MAX_MAP_SIZE, dtype=dtype)
+            c.top = FrequentItems(TOP_LG_MAX_MAP_SIZE, dtype=dtype)
         return c
 
     def update(self, array: Any) -> None:
@@ -186,8 +186,8 @@ class ColumnProfile:
             self.summed += not_nan
         if self.quantiles is not None:
             self.quantiles.update(_quantile_values(array, self.kind))
-        if self.heavy is not None:
-            self.heavy.update(values)
+        if self.top is not None:
+            self.top.update(values)
 
     def _extend(self, lo: Any, hi: Any) -> None:
         if lo.is_valid and (self.min is None or lo.as_py() < self.min.as_py()):
@@ -221,8 +221,8 @@ class ColumnProfile:
             self.distinct.merge(other.distinct)
         if self.quantiles is not None and other.quantiles is not None:
             self.quantiles.merge(other.quantiles)
-        if self.heavy is not None and other.heavy is not None:
-            self.heavy.merge(other.heavy)
+        if self.top is not None and other.top is not None:
+            self.top.merge(other.top)
 
     def to_dict(self) -> dict[str, Any]:
         """The column's JSON document (keys as in the README's schema)."""
@@ -237,22 +237,22 @@ class ColumnProfile:
             d["mean"] = _json_value(self.sum / self.summed) if self.summed else None
         if self.quantiles is not None:
             d["quantiles"] = self._quantiles()
-        if self.heavy is not None:
+        if self.top is not None:
             d["top"] = self._top()
         return d
 
     def _top(self) -> list[dict[str, Any]]:
         """The heaviest values, no false positives: each reported value is certainly
         more frequent than the sketch's maximum error."""
-        assert self.heavy is not None
+        assert self.top is not None
         rows = [
             {"value": self._top_value(item), "estimate": est, "lower": lo, "upper": hi}
-            for item, est, lo, hi in self.heavy.top(None, error_type="no_false_positives")
+            for item, est, lo, hi in self.top.top(None, error_type="no_false_positives")
         ]
         # Ties in the sketch's order depend on its hash table (which an image round trip
         # rebuilds): order them by value, so that equal profiles print equally.
         rows.sort(key=lambda r: (-r["estimate"], -r["lower"], json.dumps(r["value"])))
-        return rows[: self.top]
+        return rows[: self.top_n]
 
     def _top_value(self, item: Any) -> Any:
         if self.kind == "boolean":
@@ -508,7 +508,7 @@ class Profile:
                 "sum": c.sum,
                 "summed": c.summed,
             }
-            sketches = (("distinct", c.distinct), ("quantiles", c.quantiles), ("top", c.heavy))
+            sketches = (("distinct", c.distinct), ("quantiles", c.quantiles), ("top", c.top))
             for what, sk in sketches:
                 if sk is not None:
                     files[f"{i}.{what}.bin"] = sk.to_bytes()
@@ -642,7 +642,7 @@ class Profile:
                     arrow_type=arrow_type,
                     lg_k=p.lg_k,
                     k=p.k,
-                    top=p.top,
+                    top_n=p.top,
                 )
                 if str(arrow_type) != c.type or c.kind != column_kind(arrow_type):
                     raise ValueError(f"column {c.name!r}: manifest and extremes disagree")
@@ -657,7 +657,7 @@ class Profile:
                     dtype = _top_dtype(c.kind, arrow_type)
                     if dtype is None:
                         raise ValueError(f"column {c.name!r} of kind {c.kind} has no top values")
-                    c.heavy = FrequentItems.from_bytes(read(entry["top"]), dtype=dtype)
+                    c.top = FrequentItems.from_bytes(read(entry["top"]), dtype=dtype)
                 p.columns[c.name] = c
         except ProfileError:
             raise
