@@ -368,6 +368,7 @@ class NativeSketch:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` has released the native sketch."""
         return self._ptr is None
 
     def __enter__(self: Sketch) -> Sketch:
@@ -416,6 +417,7 @@ class NativeSketch:
         return summary
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as a JSON string."""
         return json.dumps(self.to_dict())
 
     def _describe(self, summary: dict[str, Any]) -> str:

@@ -44,4 +44,5 @@ class HashSketch(NativeSketch):
         return float(self._get("upper_bound", "double", int_param("num_std", num_std, 1, 3)))
 
     def is_empty(self) -> bool:
+        """True before any item was added."""
         return bool(self._get("is_empty", "bool"))

@@ -42,8 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--format", choices=["csv", "tsv", "parquet", "jsonl", "arrow"])
     prof.add_argument("--columns", help="comma-separated column names (default: all)")
     prof.add_argument("--top", type=int, default=10, metavar="N", help="heaviest values kept")
-    prof.add_argument("--lg-k", type=int, default=12, help="HyperLogLog lg_k (4..21)")
-    prof.add_argument("--k", type=int, default=200, help="KLL k (8..65535)")
+    prof.add_argument("--lg-k", type=int, default=12, help="HyperLogLog lg_k, from 4 to 21")
+    prof.add_argument("--k", type=int, default=200, help="KLL k, from 8 to 65535")
     prof.add_argument("--threads", type=int, default=None, help="columns sketched at once")
     prof.add_argument(
         "--dask", metavar="ADDRESS", help="run on this Dask scheduler (files read on the workers)"

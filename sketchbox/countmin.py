@@ -257,10 +257,12 @@ class CountMin(MergeableSketch):
 
     @property
     def total_weight(self) -> float:
+        """The sum of all weights applied (merges included)."""
         return float(self._get("total_weight", "double"))
 
     @property
     def relative_error(self) -> float:
+        """The bound of an estimate's excess as a fraction of ``total_weight``: e / num_buckets."""
         return float(self._get("relative_error", "double"))
 
     def _params(self) -> tuple[int, int, int]:
@@ -270,14 +272,17 @@ class CountMin(MergeableSketch):
 
     @property
     def num_hashes(self) -> int:
+        """Rows of counters, one hash function each: more rows, a higher confidence."""
         return self._params()[0]
 
     @property
     def num_buckets(self) -> int:
+        """Counters per row (the width): more buckets, a smaller relative error."""
         return self._params()[1]
 
     @property
     def seed(self) -> int:
+        """The seed the row hashes are drawn from; only sketches of one seed merge."""
         return self._params()[2]
 
     # ---- images ----

@@ -133,7 +133,7 @@ class FrequentItems(MergeableSketch):
 
     ``dtype`` is the item type: ``"int64"`` (DataSketches' frequent longs sketch),
     ``"float64"`` or ``"str"`` (``frequent_strings_sketch``; UTF-8 text, empty strings
-    included). ``lg_max_map_size`` (3..26) sets the size: at most ``0.75 *
+    included). ``lg_max_map_size`` (from 3 to 26) sets the size: at most ``0.75 *
     2**lg_max_map_size`` counters, and the error bound (see the module docstring:
     ``upper - lower == maximum_error <= 3.5 * total_weight / 2**lg_max_map_size``).
 
@@ -177,6 +177,7 @@ class FrequentItems(MergeableSketch):
 
     @property
     def dtype(self) -> str:
+        """The items' type: "int64", "float64" or "str"."""
         return self._dtype
 
     # ---- updates ----
@@ -420,13 +421,17 @@ class FrequentItems(MergeableSketch):
 
     @property
     def lg_max_map_size(self) -> int:
+        """log2 of the largest hash map, which sets the accuracy:
+        ``epsilon = 3.5 / 2**lg_max_map_size``."""
         return int(self._stats().lg_max_map_size)
 
     @property
     def lg_cur_map_size(self) -> int:
+        """log2 of the current size of the hash map, which grows up to lg_max_map_size."""
         return int(self._stats().lg_cur_map_size)
 
     def is_empty(self) -> bool:
+        """True before any weight was applied."""
         return self.total_weight == 0
 
     # ---- images ----

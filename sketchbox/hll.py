@@ -44,7 +44,7 @@ class HyperLogLog(HashSketch, MergeableSketch):
     >>> h.update(["a", "b", "a"]); round(h.estimate())
     2
 
-    ``lg_k`` (4..21) sets the size (``2**lg_k`` registers) and so the accuracy;
+    ``lg_k`` (from 4 to 21) sets the size (``2**lg_k`` registers) and so the accuracy;
     ``hll_type`` ("HLL_4", "HLL_6", "HLL_8") only the register width of images.
     Items hash exactly as in Apache DataSketches, so sketches merge with those of
     Spark, Druid, Hive, PostgreSQL and datasketches-python. One sketch may be used
@@ -73,10 +73,12 @@ class HyperLogLog(HashSketch, MergeableSketch):
 
     @property
     def lg_k(self) -> int:
+        """log2 of the number of registers: relative standard error ~ 1.04 / sqrt(2**lg_k)."""
         return self._params()[0]
 
     @property
     def hll_type(self) -> str:
+        """Register width of the image: "HLL_4", "HLL_6" or "HLL_8" (same estimates)."""
         return _TYPE_NAMES[self._params()[1]]
 
     def copy(self, hll_type: Optional[Union[str, int]] = None) -> HyperLogLog:

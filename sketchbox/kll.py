@@ -101,7 +101,7 @@ class KllSketch(MergeableSketch):
     >>> q.quantile(0.5), q.rank(25.0)
     (50.0, 0.25)
 
-    ``k`` (8..65535, default 200) sets the size (about ``3 * k`` items retained once
+    ``k`` (from 8 to 65535, default 200) sets the size (about ``3 * k`` items retained once
     the stream is long) and so the accuracy; ``dtype`` ("float64" or "float32") the
     item type, as DataSketches' ``kll_doubles_sketch`` / ``kll_floats_sketch``. Images
     (``to_bytes``) are DataSketches KLL images, read back with ``from_bytes(b, dtype)``.
@@ -275,9 +275,11 @@ class KllSketch(MergeableSketch):
 
     @property
     def num_retained(self) -> int:
+        """Items the sketch keeps (its memory, about 8 bytes each for float64)."""
         return int(self._get("num_retained", "uint32_t"))
 
     def is_empty(self) -> bool:
+        """True before any item was added."""
         return self.n == 0
 
     def is_estimation_mode(self) -> bool:
@@ -296,6 +298,7 @@ class KllSketch(MergeableSketch):
 
     @property
     def k(self) -> int:
+        """The accuracy parameter: rank error ~ 1.33 % at k = 200 (99 % confidence)."""
         return self._params()[0]
 
     @property
@@ -305,6 +308,7 @@ class KllSketch(MergeableSketch):
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        """The items' NumPy dtype (float64 or float32)."""
         return self._dtype
 
     # ---- images ----

@@ -461,14 +461,17 @@ class Profile:
         return q
 
     def copy(self) -> Profile:
+        """An independent copy, sketches included."""
         return Profile.from_dict_of_sketches(self)
 
     # -- output --
 
     def to_dict(self) -> dict[str, Any]:
+        """The profile's JSON document: ``rows`` and one entry per column (README schema)."""
         return {"rows": self.rows, "columns": {n: c.to_dict() for n, c in self.columns.items()}}
 
     def to_json(self, indent: Optional[int] = None) -> str:
+        """:meth:`to_dict` as JSON (UTF-8 text, no NaN: see the README's schema)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def to_pandas(self) -> Any:

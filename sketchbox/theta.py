@@ -45,7 +45,7 @@ class ThetaSketch(HashSketch):
     >>> (a | b).estimate(), (a & b).estimate(), (a - b).estimate(), a.jaccard(b)[1]
     (500.0, 100.0, 200.0, 0.2)
 
-    ``lg_k`` (5..26) sets the nominal size ``k = 2**lg_k`` and so the accuracy; ``p``
+    ``lg_k`` (from 5 to 26) sets the nominal size ``k = 2**lg_k`` and so the accuracy; ``p``
     in (0, 1] samples items up front (1: no sampling); ``seed`` is the hash seed, and
     only sketches of one seed combine. Items hash exactly as in Apache DataSketches, and
     ``to_bytes()`` is DataSketches' compact image, so sketches move between sketchbox,
@@ -98,10 +98,12 @@ class ThetaSketch(HashSketch):
 
     @property
     def num_retained(self) -> int:
+        """Hashes the sketch keeps (below theta)."""
         return int(self._get("num_retained", "uint32_t"))
 
     @property
     def seed(self) -> int:
+        """The hash seed; only sketches of one seed combine."""
         return int(self._get("seed", "uint64_t"))
 
     @property
