@@ -6,11 +6,15 @@ how to make, fill, serialise and union each kind, so that every engine does it t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
+from .frequent import FrequentItems
 from .hll import HyperLogLog
 from .kll import KllSketch
 from .theta import ThetaSketch
+
+#: What ``sketch(...)`` of the cluster modules returns: one of the families by kind name.
+AnySketch = Union[HyperLogLog, ThetaSketch, KllSketch, FrequentItems]
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,12 @@ def _theta_union(items: list[Any], params: dict[str, Any]) -> ThetaSketch:
     return ThetaSketch.union(items, lg_k=params.get("lg_k", 12), seed=params.get("seed", 9001))
 
 
+def _frequent_union(items: list[Any], params: dict[str, Any]) -> FrequentItems:
+    return FrequentItems.union(
+        items, lg_max_map_size=params.get("lg_max_map_size", 10), dtype=params.get("dtype", "int64")
+    )
+
+
 KINDS: dict[str, Kind] = {
     "hll": Kind(
         "hll",
@@ -70,12 +80,20 @@ KINDS: dict[str, Kind] = {
         lambda b, p: KllSketch.from_bytes(b, dtype=p.get("dtype", "float64")),
         _kll_union,
     ),
+    "frequent": Kind(
+        "frequent",
+        FrequentItems,
+        lambda p: FrequentItems(p.get("lg_max_map_size", 10), dtype=p.get("dtype", "int64")),
+        lambda b, p: FrequentItems.from_bytes(b, dtype=p.get("dtype", "int64")),
+        _frequent_union,
+    ),
 }
 
 PARAMS = {
     "hll": {"lg_k", "hll_type"},
     "theta": {"lg_k", "seed"},
     "kll": {"k", "dtype"},
+    "frequent": {"lg_max_map_size", "dtype"},
 }
 
 

@@ -21,11 +21,13 @@ Needs the ``dask`` extra: ``pip install 'sketchbox[dask]'``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any, Literal, Optional, overload
 
 import numpy as np
 
-from ._kinds import Kind, kind_of
+from ._kinds import AnySketch, Kind, kind_of
+from .hll import HyperLogLog
+from .kll import KllSketch
 from .profile import Profile
 from .profile import profile as _profile_local
 
@@ -59,6 +61,24 @@ def _aggregate(x: Any, kind: Kind, params: dict[str, Any]) -> Any:
     return kind.union(_images(x), params)
 
 
+@overload
+def sketch(
+    series: Any,
+    kind: str = ...,
+    compute: Literal[True] = ...,
+    split_every: int = ...,
+    **params: Any,
+) -> AnySketch: ...
+@overload
+def sketch(
+    series: Any, kind: str, compute: Literal[False], split_every: int = ..., **params: Any
+) -> Any: ...
+@overload
+def sketch(
+    series: Any, kind: str = ..., *, compute: Literal[False], split_every: int = ..., **params: Any
+) -> Any: ...
+
+
 def sketch(
     series: Any,
     kind: str = "hll",
@@ -67,7 +87,8 @@ def sketch(
     **params: Any,
 ) -> Any:
     """The sketch of a Dask Series: ``kind`` is ``"hll"`` (``lg_k``, ``hll_type``),
-    ``"theta"`` (``lg_k``, ``seed``) or ``"kll"`` (``k``, ``dtype``). Missing values are
+    ``"theta"`` (``lg_k``, ``seed``), ``"kll"`` (``k``, ``dtype``) or ``"frequent"``
+    (``lg_max_map_size``, ``dtype``). Missing values are
     skipped as each family's ``update`` skips them. With ``compute=False``, a Dask object
     whose ``.compute()`` gives the sketch."""
     k = kind_of(kind, params)
@@ -85,19 +106,33 @@ def sketch(
     return result.compute() if compute else result
 
 
+@overload
+def nunique(series: Any, lg_k: int = ..., compute: Literal[True] = ...) -> float: ...
+@overload
+def nunique(series: Any, lg_k: int, compute: Literal[False]) -> Any: ...
+@overload
+def nunique(series: Any, lg_k: int = ..., *, compute: Literal[False]) -> Any: ...
+
+
 def nunique(series: Any, lg_k: int = 16, compute: bool = True) -> Any:
     """The approximate number of distinct non-missing values (HyperLogLog; relative
     standard error about 1.04/sqrt(2**lg_k) after merging: 0.41 % at the default lg_k 16,
     whose 64 KiB images cost no measurable time; Dask's own ``nunique_approx`` uses
     2**16 registers too)."""
-    s = sketch(series, "hll", compute=compute, lg_k=lg_k)
-    return s.estimate() if compute else s.apply(lambda h: h.estimate(), meta=("nunique", float))
+    if compute:
+        hll = sketch(series, "hll", lg_k=lg_k)
+        assert isinstance(hll, HyperLogLog)
+        return hll.estimate()
+    s = sketch(series, "hll", compute=False, lg_k=lg_k)
+    return s.apply(lambda h: h.estimate(), meta=("nunique", float))
 
 
 def quantiles(series: Any, q: Sequence[float], k: int = 200) -> np.ndarray:
     """Approximate quantiles at ranks ``q`` (KLL: within ``KllSketch(k)
     .normalized_rank_error()`` of rank, 1.33 % at k 200, with 99 % confidence)."""
-    return np.asarray(sketch(series, "kll", k=k).quantiles(list(q)))
+    kll = sketch(series, "kll", k=k)
+    assert isinstance(kll, KllSketch)
+    return np.asarray(kll.quantiles(list(q)))
 
 
 def _group_images(grouped: Any, kind: Kind, params: dict[str, Any]) -> Any:

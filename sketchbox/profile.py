@@ -34,9 +34,13 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .errors import IncompatibleSketchError
+
+if TYPE_CHECKING:
+    import pandas
+
 from .frequent import FrequentItems
 from .hll import HyperLogLog
 from .kll import KllSketch
@@ -474,7 +478,7 @@ class Profile:
         """:meth:`to_dict` as JSON (UTF-8 text, no NaN: see the README's schema)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> pandas.DataFrame:
         """One row per column: type, count, nulls, distinct, min, max, mean, p50, ..."""
         import pandas as pd
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Optional
 
-from ._kinds import Kind, kind_of
+from ._kinds import AnySketch, Kind, kind_of
 from .profile import Profile
 
 IMAGE_SCHEMA = "image binary"
@@ -50,19 +50,21 @@ def images(df: Any, column: str, kind: str = "hll", **params: Any) -> Any:
     return df.select(column).mapInArrow(_partition_images(k, params), IMAGE_SCHEMA)
 
 
-def sketch(df: Any, column: str, kind: str = "hll", **params: Any) -> Any:
+def sketch(df: Any, column: str, kind: str = "hll", **params: Any) -> AnySketch:
     """The sketch of ``column`` of a Spark DataFrame: ``kind`` ``"hll"`` (``lg_k``,
-    ``hll_type``), ``"theta"`` (``lg_k``, ``seed``) or ``"kll"`` (``k``, ``dtype``).
+    ``hll_type``), ``"theta"`` (``lg_k``, ``seed``), ``"kll"`` (``k``, ``dtype``) or
+    ``"frequent"`` (``lg_max_map_size``, ``dtype``).
     Nulls are skipped. The per-partition images are merged on the driver in partition
     order."""
     k = kind_of(kind, params)
     rows = images(df, column, kind, **params).collect()
-    return k.union([bytes(r.image) for r in rows], params)
+    result: AnySketch = k.union([bytes(r.image) for r in rows], params)
+    return result
 
 
 def groupby_sketch(
     df: Any, by: str, column: str, kind: str = "hll", **params: Any
-) -> dict[Any, Any]:
+) -> dict[Any, AnySketch]:
     """One sketch of ``column`` per value of ``by`` (``applyInArrow``: each group sketched
     on an executor): a dict {group value: sketch}."""
     k = kind_of(kind, params)

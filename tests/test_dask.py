@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sketchbox import HyperLogLog, KllSketch, ThetaSketch
+from sketchbox import FrequentItems, HyperLogLog, KllSketch, ThetaSketch
 from sketchbox import profile as local_profile
 
 dd = pytest.importorskip("dask.dataframe", reason="needs the dask extra")
@@ -79,6 +79,18 @@ def test_theta_and_kll_within_their_bounds(client, frame):
         lo = np.searchsorted(values, v, "left") / len(values)
         hi = np.searchsorted(values, v, "right") / len(values)
         assert lo - eps <= r <= hi + eps
+
+
+def test_frequent_items_of_a_series_keep_their_guarantee(client, frame):
+    pdf, ddf = frame
+    f = sd.sketch(ddf.city, "frequent", dtype="str", lg_max_map_size=8)
+    assert isinstance(f, FrequentItems) and f.dtype == "str"
+    assert f.total_weight == N
+    exact = pdf.city.value_counts()
+    # Four distinct values are below 0.75 * 2**8: every count is exact.
+    assert {item: est for item, est, _, _ in f.top()} == exact.to_dict()
+    days = sd.sketch(ddf.day, "frequent", lg_max_map_size=8)
+    assert days.dtype == "int64" and days.estimate(3) == (pdf.day == 3).sum()
 
 
 def test_compute_false_gives_a_dask_object(client, frame):
