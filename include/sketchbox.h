@@ -313,7 +313,7 @@ const char *sk_version(void);
 void sk_bytes_free(SkBytes bytes);
 
 /*
- Creates an empty sketch of `num_hashes` rows (1..=255) of `num_buckets` counters
+ Creates an empty sketch of `num_hashes` rows (from 1 to 255) of `num_buckets` counters
  (at least 3; num_hashes * num_buckets below 2^30) with hash `seed` (9001 is
  DataSketches' default; sketches merge only with sketches of the same shape and
  seed). On success *out owns the new sketch.
@@ -504,7 +504,7 @@ int32_t sk_countmin_suggest_num_hashes(double confidence, uint8_t *out);
 int32_t sk_countmin_to_json(const SkCountMin *sketch, SkBytes *out);
 
 /*
- Creates an empty sketch of at most 2^lg_max_map_size slots (3..=26; 0.75 of them
+ Creates an empty sketch of at most 2^lg_max_map_size slots (from 3 to 26; 0.75 of them
  counters; DataSketches' default is 10) holding items of type `item_type` (an
  SkFrequentItemType). On success *out owns the new sketch.
  */
@@ -702,7 +702,7 @@ int32_t sk_frequent_deserialize(const uint8_t *data,
 /*
  Merges `n` images into a new sketch in *out, in one call: image i is the lens[i]
  bytes at ptrs[i], read as item type `item_type`. The result has
- `lg_max_map_size` (3..=26), or with 0 the largest of the images' (10 when n is 0),
+ `lg_max_map_size` (from 3 to 26), or with 0 the largest of the images' (10 when n is 0),
  and answers as the images merged in order into an empty sketch of that size. An
  invalid image gives SK_ERR_CORRUPT_DATA with its index in the message; *out is then
  unchanged.
@@ -722,7 +722,7 @@ int32_t sk_frequent_union_images(const uint8_t *const *ptrs,
 int32_t sk_frequent_to_json(const SkFrequent *sketch, SkBytes *out);
 
 /*
- Creates an empty sketch of 2^lg_k registers (lg_k in 4..=21) and target type
+ Creates an empty sketch of 2^lg_k registers (lg_k from 4 to 21) and target type
  `hll_type` (an SkHllType). On success *out owns the new sketch.
  */
 int32_t sk_hll_new(int32_t lg_k, int32_t hll_type, SkHll **out);
@@ -937,7 +937,7 @@ int32_t sk_hll_update_fixed(SkHll *sketch,
                             void *user);
 
 /*
- Creates an empty sketch with parameter `k` (8..=65535; DataSketches' default is 200)
+ Creates an empty sketch with parameter `k` (from 8 to 65535; DataSketches' default is 200)
  holding items of type `item_type` (an SkKllType). Its compaction coin flips come from
  a seed that differs between sketches. On success *out owns the new sketch.
  */
@@ -1021,7 +1021,7 @@ int32_t sk_kll_merge(SkKll *dst, const SkKll *src);
 
 /*
  Writes to *out a new sketch of item type `item_type` (an SkKllType) and parameter
- `k` (8..=65535, or 0 for the largest k of the inputs, 200 for n = 0): an empty
+ `k` (from 8 to 65535, or 0 for the largest k of the inputs, 200 for n = 0): an empty
  sketch into which the `n` sketches at `sketches` are merged in order, as
  sk_kll_merge does. `seed` (NULL: a varying one) fixes the result's compaction coin
  flips as sk_kll_new_seeded does. Every input must hold `item_type` items (else
@@ -1165,7 +1165,7 @@ int32_t sk_kll_deserialize(const uint8_t *data, size_t len, int32_t item_type, S
 int32_t sk_kll_to_json(const SkKll *sketch, SkBytes *out);
 
 /*
- Creates an empty update sketch of nominal size k = 2^lg_k (lg_k in 5..=26; 12 is
+ Creates an empty update sketch of nominal size k = 2^lg_k (lg_k from 5 to 26; 12 is
  DataSketches' default) with up-front sampling probability `p` in (0, 1] (1: none)
  and hash `seed` (DataSketches' default is 9001; sketches combine only with sketches
  of the same seed). On success *out owns the new sketch.
@@ -1225,7 +1225,7 @@ int32_t sk_theta_seed(const SkTheta *sketch, uint64_t *out);
 /*
  Writes to *out a new compact sketch, the union of the `n` sketches at `sketches`, as
  a DataSketches theta_union(lg_k, seed) fed them in order computes it (an ordered
- result; empty for n = 0). `lg_k` (5..=26) is the union's nominal size; 0 takes the
+ result; empty for n = 0). `lg_k` (from 5 to 26) is the union's nominal size; 0 takes the
  largest lg_k of the update sketches among the inputs, or 12 if there are none. Every
  non-empty input must have been built with `seed` (else SK_ERR_INCOMPATIBLE). The
  inputs are unchanged and may repeat.

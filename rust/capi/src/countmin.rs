@@ -27,7 +27,7 @@ impl Handle for SkCountMin {
     }
 }
 
-/// Creates an empty sketch of `num_hashes` rows (1..=255) of `num_buckets` counters
+/// Creates an empty sketch of `num_hashes` rows (from 1 to 255) of `num_buckets` counters
 /// (at least 3; num_hashes * num_buckets below 2^30) with hash `seed` (9001 is
 /// DataSketches' default; sketches merge only with sketches of the same shape and
 /// seed). On success *out owns the new sketch.

@@ -371,7 +371,7 @@ unsafe fn update_column<'a>(
     })
 }
 
-/// Creates an empty sketch of at most 2^lg_max_map_size slots (3..=26; 0.75 of them
+/// Creates an empty sketch of at most 2^lg_max_map_size slots (from 3 to 26; 0.75 of them
 /// counters; DataSketches' default is 10) holding items of type `item_type` (an
 /// SkFrequentItemType). On success *out owns the new sketch.
 #[no_mangle]
@@ -799,7 +799,7 @@ pub unsafe extern "C" fn sk_frequent_deserialize(
 
 /// Merges `n` images into a new sketch in *out, in one call: image i is the lens[i]
 /// bytes at ptrs[i], read as item type `item_type`. The result has
-/// `lg_max_map_size` (3..=26), or with 0 the largest of the images' (10 when n is 0),
+/// `lg_max_map_size` (from 3 to 26), or with 0 the largest of the images' (10 when n is 0),
 /// and answers as the images merged in order into an empty sketch of that size. An
 /// invalid image gives SK_ERR_CORRUPT_DATA with its index in the message; *out is then
 /// unchanged.

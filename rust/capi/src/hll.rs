@@ -41,7 +41,7 @@ fn parse_hll_type(t: i32) -> Result<HllType, Error> {
     })
 }
 
-/// Creates an empty sketch of 2^lg_k registers (lg_k in 4..=21) and target type
+/// Creates an empty sketch of 2^lg_k registers (lg_k from 4 to 21) and target type
 /// `hll_type` (an SkHllType). On success *out owns the new sketch.
 #[no_mangle]
 pub unsafe extern "C" fn sk_hll_new(lg_k: i32, hll_type: i32, out: *mut *mut SkHll) -> i32 {
@@ -228,7 +228,7 @@ pub unsafe extern "C" fn sk_hll_to_json(sketch: *const SkHll, out: *mut SkBytes)
     })
 }
 
-/// A union's lg_max_k: 0 (chosen for the caller) or 4..=21.
+/// A union's lg_max_k: 0 (chosen for the caller) or from 4 to 21.
 fn union_lg_max_k(lg_max_k: i32) -> Result<u8, Error> {
     small_param(lg_max_k, "lg_max_k must be 0 or from 4 to 21")
 }

@@ -134,7 +134,7 @@ fn type_mismatch(kll: &Kll, given: &str) -> Error {
     ))
 }
 
-/// Creates an empty sketch with parameter `k` (8..=65535; DataSketches' default is 200)
+/// Creates an empty sketch with parameter `k` (from 8 to 65535; DataSketches' default is 200)
 /// holding items of type `item_type` (an SkKllType). Its compaction coin flips come from
 /// a seed that differs between sketches. On success *out owns the new sketch.
 #[no_mangle]
@@ -348,7 +348,7 @@ unsafe fn union_sketch(
 }
 
 /// Writes to *out a new sketch of item type `item_type` (an SkKllType) and parameter
-/// `k` (8..=65535, or 0 for the largest k of the inputs, 200 for n = 0): an empty
+/// `k` (from 8 to 65535, or 0 for the largest k of the inputs, 200 for n = 0): an empty
 /// sketch into which the `n` sketches at `sketches` are merged in order, as
 /// sk_kll_merge does. `seed` (NULL: a varying one) fixes the result's compaction coin
 /// flips as sk_kll_new_seeded does. Every input must hold `item_type` items (else

@@ -80,7 +80,7 @@ unsafe fn new_compact(out: *mut *mut SkTheta, sketch: CompactTheta, seed: u64) {
     *out = SkTheta::into_raw(Theta::Compact(sketch, seed));
 }
 
-/// Creates an empty update sketch of nominal size k = 2^lg_k (lg_k in 5..=26; 12 is
+/// Creates an empty update sketch of nominal size k = 2^lg_k (lg_k from 5 to 26; 12 is
 /// DataSketches' default) with up-front sampling probability `p` in (0, 1] (1: none)
 /// and hash `seed` (DataSketches' default is 9001; sketches combine only with sketches
 /// of the same seed). On success *out owns the new sketch.
@@ -229,14 +229,14 @@ fn union_of(lg_k: u8, seed: u64) -> Result<ThetaUnion, Error> {
     ThetaUnion::new(if lg_k == 0 { DEFAULT_LG_K } else { lg_k }, seed)
 }
 
-/// A union's lg_k: 0 (chosen for the caller) or 5..=26.
+/// A union's lg_k: 0 (chosen for the caller) or from 5 to 26.
 fn union_lg_k(lg_k: i32) -> Result<u8, Error> {
     small_param(lg_k, "lg_k must be 0 or from 5 to 26")
 }
 
 /// Writes to *out a new compact sketch, the union of the `n` sketches at `sketches`, as
 /// a DataSketches theta_union(lg_k, seed) fed them in order computes it (an ordered
-/// result; empty for n = 0). `lg_k` (5..=26) is the union's nominal size; 0 takes the
+/// result; empty for n = 0). `lg_k` (from 5 to 26) is the union's nominal size; 0 takes the
 /// largest lg_k of the update sketches among the inputs, or 12 if there are none. Every
 /// non-empty input must have been built with `seed` (else SK_ERR_INCOMPATIBLE). The
 /// inputs are unchanged and may repeat.
