@@ -19,8 +19,6 @@ use std::hint::black_box;
 mod common;
 use common::{loadavg, report, splitmix, start};
 
-const N: usize = 10_000_000;
-
 /// Hashes `values` into `h1s` (the first halves) on two threads.
 fn hash_on_two_threads(values: &[i64], h1s: &mut [u64]) {
     let half = values.len() / 2;
@@ -53,34 +51,36 @@ fn normals(seed: u64, len: usize) -> Vec<f64> {
 
 fn main() {
     let filter = start();
+    // Fewer items (`BENCH_ITEMS`) to run a case under a profiler or `valgrind`.
+    let n: usize = std::env::var("BENCH_ITEMS").map_or(10_000_000, |v| v.parse().unwrap());
     let none = &mut |_: u64, _: u64| true;
     let mut st = 42;
-    let random: Vec<i64> = (0..N).map(|_| (splitmix(&mut st) >> 2) as i64).collect();
+    let random: Vec<i64> = (0..n).map(|_| (splitmix(&mut st) >> 2) as i64).collect();
     let column = Column::from(Numeric::I64(&random));
 
-    report("hll lg12 i64 update_column", &filter, N, || {
+    report("hll lg12 i64 update_column", &filter, n, || {
         let mut s = HllSketch::new(12, HllType::Hll8).unwrap();
         update_column(&mut s, &column, none).unwrap();
         black_box(s.estimate());
     });
-    report("theta lg12 i64 update_column", &filter, N, || {
+    report("theta lg12 i64 update_column", &filter, n, || {
         let mut s = UpdateTheta::new(12, 1.0, DEFAULT_SEED).unwrap();
         update_column(&mut s, &column, none).unwrap();
         black_box(s.estimate());
     });
     // The parts of another plan: hash everything on two threads into a buffer, then
     // apply it in order on one; and the fused loop on one thread.
-    let mut h1s = vec![0u64; N];
+    let mut h1s = vec![0u64; n];
     report(
         "theta lg12 i64 hash into buffer, 2 threads",
         &filter,
-        N,
+        n,
         || {
             hash_on_two_threads(&random, &mut h1s);
             black_box(&h1s);
         },
     );
-    report("theta lg12 update_hashes from buffer", &filter, N, || {
+    report("theta lg12 update_hashes from buffer", &filter, n, || {
         let mut s = UpdateTheta::new(12, 1.0, DEFAULT_SEED).unwrap();
         s.update_hashes(&h1s);
         black_box(s.estimate());
@@ -88,7 +88,7 @@ fn main() {
     report(
         "theta lg12 i64 update_i64_slice, 1 thread",
         &filter,
-        N,
+        n,
         || {
             let mut s = UpdateTheta::new(12, 1.0, DEFAULT_SEED).unwrap();
             s.update_i64_slice(&random);
@@ -96,27 +96,27 @@ fn main() {
         },
     );
 
-    let x = normals(7, N);
-    report("kll k200 f64 update_slice", &filter, N, || {
+    let x = normals(7, n);
+    report("kll k200 f64 update_slice", &filter, n, || {
         let mut s = KllSketch::<f64>::with_seed(200, 1).unwrap();
         s.update_slice(&x);
         black_box(s.n());
     });
-    report("kll k200 f64 update, item by item", &filter, N, || {
+    report("kll k200 f64 update, item by item", &filter, n, || {
         let mut s = KllSketch::<f64>::with_seed(200, 1).unwrap();
         x.iter().for_each(|&v| s.update(v));
         black_box(s.n());
     });
-    report("kll k200 i64 update_values (converted)", &filter, N, || {
+    report("kll k200 i64 update_values (converted)", &filter, n, || {
         let mut s = KllSketch::<f64>::with_seed(200, 1).unwrap();
         update_values(&mut s, &Numeric::I64(&random), none).unwrap();
         black_box(s.n());
     });
-    let sorted: Vec<f64> = (0..N).map(|i| i as f64).collect();
+    let sorted: Vec<f64> = (0..n).map(|i| i as f64).collect();
     report(
         "kll k200 f64 update_slice, sorted input",
         &filter,
-        N,
+        n,
         || {
             let mut s = KllSketch::<f64>::with_seed(200, 1).unwrap();
             s.update_slice(&sorted);

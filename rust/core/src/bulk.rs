@@ -303,7 +303,7 @@ pub trait HashSketch: Sync {
     /// sketch) items are applied one by one.
     fn screens(&self) -> bool;
     /// Items to screen against one state; `previous` is the length of the previous
-    /// sub-block of this block (`None` for its first).
+    /// sub-block of this update (`None` for its first).
     fn sub_block_len(&self, previous: Option<usize>) -> usize;
     /// Pushes to `kept`, in order, the keys of `chunk` that might change the sketch as
     /// it is now. Runs on worker threads.
@@ -341,9 +341,11 @@ where
     I: Items,
     F: Fn(I::Item) -> S::Key + Sync,
 {
+    // Carried from block to block: a sketch sizes its sub-blocks from the previous one
+    // (HLL doubles them after promotion) and a block boundary changes nothing there.
+    let mut previous = None;
     in_blocks(items.len(), progress, |block| {
         let mut i = block.start;
-        let mut previous = None;
         while i < block.end {
             if !sketch.screens() {
                 if let Some(item) = items.get(i) {
