@@ -17,6 +17,7 @@
 //! items). Sketches of values instead read numbers converted to their item type
 //! ([`NumericItem`]).
 
+use crate::bulk::{ByIndex, BySlice, Items};
 use crate::hash::{hash_bytes, hash_f64, murmur3_u64};
 use crate::{Error, Result};
 
@@ -86,16 +87,16 @@ impl<'a> Numeric<'a> {
         }
     }
 
-    /// Gives `visitor` the column's length and each item's MurmurHash3_x64_128 with
-    /// `seed`, hashed as DataSketches hashes it. One monomorphic closure per element
-    /// type, holding its slice and seed by value (not behind a reference the hashing
-    /// loop would reload), keeps the loop tight.
+    /// Gives `visitor` the column's items, each one's MurmurHash3_x64_128 with `seed`,
+    /// hashed as DataSketches hashes it. The slice itself goes to the bulk driver, which
+    /// reads it contiguously and prefetches it ([`BySlice`]); the hash is one monomorphic
+    /// closure per element type holding only the seed.
     pub fn visit_hashes<V: HashVisitor>(&self, seed: u64, visitor: V) -> V::Out {
         macro_rules! ints {
             ($s:expr) => {
-                visitor.visit($s.len(), move |i| {
-                    Some(murmur3_u64($s[i] as i64 as u64, seed))
-                })
+                visitor.visit(BySlice::new($s, move |v| {
+                    murmur3_u64(v as i64 as u64, seed)
+                }))
             };
         }
         match *self {
@@ -106,21 +107,22 @@ impl<'a> Numeric<'a> {
             Numeric::U8(s) => ints!(s),
             Numeric::U16(s) => ints!(s),
             Numeric::U32(s) => ints!(s),
-            Numeric::U64(s) => visitor.visit(s.len(), move |i| Some(murmur3_u64(s[i], seed))),
-            Numeric::Bool(s) => visitor.visit(s.len(), move |i| {
-                Some(murmur3_u64((s[i] != 0) as u64, seed))
-            }),
-            Numeric::F32(s) => visitor.visit(s.len(), move |i| Some(hash_f64(s[i] as f64, seed))),
-            Numeric::F64(s) => visitor.visit(s.len(), move |i| Some(hash_f64(s[i], seed))),
+            Numeric::U64(s) => visitor.visit(BySlice::new(s, move |v| murmur3_u64(v, seed))),
+            Numeric::Bool(s) => {
+                visitor.visit(BySlice::new(s, move |v| murmur3_u64((v != 0) as u64, seed)))
+            }
+            Numeric::F32(s) => visitor.visit(BySlice::new(s, move |v| hash_f64(v as f64, seed))),
+            Numeric::F64(s) => visitor.visit(BySlice::new(s, move |v| hash_f64(v, seed))),
         }
     }
 }
 
-/// What [`Column::visit_hashes`] feeds: `n` items, item `i` hashing to `hash_at(i)`
-/// (`None`: not an item, e.g. a null or an empty string).
+/// What [`Column::visit_hashes`] feeds: the column's items as their hashes
+/// (MurmurHash3_x64_128 `(h1, h2)`; `None` for what is not an item, e.g. a null or an
+/// empty string).
 pub trait HashVisitor {
     type Out;
-    fn visit<H: Fn(usize) -> Option<(u64, u64)> + Sync>(self, n: usize, hash_at: H) -> Self::Out;
+    fn visit<I: Items<Item = (u64, u64)>>(self, items: I) -> Self::Out;
 }
 
 /// A number type sketches of values hold (KLL's `f64` and `f32`): what every numeric
@@ -374,9 +376,9 @@ impl<'a> Strings<'a> {
 
     /// [`Column::visit_hashes`] for strings: empty items and nulls are not items.
     pub fn visit_hashes<V: HashVisitor>(&self, seed: u64, visitor: V) -> V::Out {
-        visitor.visit(self.len(), move |i| {
+        visitor.visit(ByIndex::new(self.len(), move |i| {
             self.with_item(i, |b| hash_bytes(b, seed)).flatten()
-        })
+        }))
     }
 }
 
@@ -430,8 +432,8 @@ mod tests {
     struct Collect;
     impl HashVisitor for Collect {
         type Out = Vec<Option<(u64, u64)>>;
-        fn visit<H: Fn(usize) -> Option<(u64, u64)> + Sync>(self, n: usize, h: H) -> Self::Out {
-            (0..n).map(h).collect()
+        fn visit<I: Items<Item = (u64, u64)>>(self, items: I) -> Self::Out {
+            (0..items.len()).map(|i| items.get(i)).collect()
         }
     }
 

@@ -9,9 +9,10 @@
 //!   reports and cancellation between blocks, hashing on every core and applying in
 //!   order, so a bulk update equals one-by-one updates.
 //!
-//! Pure, safe Rust, but for one measured `unsafe` call: the AVX-512 build of the bulk
-//! hashing loop ([`bulk::chunked`]) on processors that have it. Nothing here knows about
-//! FFI; `rust/capi` wraps it for C.
+//! Pure, safe Rust, but for two measured `unsafe` calls: the AVX-512 build of the bulk
+//! hashing loop ([`bulk::chunked`]) on processors that have it, and the prefetch hint
+//! that loop gives for the input ahead of it ([`bulk::BySlice`]). Nothing here knows
+//! about FFI; `rust/capi` wraps it for C.
 //!
 //! # Example
 //!

@@ -1158,37 +1158,3 @@ fn deserialize_survives_10000_mutated_images() {
     // and most must not
     assert!(accepted > 100 && accepted < 9_000, "accepted {accepted}");
 }
-
-// ---------------------------------------------------------------------
-// Throughput (run with --ignored --nocapture in release mode)
-
-#[test]
-#[ignore]
-fn bench_update_slice() {
-    let mut rng = TestRng(7);
-    let data: Vec<f64> = (0..10_000_000).map(|_| rng.unit()).collect();
-    let mut best = f64::MAX;
-    for round in 0..5 {
-        let mut s = KllSketch::<f64>::with_seed(200, round).unwrap();
-        let t = std::time::Instant::now();
-        s.update_slice(&data);
-        let dt = t.elapsed().as_secs_f64();
-        best = best.min(dt);
-        assert_eq!(s.n(), 10_000_000);
-    }
-    println!(
-        "update_slice 10M f64, k=200: best {:.1} ms, {:.1} M items/s",
-        best * 1e3,
-        data.len() as f64 / best / 1e6
-    );
-    let mut s = KllSketch::<f64>::with_seed(200, 1).unwrap();
-    let t = std::time::Instant::now();
-    for &x in &data {
-        s.update(x);
-    }
-    let dt = t.elapsed().as_secs_f64();
-    println!(
-        "update (per item) 10M f64: {:.1} M items/s",
-        data.len() as f64 / dt / 1e6
-    );
-}
