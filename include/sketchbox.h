@@ -230,8 +230,9 @@ typedef struct SkKll SkKll;
 
 /*
  A Theta sketch (Apache DataSketches-compatible) in one of two states: an update sketch
- (from sk_theta_new, or a copy of one), which accepts items, or a compact sketch (the
- result of a set operation or of sk_theta_deserialize), which is immutable: updating
+ (from sk_theta_new, a copy of one, or sk_theta_deserialize of an updatable image),
+ which accepts items, or a compact sketch (the result of a set operation or of
+ sk_theta_deserialize of a compact image), which is immutable: updating
  it fails with SK_ERR_READ_ONLY. Both answer every query, serialize, and enter
  set operations. Owned by the caller; released by sk_theta_free. Safe to share
  between threads: every call takes the handle's internal lock (set operations lock
@@ -698,6 +699,30 @@ int32_t sk_frequent_deserialize(const uint8_t *data,
                                 size_t len,
                                 int32_t item_type,
                                 SkFrequent **out);
+
+/*
+ Reads the `sketch` field of Spark SQL's top-k state (what approx_top_k_accumulate and
+ approx_top_k_combine return in Spark 4.x: the frequent-items image of the column's
+ items, then the number of nulls as 8 bytes big-endian) into a new sketch of
+ `item_type` in *out, and the null count into *null_count. bigint columns are
+ SK_FREQ_I64, double SK_FREQ_F64, string SK_FREQ_STR. Invalid bytes give
+ SK_ERR_CORRUPT_DATA.
+ */
+int32_t sk_frequent_deserialize_spark_top_k(const uint8_t *data,
+                                            size_t len,
+                                            int32_t item_type,
+                                            SkFrequent **out,
+                                            uint64_t *null_count);
+
+/*
+ Writes to *out the `sketch` field of Spark SQL's top-k state for this sketch and
+ `null_count` nulls (the image, then the count as 8 bytes big-endian), which Spark's
+ approx_top_k_estimate and approx_top_k_combine accept in the state struct. Free it
+ with sk_bytes_free.
+ */
+int32_t sk_frequent_serialize_spark_top_k(const SkFrequent *sketch,
+                                          uint64_t null_count,
+                                          SkBytes *out);
 
 /*
  Merges `n` images into a new sketch in *out, in one call: image i is the lens[i]
@@ -1292,12 +1317,31 @@ int32_t sk_theta_jaccard(const SkTheta *a,
 int32_t sk_theta_serialize(const SkTheta *sketch, bool compressed, SkBytes *out);
 
 /*
- Reads a compact Theta image (serial versions 1 to 4, from sketchbox or any
- DataSketches library) built with `seed` into a new compact sketch in *out. Bytes that
- are not a valid image give SK_ERR_CORRUPT_DATA (they are never read out of bounds);
- an image of another seed gives SK_ERR_INCOMPATIBLE.
+ Reads a Theta image built with `seed` into a new sketch in *out: a compact image
+ (serial versions 1 to 4, from sketchbox or any DataSketches library) gives a compact
+ sketch; an updatable image (family 2: sk_theta_serialize_updatable's, or
+ datasketches-java's UpdateSketch.toByteArray()) gives an update sketch that keeps
+ accepting items exactly as the writer would have (sk_theta_is_updatable tells which).
+ Bytes that are not a valid image give SK_ERR_CORRUPT_DATA (they are never read out of
+ bounds); an image of another seed gives SK_ERR_INCOMPATIBLE.
  */
 int32_t sk_theta_deserialize(const uint8_t *data, size_t len, uint64_t seed, SkTheta **out);
+
+/*
+ Writes the sketch's updatable image to *out: datasketches-java's UpdateSketch image
+ (family 2, serial version 3: the preamble, then the whole hash table), which
+ sk_theta_deserialize and Java's UpdateSketch.heapify/wrap read back as an update
+ sketch that continues as this one would. Larger than the compact image (8 bytes per
+ hash table slot, up to 2k slots). A compact sketch has none: SK_ERR_READ_ONLY. Free it
+ with sk_bytes_free.
+ */
+int32_t sk_theta_serialize_updatable(const SkTheta *sketch, SkBytes *out);
+
+/*
+ Writes to *out whether the sketch is an update sketch (accepts items: from
+ sk_theta_new, a copy of one, or an updatable image) rather than a compact one.
+ */
+int32_t sk_theta_is_updatable(const SkTheta *sketch, bool *out);
 
 /*
  Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out: its kind

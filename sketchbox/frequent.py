@@ -34,7 +34,7 @@ from ._base import (
     update_progress,
 )
 from ._native import ffi, lib
-from .errors import IncompatibleSketchError
+from .errors import IncompatibleSketchError, SketchFormatError
 
 Item = Union[int, float, str]
 Row = tuple[Item, int, int, int]
@@ -151,9 +151,16 @@ class FrequentItems(MergeableSketch):
     Images (``to_bytes``) are DataSketches images, with items in datasketches-java's
     order; ``from_bytes(b, dtype)`` reads those of Java, C++, datasketches-python and
     Spark. One sketch may be used from several threads; each call is atomic.
+
+    Spark SQL's top-k functions (``approx_top_k_accumulate``, ``approx_top_k_combine``,
+    ``approx_top_k_estimate``) keep a state struct whose ``sketch`` field is this image
+    followed by the number of nulls (8 bytes big-endian). ``from_bytes`` reads that field
+    too (bigint columns as ``"int64"``, double as ``"float64"``, string as ``"str"``) and
+    keeps the count as ``null_count``; ``to_bytes(spark=True)`` writes it back, and
+    ``spark_top_k(k)`` answers as ``approx_top_k_estimate(state, k)`` does.
     """
 
-    __slots__ = ("_dtype",)
+    __slots__ = ("_dtype", "_nulls")
     _family = "frequent"
     _handle_type = "SkFrequent"
     _dtype: str
@@ -165,15 +172,17 @@ class FrequentItems(MergeableSketch):
         check(lib.sk_frequent_new(lg, _CODES[d], out))
         super().__init__(out[0], buffered=d != "str")
         self._dtype = d
+        self._nulls = 0
 
     @classmethod
-    def _wrap_as(cls, out: Any, dtype: str) -> FrequentItems:
+    def _wrap_as(cls, out: Any, dtype: str, nulls: int = 0) -> FrequentItems:
         obj = cls._wrap(out, buffered=dtype != "str")
         obj._dtype = dtype
+        obj._nulls = nulls
         return obj
 
     def _like(self, out: Any) -> FrequentItems:
-        return self._wrap_as(out, self._dtype)
+        return self._wrap_as(out, self._dtype, self._nulls)
 
     @property
     def dtype(self) -> str:
@@ -434,29 +443,82 @@ class FrequentItems(MergeableSketch):
         """True before any weight was applied."""
         return self.total_weight == 0
 
+    @property
+    def null_count(self) -> int:
+        """Nulls counted by Spark's top-k aggregates, read from their ``sketch`` field
+        (0 for a DataSketches image or a sketch built here; ``update`` skips nulls).
+        Merges add them up."""
+        return self._nulls
+
+    def merge(self, other: FrequentItems) -> None:
+        """Merges ``other`` into this sketch, in place (null counts add up)."""
+        super().merge(other)
+        self._nulls += other._nulls
+
+    def spark_top_k(self, k: int = 5) -> list[tuple[Optional[Item], int]]:
+        """What Spark SQL's ``approx_top_k_estimate(state, k)`` returns for this sketch:
+        ``(item, count)`` pairs, the ``"no_false_positives"`` items by estimate, with the
+        nulls (``None``, ``null_count``) placed before the first item whose estimate is
+        not below the null count, at most ``k`` pairs."""
+        k = int_param("k", k, 1, INT64_MAX)
+        rows = [(item, est) for item, est, _, _ in self.top()]
+        nulls = self._nulls
+        out: list[tuple[Optional[Item], int]] = []
+        placed = nulls == 0
+        for item, est in rows:
+            if len(out) == k:
+                break
+            if not placed and nulls > est:
+                out.append((None, nulls))
+                placed = True
+                if len(out) == k:
+                    break
+            out.append((item, est))
+        if not placed and len(out) < k:
+            out.append((None, nulls))
+        return out
+
     # ---- images ----
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, spark: bool = False) -> bytes:
         """The DataSketches frequent-items image (items in datasketches-java's order).
-        It does not record the dtype: pass it to ``from_bytes``."""
+        It does not record the dtype: pass it to ``from_bytes``. With ``spark=True``, the
+        ``sketch`` field of Spark SQL's top-k state instead: the image, then
+        ``null_count`` as 8 bytes big-endian."""
         out = ffi.new("SkBytes *")
-        check(lib.sk_frequent_serialize(self._p(), out))
+        if spark:
+            check(lib.sk_frequent_serialize_spark_top_k(self._p(), self._nulls, out))
+        else:
+            check(lib.sk_frequent_serialize(self._p(), out))
         return take_bytes(out)
 
     @classmethod
     def from_bytes(cls, data: BytesLike, dtype: Any = "int64") -> FrequentItems:
         """Reads a frequent-items image of sketchbox or any DataSketches library:
         ``dtype="int64"`` for longs sketches, ``"str"`` for strings sketches,
-        ``"float64"`` for doubles. SketchFormatError (a ValueError) for bytes that are
-        not a valid image."""
+        ``"float64"`` for doubles; or the ``sketch`` field of Spark SQL's top-k state
+        (the image and a null count, see the class). SketchFormatError (a ValueError)
+        for bytes that are neither."""
         buf = image_buffer(data)
         d = _parse_dtype(dtype)
         out = cls._out()
-        check(lib.sk_frequent_deserialize(buf, len(buf), _CODES[d], out))
+        try:
+            check(lib.sk_frequent_deserialize(buf, len(buf), _CODES[d], out))
+        except SketchFormatError:
+            # A valid image never is one followed by 8 more bytes, so at most one reads.
+            nulls = ffi.new("uint64_t *")
+            spark = lib.sk_frequent_deserialize_spark_top_k(buf, len(buf), _CODES[d], out, nulls)
+            if spark != 0:
+                raise
+            return cls._wrap_as(out, d, int(nulls[0]))
         return cls._wrap_as(out, d)
 
     def _image_args(self) -> tuple[object, ...]:
         return (self._dtype,)
+
+    def __reduce__(self) -> tuple[Any, tuple[object, ...]]:
+        # With nulls from Spark, the pickle carries Spark's field, which keeps them.
+        return (type(self).from_bytes, (self.to_bytes(spark=self._nulls > 0), self._dtype))
 
     @classmethod
     def union(
@@ -487,6 +549,7 @@ class FrequentItems(MergeableSketch):
             raise IncompatibleSketchError(
                 f"cannot union FrequentItems of dtypes {sorted(kinds | {d})}"
             )
+        nulls = sum(s._nulls for s in sketches)
         images = [s.to_bytes() if isinstance(s, FrequentItems) else s for s in items]
         views = _input.byte_views(images)
         if views is None:
@@ -496,7 +559,7 @@ class FrequentItems(MergeableSketch):
         out = cls._out()
         check(lib.sk_frequent_union_images(ptrs, lens, n, _CODES[d], lg, out))
         del keep
-        return cls._wrap_as(out, d)
+        return cls._wrap_as(out, d, nulls)
 
     @classmethod
     def _union_arrow(cls, arr: Any, lg: int, d: str) -> FrequentItems:

@@ -13,10 +13,21 @@ Intersections and differences keep the error relative to the union of their inpu
 a small overlap of two large sets has a large relative error.
 
 A new ``ThetaSketch`` is an *update* sketch: it accepts items. The results of ``|``,
-``&``, ``-``, ``union``, ``intersection`` and ``from_bytes`` (so also unpickled
-sketches) are *compact*: they answer, serialize and combine the same way, but updating
-one raises ``InvalidArgumentError`` (a ``ValueError``); union it with an update sketch
-instead. ``copy()`` keeps the kind.
+``&``, ``-``, ``union`` and ``intersection`` are *compact*: they answer, serialize and
+combine the same way, but updating one raises ``ReadOnlySketchError`` (a
+``ValueError``); union it with an update sketch instead. ``copy()`` keeps the kind, and
+so do pickling and images:
+
+* ``to_bytes()`` is DataSketches' compact image (what Spark, Druid, Hive and
+  datasketches-python exchange); ``from_bytes`` of it gives a compact sketch.
+* ``to_bytes(compact=False)`` is the *updatable* image: datasketches-java's
+  ``UpdateSketch`` image (family 2, serial version 3: a 24-byte preamble, then the whole
+  hash table, 8 bytes a slot, up to ``2 * 2**lg_k`` slots). ``from_bytes`` of it, here or
+  in Java (``UpdateSketch.heapify``), gives an update sketch that continues exactly as
+  the original would have.
+* A pickled update sketch travels as its updatable image, so it is still an update
+  sketch after ``pickle.loads`` (or in a multiprocessing worker); a pickled compact
+  sketch travels as its compact image.
 """
 
 from __future__ import annotations
@@ -211,17 +222,29 @@ class ThetaSketch(HashSketch):
 
     # ---- images ----
 
-    def to_bytes(self, compressed: bool = False) -> bytes:
+    def to_bytes(self, compressed: bool = False, *, compact: bool = True) -> bytes:
         """DataSketches' compact ordered image (serial version 3), or the compressed one
-        (serial version 4) if ``compressed`` and the sketch has entries to compress."""
+        (serial version 4) if ``compressed`` and the sketch has entries to compress.
+
+        ``compact=False`` writes the updatable image instead (datasketches-java's
+        ``UpdateSketch`` image, see the module docstring), which ``from_bytes`` reads back
+        as an update sketch; a compact sketch has none (``ReadOnlySketchError``), and it
+        cannot be compressed (``ValueError``)."""
         out = ffi.new("SkBytes *")
-        check(lib.sk_theta_serialize(self._p(), bool(compressed), out))
+        if not compact:
+            if compressed:
+                raise ValueError("the updatable image is not compressed: pass compact=True")
+            check(lib.sk_theta_serialize_updatable(self._p(), out))
+        else:
+            check(lib.sk_theta_serialize(self._p(), bool(compressed), out))
         return take_bytes(out)
 
     @classmethod
     def from_bytes(cls, data: BytesLike, seed: int = DEFAULT_SEED) -> ThetaSketch:
-        """Reads a compact Theta image (serial versions 1 to 4) written by sketchbox or
-        any Apache DataSketches library with ``seed``, as a compact sketch. Raises
+        """Reads a Theta image written with ``seed``: a compact image (serial versions 1
+        to 4, from sketchbox or any Apache DataSketches library) as a compact sketch, an
+        updatable image (``to_bytes(compact=False)``, or datasketches-java's
+        ``UpdateSketch.toByteArray()``) as an update sketch that accepts items. Raises
         SketchFormatError for bytes that are not one, IncompatibleSketchError for an
         image of another seed (both are ValueErrors)."""
         buf = image_buffer(data)
@@ -229,10 +252,21 @@ class ThetaSketch(HashSketch):
             _seed(seed)
         out = cls._out()
         check(lib.sk_theta_deserialize(buf, len(buf), seed, out))
-        return cls._compact(out)
+        updatable = ffi.new("bool *")
+        status = lib.sk_theta_is_updatable(out[0], updatable)
+        if status:  # not owned yet: release it before raising
+            lib.sk_theta_free(out[0])
+            check(status)
+        if not updatable[0]:
+            return cls._compact(out)
+        obj = cls._wrap(out)
+        obj._updatable = True
+        return obj
 
-    def _image_args(self) -> tuple[object, ...]:
-        return (self.seed,)  # an unpickled sketch is compact
+    def __reduce__(self) -> tuple[Any, tuple[object, ...]]:
+        # An update sketch travels as its updatable image, so that it stays one.
+        image = self.to_bytes(compact=not self._updatable)
+        return (type(self).from_bytes, (image, self.seed))
 
     def _describe(self, d: dict[str, Any]) -> str:
         size = f" lg_k={d['lg_k']}" if "lg_k" in d else ""

@@ -616,8 +616,18 @@ static int32_t read_damaged(const uint8_t *data, size_t len) {
         SkBytes b = {NULL, 0}, j = {NULL, 0};
         CHECK(r != NULL);
         if (r == NULL) return st;
+        bool updatable = false;
         (void)sk_theta_estimate(r, &e);
         (void)sk_theta_upper_bound(r, 2, &e);
+        CHECK_OK(sk_theta_is_updatable(r, &updatable));
+        if (updatable) {
+            /* an update sketch read from an updatable image keeps taking items */
+            SkBytes u = {NULL, 0};
+            int64_t i;
+            for (i = 0; i < 200; i++) CHECK_OK(sk_theta_update_one_i64(r, i));
+            CHECK_OK(sk_theta_serialize_updatable(r, &u));
+            sk_bytes_free(u);
+        }
         CHECK_OK(sk_theta_serialize(r, true, &b));
         CHECK_OK(sk_theta_to_json(r, &j));
         sk_bytes_free(b);
@@ -690,11 +700,14 @@ static void test_images(void) {
 
     /* every prefix of every small image (and a sample of the big one's) */
     SkTheta *subjects[6] = {small_est, exact, one, empty, sampled, big};
-    SkBytes imgs[12];
+    SkBytes imgs[18];
     size_t n_imgs = 0, k, len;
     for (k = 0; k < 6; k++) {
         imgs[n_imgs++] = ser(subjects[k], false);
         imgs[n_imgs++] = ser(subjects[k], true);
+        SkBytes u = {NULL, 0};
+        CHECK_OK(sk_theta_serialize_updatable(subjects[k], &u));
+        imgs[n_imgs++] = u;
     }
     int strict = 1;
     for (k = 0; k < n_imgs; k++) {
@@ -744,6 +757,49 @@ static void test_images(void) {
     sk_theta_free(one);
     sk_theta_free(empty);
     sk_theta_free(sampled);
+}
+
+/* The updatable image: read back as an update sketch that continues as the original;
+   a compact sketch has none. */
+static void test_update_image(void) {
+    SkTheta *s = new_theta(9, 1.0f, SEED), *twin = new_theta(9, 1.0f, SEED), *r = NULL;
+    SkBytes img = {NULL, 0}, a = {NULL, 0}, b = {NULL, 0};
+    bool updatable = false;
+    int64_t i;
+    for (i = 0; i < 3000; i++) {
+        sk_theta_update_one_i64(s, i);
+        sk_theta_update_one_i64(twin, i);
+    }
+    CHECK_OK(sk_theta_serialize_updatable(s, &img));
+    CHECK(img.len == 24 + 8 * 1024 && img.ptr[2] == 2); /* family 2, 2^10 slots */
+    CHECK_OK(sk_theta_deserialize(img.ptr, img.len, SEED, &r));
+    CHECK_OK(sk_theta_is_updatable(r, &updatable));
+    CHECK(updatable);
+    for (i = 3000; i < 9000; i++) {
+        CHECK_OK(sk_theta_update_one_i64(r, i));
+        sk_theta_update_one_i64(twin, i);
+    }
+    a = ser(r, false);
+    b = ser(twin, false);
+    CHECK(same_bytes(a, b));
+    sk_bytes_free(a);
+    sk_bytes_free(b);
+    sk_bytes_free(img);
+    {
+        SkTheta *c = NULL;
+        const SkTheta *one[1] = {s};
+        SkBytes none = {NULL, 0};
+        CHECK_OK(sk_theta_union_many(one, 1, 0, SEED, &c));
+        CHECK_OK(sk_theta_is_updatable(c, &updatable));
+        CHECK(!updatable);
+        CHECK_STATUS(sk_theta_serialize_updatable(c, &none), SK_ERR_READ_ONLY);
+        CHECK(none.ptr == NULL);
+        sk_theta_free(c);
+    }
+    CHECK_STATUS(sk_theta_serialize_updatable(NULL, &img), SK_ERR_INVALID_ARGUMENT);
+    sk_theta_free(s);
+    sk_theta_free(twin);
+    sk_theta_free(r);
 }
 
 /* Compact sketches reject every update; copies keep the state. */
@@ -909,6 +965,7 @@ int main(void) {
     test_set_operations();
     test_union_images();
     test_images();
+    test_update_image();
     test_compact_immutable();
     test_cancel();
     test_null_handles();

@@ -797,6 +797,66 @@ pub unsafe extern "C" fn sk_frequent_deserialize(
     })
 }
 
+/// Reads the `sketch` field of Spark SQL's top-k state (what approx_top_k_accumulate and
+/// approx_top_k_combine return in Spark 4.x: the frequent-items image of the column's
+/// items, then the number of nulls as 8 bytes big-endian) into a new sketch of
+/// `item_type` in *out, and the null count into *null_count. bigint columns are
+/// SK_FREQ_I64, double SK_FREQ_F64, string SK_FREQ_STR. Invalid bytes give
+/// SK_ERR_CORRUPT_DATA.
+#[no_mangle]
+pub unsafe extern "C" fn sk_frequent_deserialize_spark_top_k(
+    data: *const u8,
+    len: usize,
+    item_type: i32,
+    out: *mut *mut SkFrequent,
+    null_count: *mut u64,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let null_count = out_ref(null_count)?;
+        let bytes = in_slice(data, len)?;
+        let (sketch, nulls) = match SkFrequentItemType::try_from(item_type)? {
+            SkFrequentItemType::SK_FREQ_I64 => {
+                let (s, n) = FrequentItems::deserialize_spark_top_k(bytes)?;
+                (Frequent::I64(s), n)
+            }
+            SkFrequentItemType::SK_FREQ_F64 => {
+                let (s, n) = FrequentItems::deserialize_spark_top_k(bytes)?;
+                (Frequent::F64(s), n)
+            }
+            SkFrequentItemType::SK_FREQ_STR => {
+                let (s, n) = FrequentItems::deserialize_spark_top_k(bytes)?;
+                (Frequent::Str(s), n)
+            }
+        };
+        *out = SkFrequent::into_raw(sketch);
+        *null_count = nulls;
+        Ok(())
+    })
+}
+
+/// Writes to *out the `sketch` field of Spark SQL's top-k state for this sketch and
+/// `null_count` nulls (the image, then the count as 8 bytes big-endian), which Spark's
+/// approx_top_k_estimate and approx_top_k_combine accept in the state struct. Free it
+/// with sk_bytes_free.
+#[no_mangle]
+pub unsafe extern "C" fn sk_frequent_serialize_spark_top_k(
+    sketch: *const SkFrequent,
+    null_count: u64,
+    out: *mut SkBytes,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        if null_count > i64::MAX as u64 {
+            return Err(invalid(format!("null count {null_count} exceeds 2^63 - 1")).into());
+        }
+        let bytes =
+            with_frequent!(&*SkFrequent::lock(sketch)?, s => s.serialize_spark_top_k(null_count));
+        bytes_out(bytes, out);
+        Ok(())
+    })
+}
+
 /// Merges `n` images into a new sketch in *out, in one call: image i is the lens[i]
 /// bytes at ptrs[i], read as item type `item_type`. The result has
 /// `lg_max_map_size` (from 3 to 26), or with 0 the largest of the images' (10 when n is 0),

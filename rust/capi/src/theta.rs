@@ -3,15 +3,16 @@
 use crate::common::*;
 use crate::update::{hash_update_surface, HashHandle};
 use sketchbox_core::theta::{
-    a_not_b, jaccard, CompactTheta, ThetaIntersection, ThetaRead, ThetaUnion, UpdateTheta,
-    DEFAULT_LG_K,
+    a_not_b, is_update_image, jaccard, CompactTheta, ThetaIntersection, ThetaRead, ThetaUnion,
+    UpdateTheta, DEFAULT_LG_K,
 };
 use sketchbox_core::Error;
 use std::sync::Mutex;
 
 /// A Theta sketch (Apache DataSketches-compatible) in one of two states: an update sketch
-/// (from sk_theta_new, or a copy of one), which accepts items, or a compact sketch (the
-/// result of a set operation or of sk_theta_deserialize), which is immutable: updating
+/// (from sk_theta_new, a copy of one, or sk_theta_deserialize of an updatable image),
+/// which accepts items, or a compact sketch (the result of a set operation or of
+/// sk_theta_deserialize of a compact image), which is immutable: updating
 /// it fails with SK_ERR_READ_ONLY. Both answer every query, serialize, and enter
 /// set operations. Owned by the caller; released by sk_theta_free. Safe to share
 /// between threads: every call takes the handle's internal lock (set operations lock
@@ -48,8 +49,8 @@ impl Theta {
         match self {
             Theta::Update(u) => Ok(u),
             Theta::Compact(..) => Err(Error::ReadOnly(
-                "this Theta sketch is compact (the result of a set operation or of \
-                 deserialization) and cannot be updated; union it with an update sketch"
+                "this Theta sketch is compact (the result of a set operation or read from a \
+                 compact image) and cannot be updated; union it with an update sketch"
                     .into(),
             )),
         }
@@ -390,10 +391,13 @@ pub unsafe extern "C" fn sk_theta_serialize(
     })
 }
 
-/// Reads a compact Theta image (serial versions 1 to 4, from sketchbox or any
-/// DataSketches library) built with `seed` into a new compact sketch in *out. Bytes that
-/// are not a valid image give SK_ERR_CORRUPT_DATA (they are never read out of bounds);
-/// an image of another seed gives SK_ERR_INCOMPATIBLE.
+/// Reads a Theta image built with `seed` into a new sketch in *out: a compact image
+/// (serial versions 1 to 4, from sketchbox or any DataSketches library) gives a compact
+/// sketch; an updatable image (family 2: sk_theta_serialize_updatable's, or
+/// datasketches-java's UpdateSketch.toByteArray()) gives an update sketch that keeps
+/// accepting items exactly as the writer would have (sk_theta_is_updatable tells which).
+/// Bytes that are not a valid image give SK_ERR_CORRUPT_DATA (they are never read out of
+/// bounds); an image of another seed gives SK_ERR_INCOMPATIBLE.
 #[no_mangle]
 pub unsafe extern "C" fn sk_theta_deserialize(
     data: *const u8,
@@ -404,7 +408,50 @@ pub unsafe extern "C" fn sk_theta_deserialize(
     guard(|| {
         let out = out_ref(out)?;
         let bytes = in_slice(data, len)?;
-        new_compact(out, CompactTheta::deserialize(bytes, seed)?, seed);
+        let sketch = if is_update_image(bytes) {
+            Theta::Update(UpdateTheta::deserialize_updatable(bytes, seed)?)
+        } else {
+            Theta::Compact(CompactTheta::deserialize(bytes, seed)?, seed)
+        };
+        *out = SkTheta::into_raw(sketch);
+        Ok(())
+    })
+}
+
+/// Writes the sketch's updatable image to *out: datasketches-java's UpdateSketch image
+/// (family 2, serial version 3: the preamble, then the whole hash table), which
+/// sk_theta_deserialize and Java's UpdateSketch.heapify/wrap read back as an update
+/// sketch that continues as this one would. Larger than the compact image (8 bytes per
+/// hash table slot, up to 2k slots). A compact sketch has none: SK_ERR_READ_ONLY. Free it
+/// with sk_bytes_free.
+#[no_mangle]
+pub unsafe extern "C" fn sk_theta_serialize_updatable(
+    sketch: *const SkTheta,
+    out: *mut SkBytes,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let bytes = match &*SkTheta::lock(sketch)? {
+            Theta::Update(u) => u.serialize_updatable(),
+            Theta::Compact(..) => {
+                return Err(Error::ReadOnly(
+                    "a compact Theta sketch has no updatable image; serialize it compact".into(),
+                )
+                .into())
+            }
+        };
+        bytes_out(bytes, out);
+        Ok(())
+    })
+}
+
+/// Writes to *out whether the sketch is an update sketch (accepts items: from
+/// sk_theta_new, a copy of one, or an updatable image) rather than a compact one.
+#[no_mangle]
+pub unsafe extern "C" fn sk_theta_is_updatable(sketch: *const SkTheta, out: *mut bool) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = matches!(&*SkTheta::lock(sketch)?, Theta::Update(_));
         Ok(())
     })
 }

@@ -67,6 +67,7 @@
 
 pub mod item;
 mod map;
+mod spark;
 mod tally;
 
 use crate::error::{corrupt, Error, Result};

@@ -356,6 +356,10 @@ impl CompactTheta {
     /// inconsistent, or whose entries break the invariants (zero, not below theta,
     /// duplicated, or unsorted when flagged ordered).
     pub fn deserialize(bytes: &[u8], seed: u64) -> Result<Self> {
+        if super::update_image::is_update_image(bytes) {
+            // An updatable image (family 2), compacted as DataSketches' compact() does.
+            return Ok(super::UpdateTheta::deserialize_updatable(bytes, seed)?.compact(true));
+        }
         let sketch = match serial_version(bytes)? {
             1 => Self::read_v1(bytes, seed)?,
             2 => Self::read_v2(bytes, seed)?,

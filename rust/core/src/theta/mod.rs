@@ -12,10 +12,14 @@
 //!   their canonical bytes ([`crate::hash`]), and the theta hash is `h1 >> 1`.
 //!   [`UpdateTheta::update_with`] is the bulk path: hashed and screened against theta on
 //!   every core, applied in order, with progress reports and cancellation between blocks.
+//! * [`UpdateTheta::serialize_updatable`] / [`UpdateTheta::deserialize_updatable`] write
+//!   and read the updatable image (family 2), datasketches-java's `UpdateSketch` image:
+//!   a sketch read from it keeps accepting items, in sketchbox or in Java.
 //! * [`CompactTheta`] is the immutable form: the result of [`UpdateTheta::compact`], of a
 //!   set operation, or of reading an image. It writes the compact image (serial version 3)
 //!   and the compressed image (serial version 4) exactly as DataSketches does, and reads
-//!   serial versions 1 to 4. [`ThetaUnion::update_image`] unions an image without
+//!   serial versions 1 to 4 (and, compacting it, the updatable image).
+//!   [`ThetaUnion::update_image`] unions an image without
 //!   building it, reading an ordered image only up to the union's theta.
 //!
 //! # Accuracy
@@ -49,15 +53,19 @@ mod compact;
 mod setops;
 pub(crate) mod table;
 mod update;
+mod update_image;
 
 #[cfg(test)]
 mod oracle_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod update_image_tests;
 
 pub use compact::CompactTheta;
 pub use setops::{a_not_b, jaccard, ThetaIntersection, ThetaUnion};
 pub use update::UpdateTheta;
+pub use update_image::is_update_image;
 
 use crate::hash::seed_hash;
 use crate::{Error, Result};

@@ -97,7 +97,7 @@ impl ThetaUnion {
     /// Errors: [`Error::CorruptData`] for an invalid image (the union may then hold part
     /// of it), [`Error::Incompatible`] for another seed (the union is unchanged).
     pub fn update_image(&mut self, bytes: &[u8]) -> Result<()> {
-        if serial_version(bytes)? != 3 {
+        if super::update_image::is_update_image(bytes) || serial_version(bytes)? != 3 {
             return self.update(&CompactTheta::deserialize(bytes, self.seed)?);
         }
         let view = V3View::parse(bytes, self.seed)?;

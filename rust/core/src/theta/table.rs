@@ -70,6 +70,30 @@ impl HashTable {
         }
     }
 
+    /// A table holding `slots` as they are (`1 << lg_cur` of them, `num_entries` of them
+    /// non-zero): the caller has checked that every entry is reachable where it lies.
+    pub(crate) fn from_slots(
+        lg_nom: u8,
+        lg_rf: u8,
+        theta: u64,
+        is_empty: bool,
+        num_entries: u32,
+        slots: Vec<u64>,
+    ) -> Self {
+        let lg_cur = slots.len().trailing_zeros() as u8;
+        debug_assert_eq!(slots.len(), 1usize << lg_cur);
+        HashTable {
+            lg_cur,
+            lg_nom,
+            lg_rf,
+            num_entries,
+            theta,
+            is_empty,
+            slots,
+            capacity: capacity(lg_cur, lg_nom),
+        }
+    }
+
     /// Slot of `key`: `(index, true)` if present, `(index of an empty slot, false)` if not.
     /// The table always keeps at least one empty slot, so the probe sequence (an odd stride
     /// over a power-of-two table visits every slot) always ends.
@@ -108,7 +132,9 @@ impl HashTable {
     }
 
     fn resize(&mut self) {
-        let lg_new = (self.lg_cur + self.lg_rf).min(self.lg_nom + 1);
+        // A resize factor of x1 (lg 0) still doubles, as DataSketches does: only a table
+        // read from an image can have one, and it grows then.
+        let lg_new = (self.lg_cur + self.lg_rf.max(1)).min(self.lg_nom + 1);
         let mut new_slots = vec![0u64; 1usize << lg_new];
         for &key in self.slots.iter().filter(|&&k| k != 0) {
             let (index, _) = Self::find(&new_slots, lg_new, key);

@@ -4,10 +4,10 @@ use super::*;
 use crate::hash::{hash_bytes, hash_i64, DEFAULT_SEED};
 
 /// splitmix64: the tests' own small PRNG.
-struct SplitMix64(u64);
+pub(super) struct SplitMix64(pub(super) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -15,14 +15,14 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
 
 use crate::test_fixtures::read_fixture;
 
-fn sketch_of_range(lg_k: u8, p: f32, range: std::ops::Range<i64>) -> UpdateTheta {
+pub(super) fn sketch_of_range(lg_k: u8, p: f32, range: std::ops::Range<i64>) -> UpdateTheta {
     let mut s = UpdateTheta::new(lg_k, p, DEFAULT_SEED).unwrap();
     for i in range {
         s.update_i64(i);

@@ -21,10 +21,10 @@ use crate::{Error, Result};
 /// bytes as datasketches-python's `update_theta_sketch.compact().serialize()`.
 #[derive(Clone)]
 pub struct UpdateTheta {
-    table: HashTable,
-    seed: u64,
-    seed_hash: u16,
-    p: f32,
+    pub(super) table: HashTable,
+    pub(super) seed: u64,
+    pub(super) seed_hash: u16,
+    pub(super) p: f32,
 }
 
 impl UpdateTheta {
@@ -268,11 +268,11 @@ impl UpdateTheta {
 
     /// Back to the freshly constructed state.
     pub fn reset(&mut self) {
-        let lg_k = self.table.lg_nom;
+        let (lg_k, lg_rf) = (self.table.lg_nom, self.table.lg_rf);
         self.table = HashTable::new(
-            starting_lg_size(lg_k, LG_RESIZE_FACTOR),
+            starting_lg_size(lg_k, lg_rf),
             lg_k,
-            LG_RESIZE_FACTOR,
+            lg_rf,
             starting_theta(self.p),
         );
     }
