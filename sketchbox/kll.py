@@ -140,6 +140,9 @@ def _int_sink(p: Any) -> _input.Sink:
     def refuse(*_args: Any) -> int:
         raise TypeError(_NOT_INT.format("strings or bytes"))
 
+    def refuse_one(_item: bytes) -> None:
+        refuse()
+
     def one_u64(v: int) -> None:
         raise OverflowError(f"{v} is beyond the int64 range of the sketch")
 
@@ -153,7 +156,7 @@ def _int_sink(p: Any) -> _input.Sink:
         one_i64=lambda v: check(lib.sk_kll_update_one_i64(p, v)),
         one_u64=one_u64,
         one_f64=one_f64,
-        one_bytes=refuse,
+        one_bytes=refuse_one,
         delimited=refuse,
     )
 

@@ -29,9 +29,7 @@ def weighted_items(image: bytes, dtype: str) -> list[tuple[float, int]]:
     items = np.frombuffer(image, item, offset=data).astype(np.float64)
     offsets = [o - offsets[0] for o in offsets] + [items.size]
     return [
-        (float(x), 1 << h)
-        for h in range(num_levels)
-        for x in items[offsets[h] : offsets[h + 1]]
+        (float(x), 1 << h) for h in range(num_levels) for x in items[offsets[h] : offsets[h + 1]]
     ]
 
 
