@@ -793,7 +793,8 @@ fn rank_times_n_is_rounded_as_java_rounds_it() {
     let mut s = KllSketch::<f64>::with_seed(200, 1).unwrap();
     s.update_slice(&(1..=200).map(f64::from).collect::<Vec<_>>());
     // 0.14 * 200 = 28.000000000000004: C++ searches weight 29, Java 28
-    assert!(0.14 * 200.0 > 28.0);
+    let (rank, n) = (0.14, 200.0);
+    assert!(rank * n > 28.0);
     assert_eq!(s.quantile(0.14, true).unwrap(), 28.0);
     assert_eq!(s.quantile(0.14, false).unwrap(), 29.0);
     // every i / n is item i, both ways
