@@ -809,6 +809,50 @@ pub unsafe extern "C" fn sk_kll_ranks_i64(
     })
 }
 
+/// The body of sk_kll_cdf / sk_kll_pmf (`pmf`) for a double or float sketch.
+unsafe fn float_distribution(
+    sketch: *const SkKll,
+    split_points: *const f64,
+    len: usize,
+    inclusive: bool,
+    pmf: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let split = in_slice(split_points, len)?;
+        let kll = SkKll::lock(sketch)?;
+        let i64_call = if pmf {
+            "sk_kll_pmf_i64"
+        } else {
+            "sk_kll_cdf_i64"
+        };
+        match &*kll {
+            Kll::F64(s) => Ok(distribution_out(s, split, inclusive, pmf, out)?),
+            Kll::F32(s) => Ok(distribution_out(s, split, inclusive, pmf, out)?),
+            Kll::I64(_) => {
+                Err(invalid(format!("this KLL sketch holds int64 items: use {i64_call}")).into())
+            }
+        }
+    })
+}
+
+/// The body of sk_kll_cdf_i64 / sk_kll_pmf_i64 (`pmf`).
+unsafe fn int_distribution(
+    sketch: *const SkKll,
+    split_points: *const i64,
+    len: usize,
+    inclusive: bool,
+    pmf: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let split = in_slice(split_points, len)?;
+        let kll = SkKll::lock(sketch)?;
+        let s = int_kll(&kll, if pmf { "sk_kll_pmf" } else { "sk_kll_cdf" })?;
+        Ok(distribution_out(s, split, inclusive, pmf, out)?)
+    })
+}
+
 /// Writes the cumulative distribution of a double or float sketch at the `len` split
 /// points (unique, increasing, not NaN; rounded to float for a float sketch) to
 /// out[0 .. len + 1]: the rank of each split point (inclusive or exclusive), then 1.
@@ -823,12 +867,7 @@ pub unsafe extern "C" fn sk_kll_cdf(
     inclusive: bool,
     out: *mut f64,
 ) -> i32 {
-    guard(|| {
-        let split = in_slice(split_points, len)?;
-        with_float_kll!(&*SkKll::lock(sketch)?, "sk_kll_cdf_i64", s => {
-            Ok(distribution_out(s, split, inclusive, false, out)?)
-        })
-    })
+    float_distribution(sketch, split_points, len, inclusive, false, out)
 }
 
 /// Writes the probability mass of the `len + 1` intervals the split points delimit to
@@ -843,12 +882,7 @@ pub unsafe extern "C" fn sk_kll_pmf(
     inclusive: bool,
     out: *mut f64,
 ) -> i32 {
-    guard(|| {
-        let split = in_slice(split_points, len)?;
-        with_float_kll!(&*SkKll::lock(sketch)?, "sk_kll_pmf_i64", s => {
-            Ok(distribution_out(s, split, inclusive, true, out)?)
-        })
-    })
+    float_distribution(sketch, split_points, len, inclusive, true, out)
 }
 
 /// sk_kll_cdf for an int64 sketch and int64 split points. Another item type gives
@@ -861,17 +895,7 @@ pub unsafe extern "C" fn sk_kll_cdf_i64(
     inclusive: bool,
     out: *mut f64,
 ) -> i32 {
-    guard(|| {
-        let split = in_slice(split_points, len)?;
-        let kll = SkKll::lock(sketch)?;
-        Ok(distribution_out(
-            int_kll(&kll, "sk_kll_cdf")?,
-            split,
-            inclusive,
-            false,
-            out,
-        )?)
-    })
+    int_distribution(sketch, split_points, len, inclusive, false, out)
 }
 
 /// sk_kll_pmf for an int64 sketch and int64 split points. Another item type gives
@@ -884,17 +908,7 @@ pub unsafe extern "C" fn sk_kll_pmf_i64(
     inclusive: bool,
     out: *mut f64,
 ) -> i32 {
-    guard(|| {
-        let split = in_slice(split_points, len)?;
-        let kll = SkKll::lock(sketch)?;
-        Ok(distribution_out(
-            int_kll(&kll, "sk_kll_pmf")?,
-            split,
-            inclusive,
-            true,
-            out,
-        )?)
-    })
+    int_distribution(sketch, split_points, len, inclusive, true, out)
 }
 
 /// Writes the sketch's Apache DataSketches KLL image (what kll_doubles_sketch /
