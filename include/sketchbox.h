@@ -81,6 +81,10 @@ typedef enum {
    float items: DataSketches' kll_floats_sketch / KllFloatsSketch.
    */
   SK_KLL_F32 = 1,
+  /*
+   int64 items: Java DataSketches' KllLongsSketch (Spark's kll_sketch_agg_bigint).
+   */
+  SK_KLL_I64 = 2,
 } SkKllType;
 
 /*
@@ -211,8 +215,11 @@ typedef struct SkFrequent SkFrequent;
 typedef struct SkHll SkHll;
 
 /*
- A KLL quantiles sketch (Apache DataSketches-compatible) of double or float items,
- chosen at creation (an SkKllType). Created by sk_kll_new, sk_kll_new_seeded,
+ A KLL quantiles sketch (Apache DataSketches-compatible) of double, float or int64
+ items, chosen at creation (an SkKllType). Double and float sketches take and answer
+ items through the functions on `double`; int64 sketches through the `_i64` functions
+ on `int64_t` (exact over the whole range), and the other calls to them give
+ SK_ERR_INVALID_ARGUMENT naming the call to use. Created by sk_kll_new, sk_kll_new_seeded,
  sk_kll_copy or sk_kll_deserialize; owned by the caller; released by sk_kll_free.
  Safe to share between threads: every call takes the handle's internal lock, so
  concurrent updates are applied one call after another and none is lost.
@@ -222,9 +229,14 @@ typedef struct SkHll SkHll;
  every PMF bucket below 2.446 / k^0.9433 (1.65%), with 99% confidence; up to k
  items the sketch is exact. Queries follow DataSketches: `inclusive` true is its
  INCLUSIVE search criterion (rank(x) is the fraction of items <= x; quantile(r) is
- the smallest retained item whose inclusive rank is >= r), false is EXCLUSIVE
- (items < x; the smallest retained item whose inclusive rank is > r). Queries on an
- empty sketch fail with SK_ERR_EMPTY, as DataSketches throws. NaN items are ignored by updates (as in DataSketches) and are not counted.
+ the smallest item of the sorted view whose inclusive rank is >= r), false is
+ EXCLUSIVE (items < x; the smallest whose inclusive rank is > r). The answers are
+ Java DataSketches' (Spark's, Druid's), which differ from C++/Python's in two ways:
+ r * n is rounded to 7 decimals before its ceiling or floor while n <= 10^7, and
+ the sorted view holds the exact min and max (ranks 0 and 1 answer them; the
+ largest retained item has rank (n - 1) / n when the max was not retained). Queries
+ on an empty sketch fail with SK_ERR_EMPTY, as DataSketches throws. NaN items are
+ ignored by updates (as in DataSketches) and are not counted.
  */
 typedef struct SkKll SkKll;
 
@@ -998,8 +1010,9 @@ int32_t sk_kll_params(const SkKll *sketch, uint32_t *k, uint32_t *min_k, SkKllTy
  NaN items are ignored. The result equals updating item by item. The items are
  applied BLOCK = SK_PROGRESS_BLOCK at a time with `progress` called between blocks;
  if it cancels, the sketch holds the items of every completed block (a prefix of the
- input) and the call returns SK_ERR_CANCELLED. A float sketch gives
- SK_ERR_INVALID_ARGUMENT (use sk_kll_update_f32) and is left unchanged.
+ input) and the call returns SK_ERR_CANCELLED. A float or int64 sketch gives
+ SK_ERR_INVALID_ARGUMENT (use sk_kll_update_f32 / sk_kll_update_i64) and is left
+ unchanged.
  */
 int32_t sk_kll_update_f64(SkKll *sketch,
                           const double *data,
@@ -1018,10 +1031,13 @@ int32_t sk_kll_update_f32(SkKll *sketch,
 
 /*
  Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, aligned
- for that type, converted to the sketch's item type as NumPy's astype converts them
- (to the nearest double or float, beyond a float's range to an infinity; bools to 0
- and 1); NaN items are ignored. A column of the sketch's own type is read in place.
- Blocks, progress and cancellation as sk_kll_update_f64.
+ for that type, converted to the sketch's item type: for a double or float sketch as
+ NumPy's astype converts them (to the nearest double or float, beyond a float's range
+ to an infinity; bools to 0 and 1), NaN items ignored; for an int64 sketch exactly
+ (integers and bools only: a float column, or a uint64 one holding a value of 2^63
+ or more, gives SK_ERR_INVALID_ARGUMENT before any item is applied). A column of the
+ sketch's own type is read in place. Blocks, progress and cancellation as
+ sk_kll_update_f64.
  */
 int32_t sk_kll_update_numeric(SkKll *sketch,
                               const void *data,
@@ -1031,10 +1047,27 @@ int32_t sk_kll_update_numeric(SkKll *sketch,
                               void *user);
 
 /*
- Updates with one item (rounded to the nearest float for a float sketch); NaN is
- ignored. For many items one sk_kll_update_f64/_f32 call is much cheaper.
+ sk_kll_update_f64 for an int64 sketch and int64 items (every value kept exactly).
+ */
+int32_t sk_kll_update_i64(SkKll *sketch,
+                          const int64_t *data,
+                          size_t len,
+                          SkProgressFn progress,
+                          void *user);
+
+/*
+ Updates a double or float sketch with one item (rounded to the nearest float for a
+ float sketch); NaN is ignored. For many items one sk_kll_update_f64/_f32 call is
+ much cheaper. An int64 sketch gives SK_ERR_INVALID_ARGUMENT (use
+ sk_kll_update_one_i64).
  */
 int32_t sk_kll_update_one(SkKll *sketch, double value);
+
+/*
+ Updates an int64 sketch with one item. Another item type gives
+ SK_ERR_INVALID_ARGUMENT (use sk_kll_update_one).
+ */
+int32_t sk_kll_update_one_i64(SkKll *sketch, int64_t value);
 
 /*
  Merges `src` into `dst` as DataSketches does: dst keeps its k, and its min_k (error
@@ -1092,15 +1125,26 @@ int32_t sk_kll_num_retained(const SkKll *sketch, uint32_t *out);
 int32_t sk_kll_is_estimation_mode(const SkKll *sketch, bool *out);
 
 /*
- Writes the smallest item seen to *out (exact, whatever the mode); an empty sketch
- gives SK_ERR_EMPTY.
+ Writes the smallest item seen by a double or float sketch to *out (exact, whatever
+ the mode); an empty sketch gives SK_ERR_EMPTY, an int64 sketch
+ SK_ERR_INVALID_ARGUMENT (use sk_kll_min_i64).
  */
 int32_t sk_kll_min(const SkKll *sketch, double *out);
 
 /*
- Writes the largest item seen to *out; an empty sketch gives SK_ERR_EMPTY.
+ Writes the largest item seen to *out; errors as sk_kll_min.
  */
 int32_t sk_kll_max(const SkKll *sketch, double *out);
+
+/*
+ sk_kll_min for an int64 sketch (another item type gives SK_ERR_INVALID_ARGUMENT).
+ */
+int32_t sk_kll_min_i64(const SkKll *sketch, int64_t *out);
+
+/*
+ sk_kll_max for an int64 sketch (another item type gives SK_ERR_INVALID_ARGUMENT).
+ */
+int32_t sk_kll_max_i64(const SkKll *sketch, int64_t *out);
 
 /*
  Writes the normalized rank error at 99% confidence for the sketch's min_k to *out:
@@ -1109,10 +1153,11 @@ int32_t sk_kll_max(const SkKll *sketch, double *out);
 int32_t sk_kll_normalized_rank_error(const SkKll *sketch, bool pmf, double *out);
 
 /*
- Writes the quantile at normalized `rank` (in [0, 1]) to *out; see SkKll for the
- meaning of `inclusive`. Ranks 0 and 1 give the smallest and largest retained items
- (DataSketches' choice; in estimation mode they need not be min and max). A rank
- outside [0, 1] or NaN gives SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY.
+ Writes the quantile at normalized `rank` (in [0, 1]) of a double or float sketch to
+ *out; see SkKll for the meaning of `inclusive`. Ranks 0 and 1 give the exact min and
+ max (Java DataSketches' answers; C++ gives the smallest and largest retained items).
+ A rank outside [0, 1] or NaN gives SK_ERR_INVALID_ARGUMENT, an empty sketch
+ SK_ERR_EMPTY, an int64 sketch SK_ERR_INVALID_ARGUMENT (use sk_kll_quantiles_i64).
  */
 int32_t sk_kll_quantile(const SkKll *sketch, double rank, bool inclusive, double *out);
 
@@ -1128,9 +1173,21 @@ int32_t sk_kll_quantiles(const SkKll *sketch,
                          double *out);
 
 /*
+ sk_kll_quantiles for an int64 sketch: the quantiles, exact int64 items, to
+ out[0 .. len]. Another item type gives SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_kll_quantiles_i64(const SkKll *sketch,
+                             const double *ranks,
+                             size_t len,
+                             bool inclusive,
+                             int64_t *out);
+
+/*
  Writes the normalized rank of `item` (the fraction of items <= item if `inclusive`,
- < item otherwise) to *out. A float sketch compares `item` rounded to the nearest
- float. A NaN item gives SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY.
+ < item otherwise) in a double or float sketch to *out. A float sketch compares
+ `item` rounded to the nearest float. A NaN item gives SK_ERR_INVALID_ARGUMENT, an
+ empty sketch SK_ERR_EMPTY, an int64 sketch SK_ERR_INVALID_ARGUMENT (use
+ sk_kll_ranks_i64).
  */
 int32_t sk_kll_rank(const SkKll *sketch, double item, bool inclusive, double *out);
 
@@ -1145,10 +1202,22 @@ int32_t sk_kll_ranks(const SkKll *sketch,
                      double *out);
 
 /*
- Writes the cumulative distribution at the `len` split points (unique, increasing,
- not NaN; rounded to float for a float sketch) to out[0 .. len + 1]: the rank of
- each split point (inclusive or exclusive), then 1. Bad split points give
- SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY, leaving `out` unchanged.
+ sk_kll_ranks for an int64 sketch and int64 items. Another item type gives
+ SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_kll_ranks_i64(const SkKll *sketch,
+                         const int64_t *items,
+                         size_t len,
+                         bool inclusive,
+                         double *out);
+
+/*
+ Writes the cumulative distribution of a double or float sketch at the `len` split
+ points (unique, increasing, not NaN; rounded to float for a float sketch) to
+ out[0 .. len + 1]: the rank of each split point (inclusive or exclusive), then 1.
+ Bad split points give SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY,
+ leaving `out` unchanged; an int64 sketch SK_ERR_INVALID_ARGUMENT (use
+ sk_kll_cdf_i64).
  */
 int32_t sk_kll_cdf(const SkKll *sketch,
                    const double *split_points,
@@ -1159,7 +1228,8 @@ int32_t sk_kll_cdf(const SkKll *sketch,
 /*
  Writes the probability mass of the `len + 1` intervals the split points delimit to
  out[0 .. len + 1]: (-inf, s0], (s0, s1], ..., (s_last, +inf) if `inclusive`, else
- (-inf, s0), [s0, s1), ..., [s_last, +inf). Errors as sk_kll_cdf.
+ (-inf, s0), [s0, s1), ..., [s_last, +inf). Errors as sk_kll_cdf (an int64 sketch:
+ use sk_kll_pmf_i64).
  */
 int32_t sk_kll_pmf(const SkKll *sketch,
                    const double *split_points,
@@ -1168,19 +1238,42 @@ int32_t sk_kll_pmf(const SkKll *sketch,
                    double *out);
 
 /*
+ sk_kll_cdf for an int64 sketch and int64 split points. Another item type gives
+ SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_kll_cdf_i64(const SkKll *sketch,
+                       const int64_t *split_points,
+                       size_t len,
+                       bool inclusive,
+                       double *out);
+
+/*
+ sk_kll_pmf for an int64 sketch and int64 split points. Another item type gives
+ SK_ERR_INVALID_ARGUMENT.
+ */
+int32_t sk_kll_pmf_i64(const SkKll *sketch,
+                       const int64_t *split_points,
+                       size_t len,
+                       bool inclusive,
+                       double *out);
+
+/*
  Writes the sketch's Apache DataSketches KLL image (what kll_doubles_sketch /
- kll_floats_sketch serialize) to *out. Free it with sk_bytes_free.
+ kll_floats_sketch / KllLongsSketch serialize) to *out. Free it with sk_bytes_free.
  */
 int32_t sk_kll_serialize(const SkKll *sketch, SkBytes *out);
 
 /*
  Reads a KLL image (from sketchbox, or DataSketches' Java, C++ or Python) into a new
  sketch of item type `item_type` (an SkKllType) in *out. Images do not record their
- item type: read double images (KllDoublesSketch) as SK_KLL_F64 and float images as
- SK_KLL_F32. Bytes that are not a valid image give SK_ERR_CORRUPT_DATA; they are
+ item type: read double images (KllDoublesSketch) as SK_KLL_F64, float images as
+ SK_KLL_F32 and Java's KllLongsSketch images (Spark's bigint sketches) as SK_KLL_I64. Bytes that are not a valid image give SK_ERR_CORRUPT_DATA; they are
  never read out of bounds.
  */
-int32_t sk_kll_deserialize(const uint8_t *data, size_t len, int32_t item_type, SkKll **out);
+int32_t sk_kll_deserialize(const uint8_t *data,
+                           size_t len,
+                           int32_t item_type,
+                           SkKll **out);
 
 /*
  Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out: k, min_k,

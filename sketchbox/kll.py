@@ -12,8 +12,20 @@ Queries follow DataSketches' search criteria. ``inclusive=True`` (the default):
 ``rank(x)`` is the fraction of items ``<= x`` and ``quantile(r)`` the smallest item
 whose inclusive rank is ``>= r`` (NumPy's ``method="inverted_cdf"``).
 ``inclusive=False``: ``rank(x)`` counts items ``< x`` and ``quantile(r)`` is the
-smallest item whose inclusive rank is ``> r``. Ranks 0 and 1 give the smallest and
-largest *retained* items, as in DataSketches (exact ``min``/``max`` are properties).
+smallest item whose inclusive rank is ``> r``.
+
+The answers are those of Java DataSketches (what Spark's ``kll_sketch_get_*``, Druid
+and Hive answer), which differ from datasketches-python (C++) in two ways only:
+
+1. While ``n <= 10**7``, ``r * n`` is rounded to 7 decimals before its ceiling or
+   floor, so a product a rounding error away from an integer counts as that integer:
+   at ``n = 200``, ``quantile(0.14)`` is the 28th item (C++: the 29th, as
+   ``0.14 * 200 == 28.000000000000004``).
+2. Once the sketch has compacted, the exact ``min`` and ``max`` are part of what
+   queries search even when no compaction kept them: ``quantile(0)`` and
+   ``quantile(1)`` are ``min`` and ``max`` (C++: the smallest and largest retained
+   items), the largest retained item then has rank ``(n - 1) / n`` and an item
+   between ``min`` and the smallest retained one rank ``1 / n``.
 
 Unlike datasketches-python, whose queries default to ``inclusive=False``, every
 query here defaults to ``inclusive=True``; pass it explicitly to compare the two.
@@ -32,6 +44,8 @@ import numpy as np
 
 from . import _input
 from ._base import (
+    INT64_MAX,
+    INT64_MIN,
     BytesLike,
     MergeableSketch,
     Progress,
@@ -43,16 +57,18 @@ from ._base import (
 )
 from ._native import ffi, lib
 
+_INT64 = np.dtype(np.int64)
+
 _TYPE_CODES: dict[np.dtype[Any], int] = {
     np.dtype(np.float64): lib.SK_KLL_F64,
     np.dtype(np.float32): lib.SK_KLL_F32,
+    _INT64: lib.SK_KLL_I64,
 }
 
 
-_BY_NAME: dict[str, np.dtype[Any]] = {
-    "float64": np.dtype(np.float64),
-    "float32": np.dtype(np.float32),
-}
+_BY_NAME: dict[str, np.dtype[Any]] = {d.name: d for d in _TYPE_CODES}
+
+_DTYPES_TEXT = "'float64', 'float32' or 'int64'"
 
 
 def _parse_dtype(dtype: Any) -> np.dtype[Any]:
@@ -64,12 +80,96 @@ def _parse_dtype(dtype: Any) -> np.dtype[Any]:
         if isinstance(dtype, str):
             d = None
         else:
-            raise TypeError(
-                f"dtype must be 'float64' or 'float32', not {type(dtype).__name__}"
-            ) from None
+            raise TypeError(f"dtype must be {_DTYPES_TEXT}, not {type(dtype).__name__}") from None
     if d is None or d not in _TYPE_CODES:
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    return _BY_NAME["float64" if d == np.float64 else "float32"]
+        raise ValueError(f"dtype must be {_DTYPES_TEXT}, got {dtype!r}")
+    return _BY_NAME[d.name]
+
+
+_NOT_INT = (
+    "an int64 KllSketch takes integers (bools as 0 and 1, datetimes and timedeltas as their "
+    "int64 ticks), not {}: convert them first"
+)
+
+
+def _int_points(values: Any, what: str) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Query arguments (items, split points) of an int64 sketch as a contiguous int64
+    array: integers exactly, datetimes and timedeltas as their ticks."""
+    if type(values) is np.ndarray and values.dtype == _INT64 and values.flags.c_contiguous:
+        return values
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{what} must be integers, not {type(values).__name__}")
+    arr = np.asarray(values)
+    kind = arr.dtype.kind
+    if kind in "mM":
+        return np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("=")).view(np.int64))
+    if kind == "u" and arr.size and int(arr.max()) > INT64_MAX:
+        raise OverflowError(f"{what} hold {int(arr.max())}, beyond the int64 range")
+    if kind in "iub":
+        return np.ascontiguousarray(arr, dtype=np.int64)
+    if kind == "O" and all(isinstance(v, (int, np.integer)) for v in arr.reshape(-1).tolist()):
+        # Python ints beyond int64 make an object array: OverflowError here
+        return np.array(arr.tolist(), dtype=np.int64)
+    raise TypeError(f"{what} of an int64 sketch must be integers, not {arr.dtype}")
+
+
+def _int_scalar(value: Any, what: str) -> Optional[int]:
+    """A lone integer (or datetime64/timedelta64 tick) as an int; None if ``value`` is an
+    array or sequence."""
+    if isinstance(value, (int, np.integer, np.bool_)):
+        v = int(value)
+        if not INT64_MIN <= v <= INT64_MAX:
+            raise OverflowError(f"{what} {v} is beyond the int64 range")
+        return v
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return int(value.astype(np.int64))
+    if isinstance(value, (numbers.Number, str, bytes)) or value is None:
+        raise TypeError(f"{what} of an int64 sketch must be an integer, not {value!r}")
+    return None
+
+
+def _int_sink(p: Any) -> _input.Sink:
+    """The Sink through which ``_input.feed`` updates an int64 sketch: integer, bool and
+    temporal columns in bulk, exactly; anything else a TypeError before the native call."""
+
+    def numeric(data: Any, n: int, code: int, cb: Any, user: Any) -> int:
+        if code in (lib.SK_DTYPE_F32, lib.SK_DTYPE_F64):
+            raise TypeError(_NOT_INT.format("floating-point numbers"))
+        return int(lib.sk_kll_update_numeric(p, data, n, code, cb, user))
+
+    def refuse(*_args: Any) -> int:
+        raise TypeError(_NOT_INT.format("strings or bytes"))
+
+    def refuse_one(_item: bytes) -> None:
+        refuse()
+
+    def one_u64(v: int) -> None:
+        raise OverflowError(f"{v} is beyond the int64 range of the sketch")
+
+    def one_f64(v: float) -> None:
+        raise TypeError(_NOT_INT.format(f"the float {v!r}"))
+
+    return _input.Sink(
+        numeric=numeric,
+        strings=refuse,
+        fixed=refuse,
+        one_i64=lambda v: check(lib.sk_kll_update_one_i64(p, v)),
+        one_u64=one_u64,
+        one_f64=one_f64,
+        one_bytes=refuse_one,
+        delimited=refuse,
+    )
+
+
+def _check_int_items(values: Any) -> None:
+    """Every item of a list is an integer, bool, datetime or None, before any is applied."""
+    for v in values:
+        if v is None or isinstance(v, (np.bool_, np.datetime64, np.timedelta64)):
+            continue
+        if not isinstance(v, (int, np.integer)):
+            raise TypeError(_NOT_INT.format(f"an item of type {type(v).__name__}"))
+        if not INT64_MIN <= v <= INT64_MAX:
+            raise OverflowError(f"{v} is beyond the int64 range of the sketch")
 
 
 def _points(values: Any, what: str) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -102,9 +202,11 @@ class KllSketch(MergeableSketch):
     (50.0, 0.25)
 
     ``k`` (from 8 to 65535, default 200) sets the size (about ``3 * k`` items retained once
-    the stream is long) and so the accuracy; ``dtype`` ("float64" or "float32") the
-    item type, as DataSketches' ``kll_doubles_sketch`` / ``kll_floats_sketch``. Images
-    (``to_bytes``) are DataSketches KLL images, read back with ``from_bytes(b, dtype)``.
+    the stream is long) and so the accuracy; ``dtype`` ("float64", "float32" or
+    "int64") the item type, as DataSketches' ``kll_doubles_sketch`` /
+    ``kll_floats_sketch`` / Java's ``KllLongsSketch`` (Spark's ``kll_sketch_agg_double``
+    / ``_float`` / ``_bigint``). Images (``to_bytes``) are DataSketches KLL images, read
+    back with ``from_bytes(b, dtype)``.
     ``seed`` fixes the compaction coin flips, making the sketch a function of its
     input (for reproducible tests; copies and merge partners draw their own).
     One sketch may be used from several threads; each call is atomic.
@@ -115,10 +217,20 @@ class KllSketch(MergeableSketch):
     skipped). Values are converted once to the sketch's dtype: float64 input to a
     float32 sketch is rounded to the nearest float32 (beyond its range, to +-inf, with
     NumPy's overflow warning). NaN is ignored and not counted, as in DataSketches.
-    Strings, bytes and other types raise TypeError. ``progress(done, total)`` is called
-    every ~2 M items of a large input and once with ``done == total`` at the end; an
-    exception it raises (or Ctrl-C) stops the update and propagates, leaving the sketch
-    updated with a prefix of the input (its completed blocks).
+    Strings, bytes and other types raise TypeError.
+
+    An ``int64`` sketch keeps every integer exactly (beyond 2**53 too): it takes ints,
+    bools and integer columns of any width without a float round trip, and datetime64 /
+    timedelta64 arrays, pandas datetime Series (tz-aware ones in UTC) and pyarrow
+    timestamp / date / time / duration arrays as their int64 ticks (NaT and nulls
+    skipped); floats raise TypeError, integers beyond the int64 range OverflowError
+    (ValueError from a uint64 array), before any item is applied. Its quantiles, ``min``
+    and ``max`` are ints (int64 arrays), and ``rank``/``cdf``/``pmf`` take integers.
+
+    ``progress(done, total)`` is called every ~2 M items of a large input and once with
+    ``done == total`` at the end; an exception it raises (or Ctrl-C) stops the update
+    and propagates, leaving the sketch updated with a prefix of the input (its completed
+    blocks).
 
     ``merge(other)`` (and ``|=``) merges in place as DataSketches does: this sketch
     keeps its k; sketches of different dtypes raise IncompatibleSketchError. ``a | b``
@@ -153,10 +265,29 @@ class KllSketch(MergeableSketch):
 
     # ---- updates ----
 
+    def update(self, values: Any, progress: Progress = None) -> None:
+        if self._dtype is _INT64:
+            # refused now rather than when the buffer of scalars is flushed
+            t = type(values)
+            if t is float:
+                raise TypeError(_NOT_INT.format(f"the float {values!r}"))
+            if t is int and values > INT64_MAX:
+                raise OverflowError(f"{values} is beyond the int64 range of the sketch")
+        super().update(values, progress)
+
     def _runs(self, items: list[Union[int, float]]) -> Iterator[list[Union[int, float]]]:
         yield items  # every number converts to the sketch's dtype: one call
 
     def _feed(self, p: Any, values: Any, progress: Progress = None) -> None:
+        if self._dtype is _INT64:
+            if isinstance(values, (list, tuple)):
+                arr = np.asarray(values) if values and type(values[0]) is int else None
+                if arr is not None and arr.ndim == 1 and arr.dtype.kind in "iu":
+                    values = arr
+                else:
+                    _check_int_items(values)
+            _input.feed(_int_sink(p), values, progress)
+            return
         # NumPy arrays of every numeric width cross as they are and are converted to
         # the sketch's item type in Rust; other inputs become a float array first.
         codes = _input._DTYPE_CODES
@@ -184,14 +315,18 @@ class KllSketch(MergeableSketch):
         out_len: int,
         inclusive: bool,
         what: str,
-    ) -> np.ndarray[Any, np.dtype[np.float64]]:
-        out = np.empty(out_len, dtype=np.float64)
+        out_dtype: Any = np.float64,
+    ) -> np.ndarray[Any, Any]:
+        """One native call over ``points`` (double or int64, as ``fn`` takes them) into a
+        new array of ``out_len`` items of ``out_dtype`` (double or int64)."""
+        out = np.empty(out_len, dtype=out_dtype)
+        c_type = {np.dtype(np.float64): "double[]", _INT64: "int64_t[]"}
         rc = fn(
             self._p(),
-            ffi.from_buffer("double[]", points),
+            ffi.from_buffer(c_type[points.dtype], points),
             points.size,
             bool(inclusive),
-            ffi.from_buffer("double[]", out, require_writable=True),
+            ffi.from_buffer(c_type[out.dtype], out, require_writable=True),
         )
         if rc:
             self._check(rc, what)
@@ -204,24 +339,34 @@ class KllSketch(MergeableSketch):
             self._check(rc, what)
         return float(out[0])
 
-    def quantile(
-        self, rank: Any, inclusive: bool = True
-    ) -> Union[float, np.ndarray[Any, np.dtype[np.floating[Any]]]]:
-        """The item at normalized ``rank`` (in [0, 1]): a float for a number, a NumPy
-        array (of the sketch's dtype, the shape of ``rank``) for an array or list."""
+    def _int_extreme(self, fn: Callable[..., int]) -> int:
+        out = ffi.new("int64_t *")
+        check(fn(self._p(), out))
+        return int(out[0])
+
+    def quantile(self, rank: Any, inclusive: bool = True) -> Any:
+        """The item at normalized ``rank`` (in [0, 1]): a float (an int for an int64
+        sketch) for a number, a NumPy array (of the sketch's dtype, the shape of
+        ``rank``) for an array or list. ``quantile(0)`` and ``quantile(1)`` are ``min``
+        and ``max``; see the module docs for how answers compare with DataSketches."""
         r = _scalar(rank, "rank")
         if r is None:
             return self.quantiles(rank, inclusive)
+        if self._dtype is _INT64:
+            return int(self.quantiles(np.array([r]), inclusive)[0])
         return self._one(lib.sk_kll_quantile, "quantile()", r, bool(inclusive))
 
-    def quantiles(
-        self, ranks: Any, inclusive: bool = True
-    ) -> np.ndarray[Any, np.dtype[np.floating[Any]]]:
+    def quantiles(self, ranks: Any, inclusive: bool = True) -> np.ndarray[Any, Any]:
         """The items at many normalized ranks, in one native call."""
         pts = _points(ranks, "ranks")
         flat = pts if pts.ndim == 1 else pts.reshape(-1)
-        out = self._many(lib.sk_kll_quantiles, flat, pts.size, inclusive, "quantiles()")
-        items = out if self._dtype == np.float64 else out.astype(self._dtype)
+        if self._dtype is _INT64:
+            items = self._many(
+                lib.sk_kll_quantiles_i64, flat, pts.size, inclusive, "quantiles()", _INT64
+            )
+        else:
+            out = self._many(lib.sk_kll_quantiles, flat, pts.size, inclusive, "quantiles()")
+            items = out if self._dtype == np.float64 else out.astype(self._dtype)
         return items if pts.ndim == 1 else items.reshape(pts.shape)
 
     def rank(
@@ -229,25 +374,43 @@ class KllSketch(MergeableSketch):
     ) -> Union[float, np.ndarray[Any, np.dtype[np.float64]]]:
         """The normalized rank of ``item``: the fraction of items ``<= item`` (``< item``
         if not inclusive); a NumPy array for an array or list of items."""
+        if self._dtype is _INT64:
+            i = _int_scalar(item, "item")
+            if i is None:
+                return self.ranks(item, inclusive)
+            return float(self.ranks(np.array([i], dtype=np.int64), inclusive)[0])
         x = _scalar(item, "item")
         if x is None:
             return self.ranks(item, inclusive)
         return self._one(lib.sk_kll_rank, "rank()", x, bool(inclusive))
 
+    def _query_points(self, values: Any, what: str) -> tuple[np.ndarray[Any, Any], str]:
+        """Items or split points in the C type of the sketch's queries, and the suffix
+        of the native functions that take them."""
+        if self._dtype is _INT64:
+            return _int_points(values, what), "_i64"
+        return _points(values, what), ""
+
     def ranks(self, items: Any, inclusive: bool = True) -> np.ndarray[Any, np.dtype[np.float64]]:
         """The normalized ranks of many items, in one native call."""
-        pts = _points(items, "items")
+        pts, suffix = self._query_points(items, "items")
         flat = pts if pts.ndim == 1 else pts.reshape(-1)
-        out = self._many(lib.sk_kll_ranks, flat, pts.size, inclusive, "ranks()")
+        fn = getattr(lib, "sk_kll_ranks" + suffix)
+        out = self._many(fn, flat, pts.size, inclusive, "ranks()")
         return out if pts.ndim == 1 else out.reshape(pts.shape)
+
+    def _distribution(self, name: str, split_points: Any, inclusive: bool) -> Any:
+        pts, suffix = self._query_points(split_points, "split_points")
+        pts = pts.reshape(-1)
+        fn = getattr(lib, f"sk_kll_{name}{suffix}")
+        return self._many(fn, pts, pts.size + 1, inclusive, f"{name}()")
 
     def cdf(
         self, split_points: Any, inclusive: bool = True
     ) -> np.ndarray[Any, np.dtype[np.float64]]:
         """The cumulative distribution at unique, increasing ``split_points``: their
         ranks followed by 1 (``len(split_points) + 1`` values)."""
-        pts = _points(split_points, "split_points").reshape(-1)
-        return self._many(lib.sk_kll_cdf, pts, pts.size + 1, inclusive, "cdf()")
+        return self._distribution("cdf", split_points, inclusive)  # type: ignore[no-any-return]
 
     def pmf(
         self, split_points: Any, inclusive: bool = True
@@ -255,17 +418,22 @@ class KllSketch(MergeableSketch):
         """The fraction of items in each of the ``len(split_points) + 1`` intervals the
         split points delimit: ``(-inf, s0], (s0, s1], ..., (s_last, inf)`` if
         inclusive, ``[s_i, s_i+1)`` otherwise."""
-        pts = _points(split_points, "split_points").reshape(-1)
-        return self._many(lib.sk_kll_pmf, pts, pts.size + 1, inclusive, "pmf()")
+        return self._distribution("pmf", split_points, inclusive)  # type: ignore[no-any-return]
 
     @property
-    def min(self) -> float:
-        """The smallest item seen (exact). EmptySketchError if empty."""
+    def min(self) -> Any:
+        """The smallest item seen (exact; a float, an int for an int64 sketch).
+        EmptySketchError if empty."""
+        if self._dtype is _INT64:
+            return self._int_extreme(lib.sk_kll_min_i64)
         return self._one(lib.sk_kll_min, "min")
 
     @property
-    def max(self) -> float:
-        """The largest item seen (exact). EmptySketchError if empty."""
+    def max(self) -> Any:
+        """The largest item seen (exact; a float, an int for an int64 sketch).
+        EmptySketchError if empty."""
+        if self._dtype is _INT64:
+            return self._int_extreme(lib.sk_kll_max_i64)
         return self._one(lib.sk_kll_max, "max")
 
     @property
@@ -314,8 +482,8 @@ class KllSketch(MergeableSketch):
     # ---- images ----
 
     def to_bytes(self) -> bytes:
-        """The Apache DataSketches KLL image (as kll_doubles_sketch / kll_floats_sketch
-        serialize). It does not record the dtype: pass it to ``from_bytes``."""
+        """The Apache DataSketches KLL image (as kll_doubles_sketch / kll_floats_sketch /
+        KllLongsSketch serialize). It does not record the dtype: pass it to ``from_bytes``."""
         out = ffi.new("SkBytes *")
         check(lib.sk_kll_serialize(self._p(), out))
         return take_bytes(out)
@@ -323,8 +491,9 @@ class KllSketch(MergeableSketch):
     @classmethod
     def from_bytes(cls, data: BytesLike, dtype: Any = "float64") -> KllSketch:
         """Reads a KLL image written by sketchbox or any Apache DataSketches library:
-        ``dtype="float64"`` for doubles sketches, ``"float32"`` for floats sketches
-        (images do not record it). SketchFormatError (a ValueError) for bytes that are
+        ``dtype="float64"`` for doubles sketches, ``"float32"`` for floats sketches,
+        ``"int64"`` for Java's longs sketches (Spark's bigint ones); images do not
+        record it. SketchFormatError (a ValueError) for bytes that are
         not a valid image."""
         buf = image_buffer(data)
         d = _parse_dtype(dtype)

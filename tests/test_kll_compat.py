@@ -14,8 +14,71 @@ NP = {"float64": np.float64, "float32": np.float32}
 RANKS = [0.0, 1e-9, 0.001, 0.01, 0.1, 0.25, 0.3, 0.5, 0.7, 0.75, 0.9, 0.99, 0.999, 1.0 - 1e-9, 1.0]
 
 
+def weighted_items(image: bytes, dtype: str) -> list[tuple[float, int]]:
+    """The retained (item, weight) pairs of a DataSketches KLL image, read from its
+    documented layout (datasketches-python's iterator gives merged sketches' items
+    weight 1, so it cannot serve)."""
+    item = np.dtype(NP[dtype])
+    if image[3] & 1:  # empty
+        return []
+    if image[3] & 4:  # single item
+        return [(float(np.frombuffer(image, item, 1, 8)[0]), 1)]
+    num_levels = image[18]
+    offsets = list(np.frombuffer(image, "<u4", num_levels, 20))
+    data = 20 + 4 * num_levels + 2 * item.itemsize
+    items = np.frombuffer(image, item, offset=data).astype(np.float64)
+    offsets = [o - offsets[0] for o in offsets] + [items.size]
+    return [
+        (float(x), 1 << h) for h in range(num_levels) for x in items[offsets[h] : offsets[h + 1]]
+    ]
+
+
+class SortedView:
+    """The queries of a DataSketches KLL image, computed from its retained items and
+    weights: as C++ (datasketches-python) answers them, or with ``java=True`` as Java
+    does (the two differences the kll module documents: ``r * n`` rounded to 7
+    decimals up to n = 10**7, and the exact min and max added to the sorted view where
+    no compaction kept them). The C++ form is checked against datasketches-python
+    itself, so the Java form differs from it by those two rules only."""
+
+    def __init__(self, theirs, dtype: str, java: bool) -> None:
+        pairs = sorted(weighted_items(theirs.serialize(), dtype), key=lambda p: p[0])
+        items = [p[0] for p in pairs]
+        cum = list(np.cumsum([p[1] for p in pairs]))
+        self.n = theirs.n
+        assert cum[-1] == self.n
+        self.java = java
+        if java:
+            lo, hi = theirs.get_min_value(), theirs.get_max_value()
+            if items[-1] != hi:
+                cum[-1] = self.n - 1
+                items.append(hi)
+                cum.append(self.n)
+            if items[0] != lo:
+                items.insert(0, lo)
+                cum.insert(0, 1)
+        self.items = np.array(items, dtype=np.float64)
+        self.cum = np.array(cum, dtype=np.int64)
+
+    def quantile(self, r: float, inclusive: bool) -> float:
+        t = r * self.n
+        if self.java and self.n <= 10**7:
+            t = np.floor(t * 1e7 + 0.5) / 1e7
+        if inclusive:
+            i = np.searchsorted(self.cum, np.ceil(t), side="left")
+        else:
+            i = np.searchsorted(self.cum, np.floor(t), side="right")
+        return float(self.items[min(i, len(self.items) - 1)])
+
+    def rank(self, x: float, inclusive: bool) -> float:
+        i = np.searchsorted(self.items, x, side="right" if inclusive else "left")
+        return 0.0 if i == 0 else float(self.cum[i - 1] / self.n)
+
+
 def same_answers(ours: KllSketch, theirs, dtype: str) -> None:
-    """Every query of ours equals the DataSketches sketch's answer on the same state."""
+    """Every query of ours equals Java's answer on the state of the DataSketches
+    sketch, which equals datasketches-python's except at the two documented
+    differences (see SortedView)."""
     assert ours.n == theirs.n
     assert ours.is_empty() == theirs.is_empty()
     if theirs.is_empty():
@@ -26,6 +89,7 @@ def same_answers(ours: KllSketch, theirs, dtype: str) -> None:
     assert ours.min == theirs.get_min_value() and ours.max == theirs.get_max_value()
     for pmf in (False, True):
         assert ours.normalized_rank_error(pmf) == theirs.normalized_rank_error(pmf)
+    cpp, java = SortedView(theirs, dtype, java=False), SortedView(theirs, dtype, java=True)
     qs = ours.quantiles(np.linspace(0, 1, 41)).astype(np.float64)
     finite = qs[np.isfinite(qs)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
@@ -36,24 +100,30 @@ def same_answers(ours: KllSketch, theirs, dtype: str) -> None:
         ).astype(NP[dtype])
     )
     splits = probes[1:-1:3]
+    ranks = RANKS + list(np.arange(theirs.n + 1) / theirs.n if theirs.n <= 300 else [])
     for inclusive in (True, False):
-        for r in RANKS:
-            assert ours.quantile(r, inclusive) == theirs.get_quantile(r, inclusive), (r, inclusive)
+        for r in ranks:
+            assert cpp.quantile(r, inclusive) == theirs.get_quantile(r, inclusive), (r, inclusive)
+            assert ours.quantile(r, inclusive) == java.quantile(r, inclusive), (r, inclusive)
         np.testing.assert_array_equal(
-            ours.quantiles(RANKS, inclusive), theirs.get_quantiles(RANKS, inclusive)
+            ours.quantiles(ranks, inclusive), [java.quantile(r, inclusive) for r in ranks]
         )
         for x in probes:
-            assert ours.rank(float(x), inclusive) == theirs.get_rank(float(x), inclusive), x
+            assert cpp.rank(float(x), inclusive) == theirs.get_rank(float(x), inclusive), x
+            assert ours.rank(float(x), inclusive) == java.rank(float(x), inclusive), x
         if len(splits):
-            np.testing.assert_array_equal(
-                ours.cdf(splits, inclusive), theirs.get_cdf(splits.tolist(), inclusive)
-            )
+            java_ranks = [java.rank(float(x), inclusive) for x in splits]
+            np.testing.assert_array_equal(ours.cdf(splits, inclusive), java_ranks + [1.0])
             np.testing.assert_allclose(
                 ours.pmf(splits, inclusive),
-                theirs.get_pmf(splits.tolist(), inclusive),
+                np.diff(np.concatenate([[0.0], java_ranks, [1.0]])),
                 rtol=0,
                 atol=1e-15,
             )
+            if java.items.size == cpp.items.size:  # no extreme added: C++'s answers
+                np.testing.assert_array_equal(
+                    ours.cdf(splits, inclusive), theirs.get_cdf(splits.tolist(), inclusive)
+                )
 
 
 def datasets(dtype: str):
@@ -162,11 +232,16 @@ def test_java_and_cpp_fixtures(fixtures_dir, lang, kind, dtype):
             q = ours.quantile(r)
             true_rank = np.searchsorted(truth, q, side="right") / n
             assert abs(true_rank - r) <= eps + 1 / n, (path.name, r)
-        if n <= 200:  # exact: the inverted CDF of 1..n
+        # ranks 0 and 1 are the exact extremes, as in Java
+        assert (ours.quantile(0.0), ours.quantile(1.0)) == (1.0, float(n))
+        if n <= 200:  # exact: the inverted CDF of 1..n (at i / n, item i)
+            grid = np.linspace(0, 1, 101)
+            same = np.floor(grid * n * 1e7 + 0.5) / 1e7 == grid * n
             np.testing.assert_array_equal(
-                ours.quantiles(np.linspace(0, 1, 101)),
-                np.quantile(truth, np.linspace(0, 1, 101), method="inverted_cdf"),
+                ours.quantiles(grid[same]),
+                np.quantile(truth, grid[same], method="inverted_cdf"),
             )
+            np.testing.assert_array_equal(ours.quantiles(np.arange(n + 1) / n), [1, *truth])
 
 
 def test_double_fixtures_read_as_float_are_refused_or_consistent(fixtures_dir):

@@ -134,6 +134,54 @@ int main(void) {
         sk_kll_free(c);
     }
 
+    /* int64 sketches (Java's KllLongsSketch): exact int64 items through the _i64 calls */
+    {
+        const int64_t big = INT64_C(1) << 60;
+        int64_t longs[1000];
+        for (i = 0; i < 1000; i++) longs[i] = big + (int64_t)((i * 7919u) % 1000);
+        SkKll *l = NULL;
+        CHECK(sk_kll_new_seeded(1000, SK_KLL_I64, 3, &l) == SK_OK);
+        CHECK(sk_kll_update_i64(l, longs, 1000, NULL, NULL) == SK_OK);
+        CHECK(sk_kll_update_one_i64(l, big - 1) == SK_OK);
+        int64_t lo64 = 0, hi64 = 0, q64[3] = {0, 0, 0};
+        CHECK(sk_kll_min_i64(l, &lo64) == SK_OK && lo64 == big - 1);
+        CHECK(sk_kll_max_i64(l, &hi64) == SK_OK && hi64 == big + 999);
+        double r3[3] = {0.0, 0.5, 1.0};
+        CHECK(sk_kll_quantiles_i64(l, r3, 3, true, q64) == SK_OK && q64[0] == big - 1 &&
+              q64[1] == big + 499 && q64[2] == big + 999);
+        int64_t probe[2] = {big - 1, big + 999};
+        double pr[2], cdf3[3];
+        CHECK(sk_kll_ranks_i64(l, probe, 2, true, pr) == SK_OK && pr[0] == 1.0 / 1001 &&
+              pr[1] == 1.0);
+        CHECK(sk_kll_cdf_i64(l, probe, 2, false, cdf3) == SK_OK && cdf3[0] == 0.0 &&
+              cdf3[2] == 1.0);
+        CHECK(sk_kll_pmf_i64(l, probe, 2, true, cdf3) == SK_OK && cdf3[0] == 1.0 / 1001);
+        /* the double calls refuse an int64 sketch, naming the call to use, and back */
+        CHECK(sk_kll_quantile(l, 0.5, true, &one) == SK_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(sk_last_error(), "sk_kll_quantiles_i64") != NULL);
+        CHECK(sk_kll_min(l, &one) == SK_ERR_INVALID_ARGUMENT);
+        CHECK(sk_kll_update_one(l, 1.0) == SK_ERR_INVALID_ARGUMENT);
+        CHECK(sk_kll_update_f64(l, data, 3, NULL, NULL) == SK_ERR_INVALID_ARGUMENT);
+        CHECK(sk_kll_quantiles_i64(s, r3, 3, true, q64) == SK_ERR_INVALID_ARGUMENT);
+        CHECK(sk_kll_update_i64(s, longs, 3, NULL, NULL) == SK_ERR_INVALID_ARGUMENT);
+        CHECK(sk_kll_merge(l, s) == SK_ERR_INCOMPATIBLE);
+        /* integer columns convert exactly; floats and uint64 >= 2^63 are refused whole */
+        const uint64_t too_big[2] = {1, UINT64_C(1) << 63};
+        CHECK(sk_kll_update_numeric(l, too_big, 2, SK_DTYPE_U64, NULL, NULL) ==
+              SK_ERR_INVALID_ARGUMENT);
+        CHECK(sk_kll_update_numeric(l, data, 2, SK_DTYPE_F64, NULL, NULL) ==
+              SK_ERR_INVALID_ARGUMENT);
+        CHECK(sk_kll_n(l, &n) == SK_OK && n == 1001);
+        SkBytes li = {NULL, 0};
+        SkKll *l2 = NULL;
+        CHECK(sk_kll_serialize(l, &li) == SK_OK);
+        CHECK(sk_kll_deserialize(li.ptr, li.len, SK_KLL_I64, &l2) == SK_OK);
+        CHECK(sk_kll_max_i64(l2, &hi64) == SK_OK && hi64 == big + 999);
+        sk_bytes_free(li);
+        sk_kll_free(l2);
+        sk_kll_free(l);
+    }
+
     /* cancellation leaves a prefix: the completed blocks */
     int calls = 0;
     CHECK(sk_kll_update_f64(e, data, N, cancel_at_second, &calls) == SK_ERR_CANCELLED);

@@ -8,8 +8,11 @@ use sketchbox_core::Error;
 use std::ffi::c_void;
 use std::sync::Mutex;
 
-/// A KLL quantiles sketch (Apache DataSketches-compatible) of double or float items,
-/// chosen at creation (an SkKllType). Created by sk_kll_new, sk_kll_new_seeded,
+/// A KLL quantiles sketch (Apache DataSketches-compatible) of double, float or int64
+/// items, chosen at creation (an SkKllType). Double and float sketches take and answer
+/// items through the functions on `double`; int64 sketches through the `_i64` functions
+/// on `int64_t` (exact over the whole range), and the other calls to them give
+/// SK_ERR_INVALID_ARGUMENT naming the call to use. Created by sk_kll_new, sk_kll_new_seeded,
 /// sk_kll_copy or sk_kll_deserialize; owned by the caller; released by sk_kll_free.
 /// Safe to share between threads: every call takes the handle's internal lock, so
 /// concurrent updates are applied one call after another and none is lost.
@@ -19,15 +22,21 @@ use std::sync::Mutex;
 /// every PMF bucket below 2.446 / k^0.9433 (1.65%), with 99% confidence; up to k
 /// items the sketch is exact. Queries follow DataSketches: `inclusive` true is its
 /// INCLUSIVE search criterion (rank(x) is the fraction of items <= x; quantile(r) is
-/// the smallest retained item whose inclusive rank is >= r), false is EXCLUSIVE
-/// (items < x; the smallest retained item whose inclusive rank is > r). Queries on an
-/// empty sketch fail with SK_ERR_EMPTY, as DataSketches throws. NaN items are ignored by updates (as in DataSketches) and are not counted.
+/// the smallest item of the sorted view whose inclusive rank is >= r), false is
+/// EXCLUSIVE (items < x; the smallest whose inclusive rank is > r). The answers are
+/// Java DataSketches' (Spark's, Druid's), which differ from C++/Python's in two ways:
+/// r * n is rounded to 7 decimals before its ceiling or floor while n <= 10^7, and
+/// the sorted view holds the exact min and max (ranks 0 and 1 answer them; the
+/// largest retained item has rank (n - 1) / n when the max was not retained). Queries
+/// on an empty sketch fail with SK_ERR_EMPTY, as DataSketches throws. NaN items are
+/// ignored by updates (as in DataSketches) and are not counted.
 pub struct SkKll(Mutex<Kll>);
 
 /// What an SkKll holds: a sketch of one item type.
 pub(crate) enum Kll {
     F64(KllSketch<f64>),
     F32(KllSketch<f32>),
+    I64(KllSketch<i64>),
 }
 
 impl Handle for SkKll {
@@ -49,6 +58,8 @@ pub enum SkKllType {
     SK_KLL_F64 = 0,
     /// float items: DataSketches' kll_floats_sketch / KllFloatsSketch.
     SK_KLL_F32 = 1,
+    /// int64 items: Java DataSketches' KllLongsSketch (Spark's kll_sketch_agg_bigint).
+    SK_KLL_I64 = 2,
 }
 
 /// Runs `$body` with `$s` bound to the sketch inside a `Kll`, whatever its item type.
@@ -57,8 +68,37 @@ macro_rules! with_kll {
         match $kll {
             Kll::F64($s) => $body,
             Kll::F32($s) => $body,
+            Kll::I64($s) => $body,
         }
     };
+}
+
+/// Runs `$body` with `$s` bound to the sketch of a double or float `Kll`, the sketches
+/// the `double` functions serve; an int64 sketch gives an error naming `$i64_call`.
+macro_rules! with_float_kll {
+    ($kll:expr, $i64_call:literal, $s:ident => $body:expr) => {
+        match $kll {
+            Kll::F64($s) => $body,
+            Kll::F32($s) => $body,
+            Kll::I64(_) => Err(invalid(concat!(
+                "this KLL sketch holds int64 items: use ",
+                $i64_call
+            ))
+            .into()),
+        }
+    };
+}
+
+/// The int64 sketch of a `Kll`, which the `_i64` functions serve; another item type
+/// gives an error naming `$double_call`.
+fn int_kll<'a>(kll: &'a Kll, double_call: &str) -> Result<&'a KllSketch<i64>, Error> {
+    match kll {
+        Kll::I64(s) => Ok(s),
+        other => Err(invalid(format!(
+            "this KLL sketch holds {} items, not int64: use {double_call}",
+            type_name(other.item_type())
+        ))),
+    }
 }
 
 impl Kll {
@@ -76,6 +116,7 @@ impl Kll {
         match parse_type(item_type)? {
             SkKllType::SK_KLL_F64 => Ok(Kll::F64(make(k, seed)?)),
             SkKllType::SK_KLL_F32 => Ok(Kll::F32(make(k, seed)?)),
+            SkKllType::SK_KLL_I64 => Ok(Kll::I64(make(k, seed)?)),
         }
     }
 
@@ -83,6 +124,7 @@ impl Kll {
         match self {
             Kll::F64(_) => SkKllType::SK_KLL_F64,
             Kll::F32(_) => SkKllType::SK_KLL_F32,
+            Kll::I64(_) => SkKllType::SK_KLL_I64,
         }
     }
 
@@ -90,47 +132,80 @@ impl Kll {
         match self {
             Kll::F64(s) => Kll::F64(s.clone()),
             Kll::F32(s) => Kll::F32(s.clone()),
+            Kll::I64(s) => Kll::I64(s.clone()),
         }
     }
 }
 
-c_enum_from_i32!(SkKllType, "KLL item type", [SK_KLL_F64, SK_KLL_F32]);
+c_enum_from_i32!(
+    SkKllType,
+    "KLL item type",
+    [SK_KLL_F64, SK_KLL_F32, SK_KLL_I64]
+);
 
 fn parse_type(t: i32) -> Result<SkKllType, Error> {
     SkKllType::try_from(t)
 }
 
-/// A query argument as the sketch's item type. Doubles given to a float sketch are
-/// rounded to the nearest float, as DataSketches' kll_floats_sketch takes them.
-trait FromF64: KllItem {
-    fn from_f64(x: f64) -> Self;
+/// How items of a sketch cross the C ABI: doubles and floats as `double` (a double
+/// given to a float sketch is rounded to the nearest float, as DataSketches'
+/// kll_floats_sketch takes it), int64 as `int64_t`.
+trait AbiItem: KllItem {
+    type C: Copy;
+    fn from_c(x: Self::C) -> Self;
+    fn to_c(self) -> Self::C;
 }
 
-impl FromF64 for f64 {
+impl AbiItem for f64 {
+    type C = f64;
     #[inline]
-    fn from_f64(x: f64) -> Self {
+    fn from_c(x: f64) -> Self {
         x
     }
-}
-
-impl FromF64 for f32 {
     #[inline]
-    fn from_f64(x: f64) -> Self {
-        x as f32
+    fn to_c(self) -> f64 {
+        self
     }
 }
 
-fn items_as<T: FromF64>(xs: &[f64]) -> Vec<T> {
-    xs.iter().map(|&x| T::from_f64(x)).collect()
+impl AbiItem for f32 {
+    type C = f64;
+    #[inline]
+    fn from_c(x: f64) -> Self {
+        x as f32
+    }
+    #[inline]
+    fn to_c(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl AbiItem for i64 {
+    type C = i64;
+    #[inline]
+    fn from_c(x: i64) -> Self {
+        x
+    }
+    #[inline]
+    fn to_c(self) -> i64 {
+        self
+    }
+}
+
+/// Query arguments converted to the sketch's item type.
+fn items_from_c<T: AbiItem>(xs: &[T::C]) -> Vec<T> {
+    xs.iter().map(|&x| T::from_c(x)).collect()
 }
 
 fn type_mismatch(kll: &Kll, given: &str) -> Error {
-    let (holds, call) = match kll {
-        Kll::F64(_) => ("double", "sk_kll_update_f64"),
-        Kll::F32(_) => ("float", "sk_kll_update_f32"),
+    let call = match kll {
+        Kll::F64(_) => "sk_kll_update_f64",
+        Kll::F32(_) => "sk_kll_update_f32",
+        Kll::I64(_) => "sk_kll_update_i64",
     };
     invalid(format!(
-        "this KLL sketch holds {holds} items, not {given}: use {call}"
+        "this KLL sketch holds {} items, not {given}: use {call}",
+        type_name(kll.item_type())
     ))
 }
 
@@ -214,8 +289,9 @@ pub unsafe extern "C" fn sk_kll_params(
 /// NaN items are ignored. The result equals updating item by item. The items are
 /// applied BLOCK = SK_PROGRESS_BLOCK at a time with `progress` called between blocks;
 /// if it cancels, the sketch holds the items of every completed block (a prefix of the
-/// input) and the call returns SK_ERR_CANCELLED. A float sketch gives
-/// SK_ERR_INVALID_ARGUMENT (use sk_kll_update_f32) and is left unchanged.
+/// input) and the call returns SK_ERR_CANCELLED. A float or int64 sketch gives
+/// SK_ERR_INVALID_ARGUMENT (use sk_kll_update_f32 / sk_kll_update_i64) and is left
+/// unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_update_f64(
     sketch: *mut SkKll,
@@ -254,10 +330,13 @@ pub unsafe extern "C" fn sk_kll_update_f32(
 }
 
 /// Updates with `len` numbers of element type `dtype` (an SkDtype) at `data`, aligned
-/// for that type, converted to the sketch's item type as NumPy's astype converts them
-/// (to the nearest double or float, beyond a float's range to an infinity; bools to 0
-/// and 1); NaN items are ignored. A column of the sketch's own type is read in place.
-/// Blocks, progress and cancellation as sk_kll_update_f64.
+/// for that type, converted to the sketch's item type: for a double or float sketch as
+/// NumPy's astype converts them (to the nearest double or float, beyond a float's range
+/// to an infinity; bools to 0 and 1), NaN items ignored; for an int64 sketch exactly
+/// (integers and bools only: a float column, or a uint64 one holding a value of 2^63
+/// or more, gives SK_ERR_INVALID_ARGUMENT before any item is applied). A column of the
+/// sketch's own type is read in place. Blocks, progress and cancellation as
+/// sk_kll_update_f64.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_update_numeric(
     sketch: *mut SkKll,
@@ -274,14 +353,47 @@ pub unsafe extern "C" fn sk_kll_update_numeric(
     })
 }
 
-/// Updates with one item (rounded to the nearest float for a float sketch); NaN is
-/// ignored. For many items one sk_kll_update_f64/_f32 call is much cheaper.
+/// sk_kll_update_f64 for an int64 sketch and int64 items (every value kept exactly).
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_update_i64(
+    sketch: *mut SkKll,
+    data: *const i64,
+    len: usize,
+    progress: SkProgressFn,
+    user: *mut c_void,
+) -> i32 {
+    guard(|| {
+        let items = Numeric::I64(in_slice(data, len)?);
+        let mut kll = SkKll::lock(sketch)?;
+        match &mut *kll {
+            Kll::I64(s) => Ok(update_values(s, &items, &mut progress_fn(progress, user))?),
+            other => Err(type_mismatch(other, "int64").into()),
+        }
+    })
+}
+
+/// Updates a double or float sketch with one item (rounded to the nearest float for a
+/// float sketch); NaN is ignored. For many items one sk_kll_update_f64/_f32 call is
+/// much cheaper. An int64 sketch gives SK_ERR_INVALID_ARGUMENT (use
+/// sk_kll_update_one_i64).
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_update_one(sketch: *mut SkKll, value: f64) -> i32 {
     guard(|| {
+        with_float_kll!(&mut *SkKll::lock(sketch)?, "sk_kll_update_one_i64", s => {
+            s.update(AbiItem::from_c(value));
+            Ok(())
+        })
+    })
+}
+
+/// Updates an int64 sketch with one item. Another item type gives
+/// SK_ERR_INVALID_ARGUMENT (use sk_kll_update_one).
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_update_one_i64(sketch: *mut SkKll, value: i64) -> i32 {
+    guard(|| {
         match &mut *SkKll::lock(sketch)? {
-            Kll::F64(s) => s.update(value),
-            Kll::F32(s) => s.update(value as f32),
+            Kll::I64(s) => s.update(value),
+            other => return Err(type_mismatch(other, "int64").into()),
         }
         Ok(())
     })
@@ -306,6 +418,7 @@ impl Kll {
         match (self, other) {
             (Kll::F64(d), Kll::F64(s)) => d.merge(s),
             (Kll::F32(d), Kll::F32(s)) => d.merge(s),
+            (Kll::I64(d), Kll::I64(s)) => d.merge(s),
             (d, _) => Err(Error::Incompatible(format!(
                 "cannot merge a KLL sketch of {} items into one of {} items",
                 type_name(other.item_type()),
@@ -318,6 +431,7 @@ impl Kll {
         Ok(match item_type {
             SkKllType::SK_KLL_F64 => Kll::F64(KllSketch::deserialize(bytes)?),
             SkKllType::SK_KLL_F32 => Kll::F32(KllSketch::deserialize(bytes)?),
+            SkKllType::SK_KLL_I64 => Kll::I64(KllSketch::deserialize(bytes)?),
         })
     }
 
@@ -422,6 +536,7 @@ fn type_name(t: SkKllType) -> &'static str {
     match t {
         SkKllType::SK_KLL_F64 => "double",
         SkKllType::SK_KLL_F32 => "float",
+        SkKllType::SK_KLL_I64 => "int64",
     }
 }
 
@@ -459,25 +574,50 @@ fn empty() -> Error {
     Error::Empty("min and max are undefined for an empty KLL sketch".into())
 }
 
-/// Writes the smallest item seen to *out (exact, whatever the mode); an empty sketch
-/// gives SK_ERR_EMPTY.
+/// The exact min (`max` false) or max of a sketch, in its C type.
+fn extreme<T: AbiItem>(s: &KllSketch<T>, max: bool) -> Result<T::C, Error> {
+    let item = if max { s.max_item() } else { s.min_item() };
+    item.map(T::to_c).ok_or_else(empty)
+}
+
+/// Writes the smallest item seen by a double or float sketch to *out (exact, whatever
+/// the mode); an empty sketch gives SK_ERR_EMPTY, an int64 sketch
+/// SK_ERR_INVALID_ARGUMENT (use sk_kll_min_i64).
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_min(sketch: *const SkKll, out: *mut f64) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        *out = with_kll!(&*SkKll::lock(sketch)?, s => s.min_item().map(KllItem::to_f64))
-            .ok_or_else(empty)?;
+        *out = with_float_kll!(&*SkKll::lock(sketch)?, "sk_kll_min_i64", s => extreme(s, false))?;
         Ok(())
     })
 }
 
-/// Writes the largest item seen to *out; an empty sketch gives SK_ERR_EMPTY.
+/// Writes the largest item seen to *out; errors as sk_kll_min.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_max(sketch: *const SkKll, out: *mut f64) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        *out = with_kll!(&*SkKll::lock(sketch)?, s => s.max_item().map(KllItem::to_f64))
-            .ok_or_else(empty)?;
+        *out = with_float_kll!(&*SkKll::lock(sketch)?, "sk_kll_max_i64", s => extreme(s, true))?;
+        Ok(())
+    })
+}
+
+/// sk_kll_min for an int64 sketch (another item type gives SK_ERR_INVALID_ARGUMENT).
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_min_i64(sketch: *const SkKll, out: *mut i64) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = extreme(int_kll(&*SkKll::lock(sketch)?, "sk_kll_min")?, false)?;
+        Ok(())
+    })
+}
+
+/// sk_kll_max for an int64 sketch (another item type gives SK_ERR_INVALID_ARGUMENT).
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_max_i64(sketch: *const SkKll, out: *mut i64) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        *out = extreme(int_kll(&*SkKll::lock(sketch)?, "sk_kll_max")?, true)?;
         Ok(())
     })
 }
@@ -497,8 +637,13 @@ pub unsafe extern "C" fn sk_kll_normalized_rank_error(
     })
 }
 
-/// Copies `values` (widened to double) into the caller's `out` of `len` entries.
-unsafe fn write_out<T: KllItem>(values: &[T], out: *mut f64, len: usize) -> Result<(), Error> {
+/// Copies `values`, converted by `to_c`, into the caller's `out` of `len` entries.
+unsafe fn write_out<V: Copy, C>(
+    values: &[V],
+    to_c: impl Fn(V) -> C,
+    out: *mut C,
+    len: usize,
+) -> Result<(), Error> {
     if len == 0 {
         return Ok(());
     }
@@ -510,15 +655,54 @@ unsafe fn write_out<T: KllItem>(values: &[T], out: *mut f64, len: usize) -> Resu
     }
     let out = std::slice::from_raw_parts_mut(out, len);
     for (o, v) in out.iter_mut().zip(values) {
-        *o = v.to_f64();
+        *o = to_c(*v);
     }
     Ok(())
 }
 
-/// Writes the quantile at normalized `rank` (in [0, 1]) to *out; see SkKll for the
-/// meaning of `inclusive`. Ranks 0 and 1 give the smallest and largest retained items
-/// (DataSketches' choice; in estimation mode they need not be min and max). A rank
-/// outside [0, 1] or NaN gives SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY.
+/// The bodies the `double` and `_i64` query functions share, over a sketch of any item
+/// type and arguments in its C type.
+unsafe fn quantiles_out<T: AbiItem>(
+    s: &KllSketch<T>,
+    ranks: &[f64],
+    inclusive: bool,
+    out: *mut T::C,
+) -> Result<(), Error> {
+    write_out(&s.quantiles(ranks, inclusive)?, T::to_c, out, ranks.len())
+}
+
+unsafe fn ranks_out<T: AbiItem>(
+    s: &KllSketch<T>,
+    items: &[T::C],
+    inclusive: bool,
+    out: *mut f64,
+) -> Result<(), Error> {
+    let r = s.ranks(&items_from_c::<T>(items), inclusive)?;
+    write_out(&r, |x| x, out, items.len())
+}
+
+/// The CDF (`pmf` false) or PMF at `split` into out[0 .. split.len() + 1].
+unsafe fn distribution_out<T: AbiItem>(
+    s: &KllSketch<T>,
+    split: &[T::C],
+    inclusive: bool,
+    pmf: bool,
+    out: *mut f64,
+) -> Result<(), Error> {
+    let split = items_from_c::<T>(split);
+    let r = if pmf {
+        s.pmf(&split, inclusive)?
+    } else {
+        s.cdf(&split, inclusive)?
+    };
+    write_out(&r, |x| x, out, r.len())
+}
+
+/// Writes the quantile at normalized `rank` (in [0, 1]) of a double or float sketch to
+/// *out; see SkKll for the meaning of `inclusive`. Ranks 0 and 1 give the exact min and
+/// max (Java DataSketches' answers; C++ gives the smallest and largest retained items).
+/// A rank outside [0, 1] or NaN gives SK_ERR_INVALID_ARGUMENT, an empty sketch
+/// SK_ERR_EMPTY, an int64 sketch SK_ERR_INVALID_ARGUMENT (use sk_kll_quantiles_i64).
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_quantile(
     sketch: *const SkKll,
@@ -542,16 +726,39 @@ pub unsafe extern "C" fn sk_kll_quantiles(
 ) -> i32 {
     guard(|| {
         let ranks = in_slice(ranks, len)?;
-        with_kll!(&*SkKll::lock(sketch)?, s => {
-            let q = s.quantiles(ranks, inclusive)?;
-            Ok(write_out(&q, out, len)?)
+        with_float_kll!(&*SkKll::lock(sketch)?, "sk_kll_quantiles_i64", s => {
+            Ok(quantiles_out(s, ranks, inclusive, out)?)
         })
     })
 }
 
+/// sk_kll_quantiles for an int64 sketch: the quantiles, exact int64 items, to
+/// out[0 .. len]. Another item type gives SK_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_quantiles_i64(
+    sketch: *const SkKll,
+    ranks: *const f64,
+    len: usize,
+    inclusive: bool,
+    out: *mut i64,
+) -> i32 {
+    guard(|| {
+        let ranks = in_slice(ranks, len)?;
+        let kll = SkKll::lock(sketch)?;
+        Ok(quantiles_out(
+            int_kll(&kll, "sk_kll_quantiles")?,
+            ranks,
+            inclusive,
+            out,
+        )?)
+    })
+}
+
 /// Writes the normalized rank of `item` (the fraction of items <= item if `inclusive`,
-/// < item otherwise) to *out. A float sketch compares `item` rounded to the nearest
-/// float. A NaN item gives SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY.
+/// < item otherwise) in a double or float sketch to *out. A float sketch compares
+/// `item` rounded to the nearest float. A NaN item gives SK_ERR_INVALID_ARGUMENT, an
+/// empty sketch SK_ERR_EMPTY, an int64 sketch SK_ERR_INVALID_ARGUMENT (use
+/// sk_kll_ranks_i64).
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_rank(
     sketch: *const SkKll,
@@ -574,21 +781,84 @@ pub unsafe extern "C" fn sk_kll_ranks(
 ) -> i32 {
     guard(|| {
         let items = in_slice(items, len)?;
-        match &*SkKll::lock(sketch)? {
-            Kll::F64(s) => Ok(write_out(&s.ranks(items, inclusive)?, out, len)?),
-            Kll::F32(s) => Ok(write_out(
-                &s.ranks(&items_as::<f32>(items), inclusive)?,
-                out,
-                len,
-            )?),
+        with_float_kll!(&*SkKll::lock(sketch)?, "sk_kll_ranks_i64", s => {
+            Ok(ranks_out(s, items, inclusive, out)?)
+        })
+    })
+}
+
+/// sk_kll_ranks for an int64 sketch and int64 items. Another item type gives
+/// SK_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_ranks_i64(
+    sketch: *const SkKll,
+    items: *const i64,
+    len: usize,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let items = in_slice(items, len)?;
+        let kll = SkKll::lock(sketch)?;
+        Ok(ranks_out(
+            int_kll(&kll, "sk_kll_ranks")?,
+            items,
+            inclusive,
+            out,
+        )?)
+    })
+}
+
+/// The body of sk_kll_cdf / sk_kll_pmf (`pmf`) for a double or float sketch.
+unsafe fn float_distribution(
+    sketch: *const SkKll,
+    split_points: *const f64,
+    len: usize,
+    inclusive: bool,
+    pmf: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let split = in_slice(split_points, len)?;
+        let kll = SkKll::lock(sketch)?;
+        let i64_call = if pmf {
+            "sk_kll_pmf_i64"
+        } else {
+            "sk_kll_cdf_i64"
+        };
+        match &*kll {
+            Kll::F64(s) => Ok(distribution_out(s, split, inclusive, pmf, out)?),
+            Kll::F32(s) => Ok(distribution_out(s, split, inclusive, pmf, out)?),
+            Kll::I64(_) => {
+                Err(invalid(format!("this KLL sketch holds int64 items: use {i64_call}")).into())
+            }
         }
     })
 }
 
-/// Writes the cumulative distribution at the `len` split points (unique, increasing,
-/// not NaN; rounded to float for a float sketch) to out[0 .. len + 1]: the rank of
-/// each split point (inclusive or exclusive), then 1. Bad split points give
-/// SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY, leaving `out` unchanged.
+/// The body of sk_kll_cdf_i64 / sk_kll_pmf_i64 (`pmf`).
+unsafe fn int_distribution(
+    sketch: *const SkKll,
+    split_points: *const i64,
+    len: usize,
+    inclusive: bool,
+    pmf: bool,
+    out: *mut f64,
+) -> i32 {
+    guard(|| {
+        let split = in_slice(split_points, len)?;
+        let kll = SkKll::lock(sketch)?;
+        let s = int_kll(&kll, if pmf { "sk_kll_pmf" } else { "sk_kll_cdf" })?;
+        Ok(distribution_out(s, split, inclusive, pmf, out)?)
+    })
+}
+
+/// Writes the cumulative distribution of a double or float sketch at the `len` split
+/// points (unique, increasing, not NaN; rounded to float for a float sketch) to
+/// out[0 .. len + 1]: the rank of each split point (inclusive or exclusive), then 1.
+/// Bad split points give SK_ERR_INVALID_ARGUMENT, an empty sketch SK_ERR_EMPTY,
+/// leaving `out` unchanged; an int64 sketch SK_ERR_INVALID_ARGUMENT (use
+/// sk_kll_cdf_i64).
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_cdf(
     sketch: *const SkKll,
@@ -597,19 +867,13 @@ pub unsafe extern "C" fn sk_kll_cdf(
     inclusive: bool,
     out: *mut f64,
 ) -> i32 {
-    guard(|| {
-        let split = in_slice(split_points, len)?;
-        let r = match &*SkKll::lock(sketch)? {
-            Kll::F64(s) => s.cdf(split, inclusive)?,
-            Kll::F32(s) => s.cdf(&items_as::<f32>(split), inclusive)?,
-        };
-        Ok(write_out(&r, out, len + 1)?)
-    })
+    float_distribution(sketch, split_points, len, inclusive, false, out)
 }
 
 /// Writes the probability mass of the `len + 1` intervals the split points delimit to
 /// out[0 .. len + 1]: (-inf, s0], (s0, s1], ..., (s_last, +inf) if `inclusive`, else
-/// (-inf, s0), [s0, s1), ..., [s_last, +inf). Errors as sk_kll_cdf.
+/// (-inf, s0), [s0, s1), ..., [s_last, +inf). Errors as sk_kll_cdf (an int64 sketch:
+/// use sk_kll_pmf_i64).
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_pmf(
     sketch: *const SkKll,
@@ -618,18 +882,37 @@ pub unsafe extern "C" fn sk_kll_pmf(
     inclusive: bool,
     out: *mut f64,
 ) -> i32 {
-    guard(|| {
-        let split = in_slice(split_points, len)?;
-        let r = match &*SkKll::lock(sketch)? {
-            Kll::F64(s) => s.pmf(split, inclusive)?,
-            Kll::F32(s) => s.pmf(&items_as::<f32>(split), inclusive)?,
-        };
-        Ok(write_out(&r, out, len + 1)?)
-    })
+    float_distribution(sketch, split_points, len, inclusive, true, out)
+}
+
+/// sk_kll_cdf for an int64 sketch and int64 split points. Another item type gives
+/// SK_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_cdf_i64(
+    sketch: *const SkKll,
+    split_points: *const i64,
+    len: usize,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    int_distribution(sketch, split_points, len, inclusive, false, out)
+}
+
+/// sk_kll_pmf for an int64 sketch and int64 split points. Another item type gives
+/// SK_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sk_kll_pmf_i64(
+    sketch: *const SkKll,
+    split_points: *const i64,
+    len: usize,
+    inclusive: bool,
+    out: *mut f64,
+) -> i32 {
+    int_distribution(sketch, split_points, len, inclusive, true, out)
 }
 
 /// Writes the sketch's Apache DataSketches KLL image (what kll_doubles_sketch /
-/// kll_floats_sketch serialize) to *out. Free it with sk_bytes_free.
+/// kll_floats_sketch / KllLongsSketch serialize) to *out. Free it with sk_bytes_free.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_serialize(sketch: *const SkKll, out: *mut SkBytes) -> i32 {
     guard(|| {
@@ -642,8 +925,8 @@ pub unsafe extern "C" fn sk_kll_serialize(sketch: *const SkKll, out: *mut SkByte
 
 /// Reads a KLL image (from sketchbox, or DataSketches' Java, C++ or Python) into a new
 /// sketch of item type `item_type` (an SkKllType) in *out. Images do not record their
-/// item type: read double images (KllDoublesSketch) as SK_KLL_F64 and float images as
-/// SK_KLL_F32. Bytes that are not a valid image give SK_ERR_CORRUPT_DATA; they are
+/// item type: read double images (KllDoublesSketch) as SK_KLL_F64, float images as
+/// SK_KLL_F32 and Java's KllLongsSketch images (Spark's bigint sketches) as SK_KLL_I64. Bytes that are not a valid image give SK_ERR_CORRUPT_DATA; they are
 /// never read out of bounds.
 #[no_mangle]
 pub unsafe extern "C" fn sk_kll_deserialize(

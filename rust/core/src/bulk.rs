@@ -417,6 +417,7 @@ pub fn update_values<S: ValueSketch>(
     column: &Numeric,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<()> {
+    S::Item::check_column(column)?;
     let same_type = S::Item::as_items(column);
     let mut buf = Vec::new();
     in_blocks(column.len(), progress, |block| {

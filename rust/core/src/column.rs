@@ -125,13 +125,21 @@ pub trait HashVisitor {
     fn visit<I: Items<Item = (u64, u64)>>(self, items: I) -> Self::Out;
 }
 
-/// A number type sketches of values hold (KLL's `f64` and `f32`): what every numeric
-/// column converts to, as NumPy's `astype` converts (integers and floats rounded to the
-/// nearest value of the type, beyond its range to an infinity; bools to 0 and 1).
+/// A number type sketches of values hold (KLL's `f64`, `f32` and `i64`): what every
+/// numeric column converts to. Floats convert as NumPy's `astype` does (integers and
+/// floats rounded to the nearest value of the type, beyond its range to an infinity;
+/// bools to 0 and 1); `i64` takes integer and bool columns exactly and refuses the rest
+/// ([`check_column`](NumericItem::check_column)).
 pub trait NumericItem: Copy + Send + Sync + 'static {
     /// The column itself when it already holds this type (no conversion, no copy).
     fn as_items<'a>(col: &Numeric<'a>) -> Option<&'a [Self]>;
-    /// Appends items `range` of `col`, converted, to `out`.
+    /// Whether every item of `col` converts to this type; checked before any item is
+    /// applied, so that an update takes all of a column or none of it.
+    fn check_column(_col: &Numeric) -> Result<()> {
+        Ok(())
+    }
+    /// Appends items `range` of `col`, converted, to `out` (`col` passed
+    /// [`check_column`](NumericItem::check_column)).
     fn extend_converted(col: &Numeric, range: std::ops::Range<usize>, out: &mut Vec<Self>);
 }
 
@@ -159,6 +167,51 @@ macro_rules! numeric_item {
 
 numeric_item!(f64, F64);
 numeric_item!(f32, F32);
+
+/// Integers are kept exactly: every integer width converts without loss except `u64`
+/// values of 2^63 and more, which (like floats, whose conversion would round or
+/// truncate) [`check_column`](NumericItem::check_column) refuses.
+impl NumericItem for i64 {
+    fn as_items<'a>(col: &Numeric<'a>) -> Option<&'a [Self]> {
+        match *col {
+            Numeric::I64(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn check_column(col: &Numeric) -> Result<()> {
+        match *col {
+            Numeric::F32(_) | Numeric::F64(_) => Err(invalid(
+                "an int64 sketch takes integers, not floating-point numbers: convert them first",
+            )),
+            Numeric::U64(s) => match s.iter().position(|&x| i64::try_from(x).is_err()) {
+                Some(i) => Err(invalid(format!(
+                    "item {i} ({}) is beyond the int64 range of the sketch",
+                    s[i]
+                ))),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    fn extend_converted(col: &Numeric, range: std::ops::Range<usize>, out: &mut Vec<Self>) {
+        match *col {
+            Numeric::I8(s) => out.extend(s[range].iter().map(|&x| i64::from(x))),
+            Numeric::I16(s) => out.extend(s[range].iter().map(|&x| i64::from(x))),
+            Numeric::I32(s) => out.extend(s[range].iter().map(|&x| i64::from(x))),
+            Numeric::I64(s) => out.extend_from_slice(&s[range]),
+            Numeric::U8(s) => out.extend(s[range].iter().map(|&x| i64::from(x))),
+            Numeric::U16(s) => out.extend(s[range].iter().map(|&x| i64::from(x))),
+            Numeric::U32(s) => out.extend(s[range].iter().map(|&x| i64::from(x))),
+            // checked to be below 2^63
+            Numeric::U64(s) => out.extend(s[range].iter().map(|&x| x as i64)),
+            Numeric::Bool(s) => out.extend(s[range].iter().map(|&b| i64::from(b != 0))),
+            // refused by check_column
+            Numeric::F32(_) | Numeric::F64(_) => {}
+        }
+    }
+}
 
 /// An Arrow validity bitmap: bit `offset + i` (least significant bit first) says
 /// whether item `i` is present.

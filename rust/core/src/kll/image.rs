@@ -64,7 +64,8 @@ impl<T: KllItem> KllSketch<T> {
 
     /// Reads a DataSketches KLL image (from Java, C++, Python or this crate).
     /// The image does not record the item type: the caller picks `T` (`f64`
-    /// for `kll_doubles_sketch` images, `f32` for `kll_floats_sketch`).
+    /// for `kll_doubles_sketch` images, `f32` for `kll_floats_sketch`, `i64`
+    /// for Java's `KllLongsSketch`).
     /// Every field is validated; bad bytes give `Error::CorruptData`.
     pub fn deserialize(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < 8 {

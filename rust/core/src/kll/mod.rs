@@ -1,11 +1,11 @@
 //! KLL quantiles sketch with Apache DataSketches semantics and images.
 //!
-//! A KLL sketch keeps a small, weighted sample of a stream of `f64` or `f32`
-//! items from which it answers rank, quantile, CDF and PMF queries. The
+//! A KLL sketch keeps a small, weighted sample of a stream of `f64`, `f32` or
+//! `i64` items from which it answers rank, quantile, CDF and PMF queries. The
 //! compaction schedule, the level capacities, the query semantics and the
 //! serialized image are those of Apache DataSketches (`kll_sketch` in
-//! datasketches-cpp, `KllDoublesSketch` / `KllFloatsSketch` in
-//! datasketches-java), so images move both ways between this crate, Java, C++,
+//! datasketches-cpp, `KllDoublesSketch` / `KllFloatsSketch` / `KllLongsSketch`
+//! in datasketches-java), so images move both ways between this crate, Java, C++,
 //! Python, Spark, Druid and Hive.
 //!
 //! # Accuracy
@@ -34,14 +34,27 @@
 //!
 //! # Query semantics
 //!
-//! Queries search the retained items sorted with cumulative weights, as
-//! DataSketches' `quantiles_sorted_view` does. `inclusive = true` is its
-//! INCLUSIVE criterion (`rank(x)` counts items `<= x`; `quantile(r)` is the
-//! first item whose cumulative weight reaches `ceil(r * n)`), `false` is
-//! EXCLUSIVE (`rank(x)` counts items `< x`; `quantile(r)` is the first item
-//! whose cumulative weight exceeds `floor(r * n)`). Like datasketches-python
-//! 5.2 (checked), ranks 0 and 1 return the smallest and largest *retained*
-//! items, which in estimation mode need not be `min_item` / `max_item`.
+//! Queries search the retained items sorted with cumulative weights, as Java
+//! DataSketches' sorted view does (what Spark, Druid and Hive answer).
+//! `inclusive = true` is its INCLUSIVE criterion (`rank(x)` counts items
+//! `<= x`; `quantile(r)` is the first item whose cumulative weight reaches
+//! `ceil(r * n)`), `false` is EXCLUSIVE (`rank(x)` counts items `< x`;
+//! `quantile(r)` is the first item whose cumulative weight exceeds
+//! `floor(r * n)`, the largest item if none does).
+//!
+//! Java differs from DataSketches C++ (and so datasketches-python) in two ways,
+//! and this crate answers as Java does:
+//!
+//! 1. While `n <= 10^7`, `r * n` is rounded to 7 decimals before the ceiling
+//!    or floor, so a product a rounding error away from an integer counts as
+//!    that integer (`n = 200`, `r = 0.14`: weight 28, where C++ searches 29).
+//! 2. When the compactions dropped the exact min or max, the view adds it with
+//!    weight 1 taken from its neighbour: ranks 0 and 1 give `min_item` and
+//!    `max_item` (C++ gives the smallest and largest retained items), the
+//!    largest retained item has rank `(n - 1) / n`, and items between the min
+//!    and the smallest retained item have rank `1 / n`.
+//!
+//! Everywhere else the answers equal those of both libraries.
 //!
 //! # Layout
 //!
@@ -71,7 +84,8 @@ use compaction::*;
 use sorted_view::SortedView;
 
 /// An item type a [`KllSketch`] can hold: `f64` (DataSketches
-/// `kll_doubles_sketch`) or `f32` (`kll_floats_sketch`).
+/// `kll_doubles_sketch`), `f32` (`kll_floats_sketch`) or `i64` (Java's
+/// `KllLongsSketch`).
 pub trait KllItem:
     Copy + PartialOrd + Send + Sync + fmt::Debug + crate::column::NumericItem + 'static
 {
@@ -92,9 +106,20 @@ pub trait KllItem:
     /// Total order used to sort level 0 (cheaper than `partial_cmp` + unwrap,
     /// and NaN never reaches a sketch).
     fn total_cmp(&self, other: &Self) -> Ordering;
+    /// The item as a double (rounded to the nearest for `i64` beyond 2^53).
     fn to_f64(self) -> f64;
     /// The bit pattern, for exact equality (distinguishes -0.0 from 0.0).
     fn to_bits_u64(self) -> u64;
+    /// The item in a JSON summary: a number (exact for `i64`), or for a non-finite
+    /// float the string "inf" / "-inf".
+    fn to_json(self) -> serde_json::Value {
+        let f = self.to_f64();
+        serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or_else(|| {
+                serde_json::Value::String(if f > 0.0 { "inf" } else { "-inf" }.into())
+            })
+    }
 }
 
 // f64 and f32 differ only in width: one impl, written once.
@@ -141,6 +166,47 @@ macro_rules! kll_float_item {
 
 kll_float_item!(f64, 8);
 kll_float_item!(f32, 4);
+
+/// `i64` items: DataSketches' `KllLongsSketch` (Java; Spark's `kll_sketch_agg_bigint`).
+/// Its image is the doubles image with 8-byte two's-complement items in their place.
+impl KllItem for i64 {
+    const SIZE: usize = 8;
+    const TYPE_NAME: &'static str = "i64";
+    const ZERO: Self = 0;
+    const PAD: Self = i64::MAX;
+    /// Every caller passes at least 8 bytes (the image validation checks lengths
+    /// first); a shorter slice, which has no NaN to signal it, reads as 0.
+    #[inline]
+    fn from_le_slice(bytes: &[u8]) -> Self {
+        bytes
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map_or(0, i64::from_le_bytes)
+    }
+    #[inline]
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    #[inline]
+    fn is_nan(self) -> bool {
+        false
+    }
+    #[inline]
+    fn total_cmp(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline]
+    fn to_bits_u64(self) -> u64 {
+        self as u64
+    }
+    fn to_json(self) -> serde_json::Value {
+        self.into()
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Constants of the DataSketches image and of the capacity schedule.
@@ -232,7 +298,7 @@ pub fn normalized_rank_error(k: u16, pmf: bool) -> f64 {
 // ---------------------------------------------------------------------------
 // The sketch.
 
-/// KLL quantiles sketch over `f64` or `f32` items; see the module docs.
+/// KLL quantiles sketch over `f64`, `f32` or `i64` items; see the module docs.
 pub struct KllSketch<T: KllItem> {
     k: u16,
     min_k: u16,
@@ -536,17 +602,7 @@ impl<T: KllItem> KllSketch<T> {
     /// occupancy and the error bounds. Non-finite min/max are written as the
     /// strings "inf", "-inf".
     pub fn to_json(&self) -> serde_json::Value {
-        let num = |x: Option<T>| match x {
-            None => serde_json::Value::Null,
-            Some(v) => {
-                let f = v.to_f64();
-                serde_json::Number::from_f64(f)
-                    .map(serde_json::Value::Number)
-                    .unwrap_or_else(|| {
-                        serde_json::Value::String(if f > 0.0 { "inf" } else { "-inf" }.into())
-                    })
-            }
-        };
+        let num = |x: Option<T>| x.map_or(serde_json::Value::Null, KllItem::to_json);
         let levels: Vec<serde_json::Value> = (0..self.num_levels())
             .map(|h| {
                 json!({

@@ -33,11 +33,10 @@ impl<T: KllItem> KllSketch<T> {
     }
 
     /// The approximate quantile at normalized `rank`. Inclusive: the smallest
-    /// retained item whose inclusive rank (weight of items `<=` it) is at
-    /// least `rank`. Exclusive: the smallest retained item whose inclusive
-    /// rank exceeds `rank`. Ranks 0 and 1 give the smallest and largest
-    /// retained items (the min/max items only in exact mode), as in
-    /// DataSketches.
+    /// item of the sorted view whose inclusive rank (weight of items `<=` it) is
+    /// at least `rank`. Exclusive: the smallest whose inclusive rank exceeds
+    /// `rank`. Ranks 0 and 1 give the exact min and max, as in Java DataSketches
+    /// (see the module docs for the two ways this differs from C++/Python).
     pub fn quantile(&self, rank: f64, inclusive: bool) -> Result<T> {
         self.ensure_non_empty()?;
         Self::check_rank(rank)?;
@@ -120,13 +119,30 @@ impl<T: KllItem> KllSketch<T> {
     }
 }
 
-/// The retained items sorted, with cumulative weights: what every query
-/// searches (DataSketches' `quantiles_sorted_view`).
+/// Up to this `n`, Java rounds `rank * n` to 7 decimals before taking its ceiling
+/// or floor, so that a product a rounding error away from an integer counts as that
+/// integer (0.14 * 200 = 28.000000000000004 searches weight 28, not 29).
+const TAIL_ROUNDING_MAX_N: u64 = 10_000_000;
+
+/// `round(x * 1e7) / 1e7` for `0 <= x <= 1e7`, ties up, as Java's
+/// `Math.round(x * 1e7) / 1e7`. `x * 1e7 < 2^53`, so the fraction `t - trunc(t)`
+/// is exact and no libm call is needed.
+#[inline]
+fn round_to_7_decimals(x: f64) -> f64 {
+    let t = x * 1e7;
+    let whole = t as i64;
+    let rounded = whole + i64::from(t - whole as f64 >= 0.5);
+    rounded as f64 / 1e7
+}
+
+/// The retained items sorted, with cumulative weights, and the exact min and max
+/// where the compactions dropped them: what every query searches (Java
+/// DataSketches' `DoublesSketchSortedView` and its siblings).
 pub(super) struct SortedView<T> {
-    items: Vec<T>,
-    cum: Vec<u64>,
-    total: u64,
-    total_f64: f64,
+    pub(super) items: Vec<T>,
+    pub(super) cum: Vec<u64>,
+    pub(super) total: u64,
+    pub(super) total_f64: f64,
 }
 
 impl<T: KllItem> SortedView<T> {
@@ -144,12 +160,28 @@ impl<T: KllItem> SortedView<T> {
         // the run detection makes it a merge of runs in practice.
         entries.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
         let mut total = 0u64;
-        let mut items = Vec::with_capacity(entries.len());
-        let mut cum = Vec::with_capacity(entries.len());
+        let mut items = Vec::with_capacity(entries.len() + 2);
+        let mut cum = Vec::with_capacity(entries.len() + 2);
         for (x, w) in entries {
             total += w;
             items.push(x);
             cum.push(total);
+        }
+        // Java's sorted view (IncludeMinMax): an exact min or max the compactions
+        // dropped takes weight 1 from its neighbour, so ranks 0 and 1 answer the true
+        // extremes. The min then has cumulative weight 1, the largest retained item
+        // total - 1.
+        if let (Some(&lo), Some(&hi)) = (items.first(), items.last()) {
+            if hi != s.max_item {
+                let last = cum.len() - 1;
+                cum[last] = total - 1;
+                items.push(s.max_item);
+                cum.push(total);
+            }
+            if lo != s.min_item {
+                items.insert(0, s.min_item);
+                cum.insert(0, 1);
+            }
         }
         SortedView {
             items,
@@ -171,11 +203,15 @@ impl<T: KllItem> SortedView<T> {
         }
     }
 
-    /// The cumulative weight a quantile query at `rank` searches for.
+    /// The cumulative weight a quantile query at `rank` searches for: `rank * n`
+    /// rounded up (inclusive) or down (exclusive), after Java's tail rounding.
     #[inline]
     pub(super) fn weight(&self, rank: f64, inclusive: bool) -> u64 {
         const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-        let scaled = rank * self.total_f64;
+        let mut scaled = rank * self.total_f64;
+        if self.total <= TAIL_ROUNDING_MAX_N {
+            scaled = round_to_7_decimals(scaled);
+        }
         // floor and ceil of a non-negative value without f64::ceil (a libm
         // call on baseline x86-64) and, below 2^63, with the one-instruction
         // signed conversions rather than the unsigned ones
