@@ -266,6 +266,7 @@ class KllSketch(MergeableSketch):
     # ---- updates ----
 
     def update(self, values: Any, progress: Progress = None) -> None:
+        """Adds one number or many (see the class: what each dtype accepts, progress)."""
         if self._dtype is _INT64:
             # refused now rather than when the buffer of scalars is flushed
             t = type(values)
