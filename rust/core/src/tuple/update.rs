@@ -8,6 +8,7 @@ use super::summary::{Summary, SummaryMode};
 use super::table::TupleTable;
 use super::{bound_of, check_lg_k, estimate_of, CompactTuple, DEFAULT_LG_K};
 use crate::bulk;
+use crate::column::{Column, HashVisitor};
 use crate::hash::{hash_bytes, hash_f64, hash_i64, seed_hash, DEFAULT_SEED};
 use crate::theta::table::starting_theta;
 use crate::theta::{theta_fraction, MAX_THETA};
@@ -118,6 +119,56 @@ impl<S: Summary> UpdateTuple<S> {
             }
             Ok(())
         })
+    }
+
+    /// Bulk update with a column of keys (hashed as [`Column::visit_hashes`] hashes them:
+    /// as Theta hashes items) and their values: key `i` carries `values[i]`. Null and
+    /// empty keys are skipped with their values. The same as single updates in order;
+    /// progress and cancellation as [`Self::update_with`]. A `values` of another length
+    /// than the column is an `InvalidArgument` error (nothing applied).
+    pub fn update_column(
+        &mut self,
+        keys: &Column<'_>,
+        values: &[S::Value],
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()> {
+        if values.len() != keys.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} values for {} keys: each key needs one value",
+                values.len(),
+                keys.len()
+            )));
+        }
+        struct Pairs<'s, 'v, S: Summary> {
+            sketch: &'s mut UpdateTuple<S>,
+            values: &'v [S::Value],
+            progress: &'s mut dyn FnMut(u64, u64) -> bool,
+        }
+        impl<S: Summary> HashVisitor for Pairs<'_, '_, S> {
+            type Out = Result<()>;
+            fn visit<H: Fn(usize) -> Option<(u64, u64)> + Sync>(
+                self,
+                n: usize,
+                hash_at: H,
+            ) -> Result<()> {
+                let values = self.values;
+                self.sketch.update_with(
+                    n,
+                    |i| hash_at(i).map(|h| h.0),
+                    |i| values[i],
+                    self.progress,
+                )
+            }
+        }
+        let seed = self.seed;
+        keys.visit_hashes(
+            seed,
+            Pairs {
+                sketch: self,
+                values,
+                progress,
+            },
+        )
     }
 
     pub fn is_empty(&self) -> bool {
