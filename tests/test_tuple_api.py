@@ -176,21 +176,17 @@ def test_mixed_key_lists_take_values_in_order():
     assert t.summary() == 15.0
 
 
-def test_keys_hash_as_theta_items():
-    keys = np.arange(50_000) * 31
-    t = TupleSketch(lg_k=10, mode="alwaysone")
-    t.update(keys, np.ones(keys.size))
-    th = ThetaSketch(lg_k=10)
-    th.update(keys)
-    # The same hashes sampled: the intersection with Theta's keys keeps every one of ours
-    # below the smaller theta, and at one theta the estimates agree.
-    both = t & th
-    assert both.num_retained >= 0.9 * min(t.num_retained, th.num_retained)
-    small = TupleSketch()
-    small.update(keys[:100], np.ones(100))
-    small_th = ThetaSketch()
-    small_th.update(keys[:100])
-    assert (small - small_th).estimate() == 0 and (small & small_th).estimate() == 100
+def test_keys_hash_and_sample_as_theta_items():
+    for n in (100, 5000, 200_000):
+        keys = np.arange(n) * 31
+        t = TupleSketch(lg_k=10, mode="alwaysone")
+        t.update(keys, np.ones(keys.size))
+        th = ThetaSketch(lg_k=10)
+        th.update(keys)
+        # The same hashes, the same QuickSelect table: the same sample, theta and estimate.
+        assert (t.theta, t.num_retained, t.estimate()) == (th.theta, th.num_retained, th.estimate())
+        both = t & th
+        assert both.num_retained == t.num_retained and (t - th).num_retained == 0
 
 
 @pytest.mark.parametrize("lg_k", [4, 8, 12, 16])
