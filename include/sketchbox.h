@@ -178,6 +178,45 @@ typedef enum {
 } SkFixedEncoding;
 
 /*
+ The summary a tuple sketch keeps per key.
+ */
+typedef enum {
+  /*
+   A double per key (Java's DoubleSummary; Spark's tuple_sketch_*_double): values are
+   double, summary aggregates double.
+   */
+  SK_TUPLE_DOUBLE = 1,
+  /*
+   An int32 per key (Java's IntegerSummary; Spark's tuple_sketch_*_integer): values
+   are int32 (a sum wraps as Java's int does), summary aggregates int64.
+   */
+  SK_TUPLE_INTEGER = 2,
+} SkTupleSummary;
+
+/*
+ How a key's summary combines its values (the mode byte of each summary in an image;
+ Spark's mode names "sum", "min", "max", "alwaysone").
+ */
+typedef enum {
+  /*
+   Adds the values (from 0).
+   */
+  SK_TUPLE_SUM = 0,
+  /*
+   Keeps the smallest (from +infinity, or INT32_MAX); a NaN value never enters.
+   */
+  SK_TUPLE_MIN = 1,
+  /*
+   Keeps the largest (from -infinity, or INT32_MIN); a NaN value never enters.
+   */
+  SK_TUPLE_MAX = 2,
+  /*
+   Always 1: the sketch counts keys.
+   */
+  SK_TUPLE_ALWAYSONE = 3,
+} SkTupleMode;
+
+/*
  A Count-Min sketch of non-negative integer weights whose images are
  datasketches-python's `count_min_sketch` (family 18; row seeds as its Linux wheels
  draw them, so images do not cross with DataSketches Java). For an item of true
@@ -251,6 +290,17 @@ typedef struct SkKll SkKll;
  their inputs one at a time, so they never deadlock, even on the same handle twice).
  */
 typedef struct SkTheta SkTheta;
+
+/*
+ A tuple sketch in one of two states: an update sketch (sk_tuple_new, or a copy of
+ one), which accepts (key, value) pairs, or a compact sketch (the result of a set
+ operation or of sk_tuple_deserialize), which is immutable: updating it fails with
+ SK_ERR_READ_ONLY. Both answer every query, serialize, and enter set operations.
+ Owned by the caller; released by sk_tuple_free. Safe to share between threads: every
+ call takes the handle's internal lock (set operations lock their inputs one at a
+ time, so they never deadlock, even on the same handle twice).
+ */
+typedef struct SkTuple SkTuple;
 
 /*
  A byte buffer owned by the caller, released with sk_bytes_free.
@@ -1554,6 +1604,352 @@ int32_t sk_theta_update_fixed(SkTheta *sketch,
                               size_t itemsize,
                               size_t n,
                               int32_t encoding,
+                              SkProgressFn progress,
+                              void *user);
+
+/*
+ Creates an empty update sketch in *out: summaries of type `summary` (an
+ SkTupleSummary) combining values by `mode` (an SkTupleMode), nominal size
+ k = 2^lg_k (lg_k in 4..=26; Spark's lgNomEntries, default 12), hash `seed` (9001 is
+ the only seed DataSketches Java and Spark use; sketches combine only with sketches of
+ the same seed). Keys hash exactly as a Theta sketch's items, so a tuple sketch and a
+ Theta sketch of the same keys retain the same hashes. On success *out owns the sketch.
+ */
+int32_t sk_tuple_new(int32_t summary, int32_t lg_k, int32_t mode, uint64_t seed, SkTuple **out);
+
+/*
+ Releases a sketch; NULL is accepted and ignored.
+ */
+void sk_tuple_free(SkTuple *sketch);
+
+/*
+ Makes an independent copy of `sketch` (same state: update or compact) in *out.
+ */
+int32_t sk_tuple_copy(const SkTuple *sketch, SkTuple **out);
+
+/*
+ Writes the sketch's summary type (an SkTupleSummary) to *out.
+ */
+int32_t sk_tuple_summary_type(const SkTuple *sketch, int32_t *out);
+
+/*
+ Writes the sketch's summary mode (an SkTupleMode) to *out: the mode of its updates,
+ of the set operation that made it, or the one its image was read with.
+ */
+int32_t sk_tuple_mode(const SkTuple *sketch, int32_t *out);
+
+/*
+ Writes the estimate of the number of distinct keys to *out (Spark's
+ tuple_sketch_estimate_*: the retained count, divided by theta in estimation mode).
+ */
+int32_t sk_tuple_estimate(const SkTuple *sketch, double *out);
+
+/*
+ Writes the approximate lower confidence bound of the number of distinct keys at
+ `num_std` (1, 2 or 3) standard deviations to *out (Theta's binomial bounds on the
+ retained count; the count itself while exact). Spark has no such function.
+ */
+int32_t sk_tuple_lower_bound(const SkTuple *sketch, int32_t num_std, double *out);
+
+/*
+ Writes the approximate upper confidence bound at `num_std` (1, 2 or 3) standard
+ deviations to *out (see sk_tuple_lower_bound).
+ */
+int32_t sk_tuple_upper_bound(const SkTuple *sketch, int32_t num_std, double *out);
+
+/*
+ Writes theta, the sampled fraction of the hash space, in (0, 1] to *out (Spark's
+ tuple_sketch_theta_*; 1 while exact and for an empty sketch).
+ */
+int32_t sk_tuple_theta(const SkTuple *sketch, double *out);
+
+/*
+ Writes the number of retained keys to *out (an update sketch retains up to 15/16 of
+ 2k before it rebuilds to k, as Java's does).
+ */
+int32_t sk_tuple_num_retained(const SkTuple *sketch, uint32_t *out);
+
+/*
+ Writes true to *out if no key was ever presented to the sketch (or to the inputs of
+ the set operation that made it, as DataSketches defines it), else false.
+ */
+int32_t sk_tuple_is_empty(const SkTuple *sketch, bool *out);
+
+/*
+ Writes the hash seed the sketch was built (or read) with to *out.
+ */
+int32_t sk_tuple_seed(const SkTuple *sketch, uint64_t *out);
+
+/*
+ Writes the lg_k an update sketch was built with to *out (0 for a compact sketch,
+ whose image does not record it).
+ */
+int32_t sk_tuple_lg_k(const SkTuple *sketch, uint8_t *out);
+
+/*
+ Writes Spark's tuple_sketch_summary_double(sketch, mode) of a double sketch to *out:
+ the retained summaries' values aggregated by `mode` (an SkTupleMode) in entry order,
+ not scaled by theta: their sum, minimum or maximum (a NaN wins; 0 with no entries), or
+ their number for SK_TUPLE_ALWAYSONE. An integer sketch gives SK_ERR_INCOMPATIBLE.
+ */
+int32_t sk_tuple_summary_double(const SkTuple *sketch, int32_t mode, double *out);
+
+/*
+ Writes Spark's tuple_sketch_summary_integer(sketch, mode) of an integer sketch to
+ *out: as sk_tuple_summary_double, each value widened to int64 first (a sum wraps as
+ an int64). A double sketch gives SK_ERR_INCOMPATIBLE.
+ */
+int32_t sk_tuple_summary_integer(const SkTuple *sketch, int32_t mode, int64_t *out);
+
+/*
+ Writes to *out a new compact sketch, the union of `n` inputs as DataSketches Java's
+ tuple Union(2^lg_k, mode) fed them in order computes it (Spark's tuple_union_* and
+ tuple_union_theta_*; empty for n = 0). Input i is the tuple sketch sketches[i] or,
+ where that is NULL (or `sketches` is NULL), the Theta sketch thetas[i], whose keys
+ enter with a fresh summary of `mode` (0, +inf, -inf or 1); exactly one of the two must
+ be given. A key in several inputs gets its summaries combined by `mode` (an
+ SkTupleMode); a key in one keeps that input's summary. `lg_k`: 4..=26, or 0 for the
+ largest lg_k of the update sketches among the inputs (12 if none). The tuple inputs
+ must share one summary type, which the result has (double with none); every non-empty
+ input must have been built with `seed` (else SK_ERR_INCOMPATIBLE, naming the input).
+ The inputs are unchanged and may repeat.
+ */
+int32_t sk_tuple_union_many(const SkTuple *const *sketches,
+                            const SkTheta *const *thetas,
+                            size_t n,
+                            int32_t lg_k,
+                            int32_t mode,
+                            uint64_t seed,
+                            SkTuple **out);
+
+/*
+ Writes to *out a new compact sketch, the union of the `n` compact tuple images at
+ `data[i]` (`lens[i]` bytes each) of summary type `summary`, read with `seed`: the same
+ result as deserializing each and calling sk_tuple_union_many, in one call (`lg_k` 0
+ means 12). An invalid image gives SK_ERR_CORRUPT_DATA, another seed
+ SK_ERR_INCOMPATIBLE, each naming the image, and no result.
+ */
+int32_t sk_tuple_union_images(const uint8_t *const *data,
+                              const size_t *lens,
+                              size_t n,
+                              int32_t summary,
+                              int32_t lg_k,
+                              int32_t mode,
+                              uint64_t seed,
+                              SkTuple **out);
+
+/*
+ Writes to *out a new compact sketch, the intersection of the `n` (at least 1) inputs
+ as DataSketches Java's tuple Intersection(mode) fed them in order computes it
+ (Spark's tuple_intersection_* and tuple_intersection_theta_*): the keys in every
+ input, each with its summaries combined by `mode` (an SkTupleMode; a Theta input's
+ keys carry a fresh summary of `mode`). Inputs as sk_tuple_union_many's.
+ */
+int32_t sk_tuple_intersection_many(const SkTuple *const *sketches,
+                                   const SkTheta *const *thetas,
+                                   size_t n,
+                                   int32_t mode,
+                                   uint64_t seed,
+                                   SkTuple **out);
+
+/*
+ Writes to *out a new compact sketch of the keys of `a` not in `b` (Java's tuple AnotB
+ with `seed`; Spark's tuple_difference_*), with a's summaries unchanged, in a's order.
+ `b` is the tuple sketch `b`, or the Theta sketch `b_theta` where `b` is NULL
+ (tuple_difference_theta_*); exactly one must be given. A tuple `b` must have a's
+ summary type. The result keeps a's mode.
+ */
+int32_t sk_tuple_a_not_b(const SkTuple *a,
+                         const SkTuple *b,
+                         const SkTheta *b_theta,
+                         uint64_t seed,
+                         SkTuple **out);
+
+/*
+ Writes the sketch's compact image to *out: family 9, serial version 3, entries in
+ hash-table order, the bytes DataSketches Java's compact().toByteArray() writes for the
+ same sketch (for an update sketch, what Spark's tuple_sketch_agg_* writes for a
+ partition of the same rows). Free it with sk_bytes_free.
+ */
+int32_t sk_tuple_serialize(const SkTuple *sketch, SkBytes *out);
+
+/*
+ Reads a compact tuple image (serial version 3, from sketchbox, DataSketches Java or
+ C++, or Spark) of summary type `summary` (an SkTupleSummary) built with `seed` into a
+ new compact sketch in *out, whose mode for later set operations is `mode` (an
+ SkTupleMode; -1: the mode the image's summaries share, sum if they share none).
+ Bytes that are not a valid image (an integer image read as double included) give
+ SK_ERR_CORRUPT_DATA (never read out of bounds); an image of another seed gives
+ SK_ERR_INCOMPATIBLE.
+ */
+int32_t sk_tuple_deserialize(const uint8_t *data,
+                             size_t len,
+                             int32_t summary,
+                             int32_t mode,
+                             uint64_t seed,
+                             SkTuple **out);
+
+/*
+ Writes a JSON summary (UTF-8, not NUL-terminated) of the sketch to *out: its kind
+ ("update" or "compact"), summary type and mode, parameters, theta, counts, estimate,
+ 2-sd bounds and summary aggregates. Free it with sk_bytes_free.
+ */
+int32_t sk_tuple_to_json(const SkTuple *sketch, SkBytes *out);
+
+/*
+ Updates an update tuple sketch with `len` numbers of element type `dtype` (an SkDtype) at
+ `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT). Integers
+ are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by their bit
+ pattern), floats as double with -0.0 and NaN canonicalised, as Apache DataSketches
+ does. Large inputs are hashed on every core and applied in order, so the result
+ equals one-by-one updates. If `progress` cancels, the sketch holds the items of
+ every completed block (a prefix of the input) and the call returns SK_ERR_CANCELLED.
+ Each item is a key, hashed with the sketch's seed as a Theta sketch hashes items; key
+ i carries values[i]: `values` holds one value per item (nulls and empty strings
+ included, skipped with their key) of `value_dtype`, SK_DTYPE_F64 for a double sketch,
+ SK_DTYPE_I32 for an integer one (else SK_ERR_INVALID_ARGUMENT). The one-item forms
+ take it as `key_value`, a double, which must be an int32 for an integer sketch. A
+ compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_tuple_update_numeric(SkTuple *sketch,
+                                const void *data,
+                                size_t len,
+                                int32_t dtype,
+                                const void *values,
+                                int32_t value_dtype,
+                                SkProgressFn progress,
+                                void *user);
+
+/*
+ sk_tuple_update_numeric for int64 items.
+ */
+int32_t sk_tuple_update_i64(SkTuple *sketch,
+                            const int64_t *data,
+                            size_t len,
+                            const void *values,
+                            int32_t value_dtype,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ sk_tuple_update_numeric for uint64 items.
+ */
+int32_t sk_tuple_update_u64(SkTuple *sketch,
+                            const uint64_t *data,
+                            size_t len,
+                            const void *values,
+                            int32_t value_dtype,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ sk_tuple_update_numeric for double items.
+ */
+int32_t sk_tuple_update_f64(SkTuple *sketch,
+                            const double *data,
+                            size_t len,
+                            const void *values,
+                            int32_t value_dtype,
+                            SkProgressFn progress,
+                            void *user);
+
+/*
+ Updates an update tuple sketch with one int64 item (the cheapest call for item-at-a-time
+ use).
+ Each item is a key, hashed with the sketch's seed as a Theta sketch hashes items; key
+ i carries values[i]: `values` holds one value per item (nulls and empty strings
+ included, skipped with their key) of `value_dtype`, SK_DTYPE_F64 for a double sketch,
+ SK_DTYPE_I32 for an integer one (else SK_ERR_INVALID_ARGUMENT). The one-item forms
+ take it as `key_value`, a double, which must be an int32 for an integer sketch. A
+ compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_tuple_update_one_i64(SkTuple *sketch, int64_t value, double key_value);
+
+/*
+ Updates an update tuple sketch with one uint64 item (hashed by its bit pattern, like an int64).
+ Each item is a key, hashed with the sketch's seed as a Theta sketch hashes items; key
+ i carries values[i]: `values` holds one value per item (nulls and empty strings
+ included, skipped with their key) of `value_dtype`, SK_DTYPE_F64 for a double sketch,
+ SK_DTYPE_I32 for an integer one (else SK_ERR_INVALID_ARGUMENT). The one-item forms
+ take it as `key_value`, a double, which must be an int32 for an integer sketch. A
+ compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_tuple_update_one_u64(SkTuple *sketch, uint64_t value, double key_value);
+
+/*
+ Updates an update tuple sketch with one double item.
+ Each item is a key, hashed with the sketch's seed as a Theta sketch hashes items; key
+ i carries values[i]: `values` holds one value per item (nulls and empty strings
+ included, skipped with their key) of `value_dtype`, SK_DTYPE_F64 for a double sketch,
+ SK_DTYPE_I32 for an integer one (else SK_ERR_INVALID_ARGUMENT). The one-item forms
+ take it as `key_value`, a double, which must be an int32 for an integer sketch. A
+ compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_tuple_update_one_f64(SkTuple *sketch, double value, double key_value);
+
+/*
+ Updates an update tuple sketch with one string or byte string of `len` bytes; an empty one
+ is not an item and is ignored.
+ Each item is a key, hashed with the sketch's seed as a Theta sketch hashes items; key
+ i carries values[i]: `values` holds one value per item (nulls and empty strings
+ included, skipped with their key) of `value_dtype`, SK_DTYPE_F64 for a double sketch,
+ SK_DTYPE_I32 for an integer one (else SK_ERR_INVALID_ARGUMENT). The one-item forms
+ take it as `key_value`, a double, which must be an int32 for an integer sketch. A
+ compact sketch gives SK_ERR_READ_ONLY.
+ */
+int32_t sk_tuple_update_one_bytes(SkTuple *sketch,
+                                  const uint8_t *data,
+                                  size_t len,
+                                  double key_value);
+
+/*
+ Updates an update tuple sketch with `n` strings in Arrow layout: item i is bytes data[offsets[i]
+ .. offsets[i+1]] (offsets hold n+1 entries of `offset_width` bytes, 4 for Arrow
+ string/binary, 8 for large_string/large_binary; aligned to that width; NULL is
+ accepted when n is 0). `validity` is an optional Arrow validity bitmap (NULL: all
+ valid) whose bit `validity_offset + i` says whether item i is present; null and
+ empty items are skipped. The input is validated before any item is applied. Cancellation
+ as sk_tuple_update_numeric.
+ */
+int32_t sk_tuple_update_strings(SkTuple *sketch,
+                                const uint8_t *data,
+                                size_t data_len,
+                                const void *offsets,
+                                int32_t offset_width,
+                                size_t n,
+                                const uint8_t *validity,
+                                size_t validity_offset,
+                                const void *values,
+                                int32_t value_dtype,
+                                SkProgressFn progress,
+                                void *user);
+
+/*
+ Updates an update tuple sketch with the items of `data` separated by the byte `delimiter`,
+ which no item contains (e.g. strings joined with "\\0"): `len` bytes hold count(delimiter)
+ + 1 items; empty ones are skipped. Cancellation as sk_tuple_update_numeric.
+ */
+int32_t sk_tuple_update_delimited(SkTuple *sketch,
+                                  const uint8_t *data,
+                                  size_t len,
+                                  uint8_t delimiter,
+                                  const void *values,
+                                  int32_t value_dtype,
+                                  SkProgressFn progress,
+                                  void *user);
+
+/*
+ Updates an update tuple sketch with `n` fixed-width items of `itemsize` bytes each (NumPy
+ `S` or `U` arrays), encoded as `encoding` (an SkFixedEncoding); trailing NULs are
+ padding and empty items are skipped. Cancellation as sk_tuple_update_numeric.
+ */
+int32_t sk_tuple_update_fixed(SkTuple *sketch,
+                              const void *data,
+                              size_t itemsize,
+                              size_t n,
+                              int32_t encoding,
+                              const void *values,
+                              int32_t value_dtype,
                               SkProgressFn progress,
                               void *user);
 

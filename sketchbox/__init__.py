@@ -28,6 +28,7 @@ from .hll import HyperLogLog
 from .kll import KllSketch
 from .profile import Profile, ProfileError, profile
 from .theta import ThetaSketch
+from .tuple import TupleSketch
 
 __version__ = _ffi.string(_lib.sk_version()).decode()
 
@@ -58,6 +59,7 @@ __all__ = [
     "HyperLogLog",
     "KllSketch",
     "ThetaSketch",
+    "TupleSketch",
     "Profile",
     "ProfileError",
     "profile",

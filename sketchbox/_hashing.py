@@ -3,10 +3,12 @@ and their distinct-count answers."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from . import _input
 from ._base import NativeSketch, Progress, int_param
+
+Compactable = TypeVar("Compactable", bound="CompactableSketch")
 
 
 class HashSketch(NativeSketch):
@@ -46,3 +48,33 @@ class HashSketch(NativeSketch):
     def is_empty(self) -> bool:
         """True before any item was added."""
         return bool(self._get("is_empty", "bool"))
+
+
+class CompactableSketch(HashSketch):
+    """A sketch in one of two states (Theta, tuple): an *update* sketch takes items; a
+    *compact* one (a set operation's result, or read from bytes) is immutable, and
+    updating it raises ``ReadOnlySketchError``. ``copy()`` keeps the state."""
+
+    __slots__ = ("_updatable",)
+    _updatable: bool
+    # Whether update sketches buffer scalar items (see NativeSketch).
+    _buffers_scalars: ClassVar[bool] = True
+
+    @classmethod
+    def _compact(cls: type[Compactable], out: Any) -> Compactable:
+        obj = cls._wrap(out, buffered=False)
+        obj._updatable = False
+        return obj
+
+    def _like(self: Compactable, out: Any) -> Compactable:
+        if not self._updatable:
+            return self._compact(out)
+        obj = self._wrap(out, buffered=self._buffers_scalars)
+        obj._updatable = True
+        return obj
+
+    @property
+    def is_compact(self) -> bool:
+        """True for an immutable sketch (a set operation's result, or read from bytes)."""
+        self._p()
+        return not self._updatable

@@ -37,7 +37,7 @@ from typing import Any, Optional, Union
 
 from . import _input
 from ._base import BytesLike, check, image_buffer, int_param, take_bytes
-from ._hashing import HashSketch
+from ._hashing import CompactableSketch
 from ._native import ffi, lib
 
 DEFAULT_SEED = 9001
@@ -47,7 +47,7 @@ def _seed(seed: Any) -> int:
     return int_param("seed", seed, 0, 2**64 - 1)
 
 
-class ThetaSketch(HashSketch):
+class ThetaSketch(CompactableSketch):
     """Estimates the number of distinct items, and of unions, intersections and
     differences of sets of items.
 
@@ -66,7 +66,7 @@ class ThetaSketch(HashSketch):
     items. ``a |= b`` rebinds ``a`` to the (compact) union.
     """
 
-    __slots__ = ("_updatable",)
+    __slots__ = ()
     _family = "theta"
     _handle_type = "SkTheta"
 
@@ -80,20 +80,6 @@ class ThetaSketch(HashSketch):
         check(lib.sk_theta_new(lg_k, p, _seed(seed), out))
         super().__init__(out[0])
         self._updatable = True
-
-    @classmethod
-    def _compact(cls, out: Any) -> ThetaSketch:
-        obj = cls._wrap(out, buffered=False)
-        obj._updatable = False
-        return obj
-
-    def _like(self, out: Any) -> ThetaSketch:
-        # copy() keeps the kind: update or compact
-        if not self._updatable:
-            return self._compact(out)
-        obj = self._wrap(out)
-        obj._updatable = True
-        return obj
 
     # ---- queries ----
 
@@ -116,12 +102,6 @@ class ThetaSketch(HashSketch):
     def seed(self) -> int:
         """The hash seed; only sketches of one seed combine."""
         return int(self._get("seed", "uint64_t"))
-
-    @property
-    def is_compact(self) -> bool:
-        """True for an immutable sketch (a set operation's result, or read from bytes)."""
-        self._p()
-        return not self._updatable
 
     # ---- set operations ----
 

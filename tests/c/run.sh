@@ -104,29 +104,25 @@ fi
 check_summary "$WORK/test_capi_vg.out"
 ok "test_capi under valgrind: $(tail -n 1 "$WORK/test_capi_vg.out") ($((SECONDS - T0)) s)"
 
-step "test_kll (plain and under valgrind)"
-gcc -std=c99 -Wall -Wextra -Werror -O1 -g -I"$INC" "$HERE/test_kll.c" "${LINK[@]}" -lm \
-    -o "$WORK/test_kll"
-"$WORK/test_kll" >"$WORK/test_kll.out" || { cat "$WORK/test_kll.out"; die "test_kll"; }
-check_summary "$WORK/test_kll.out"
-if ! "${VG[@]}" --log-file="$WORK/vg_test_kll.log" "$WORK/test_kll" >"$WORK/test_kll_vg.out"; then
-    cat "$WORK/test_kll_vg.out" "$WORK/vg_test_kll.log"
-    die "test_kll under valgrind"
-fi
-check_summary "$WORK/test_kll_vg.out"
-ok "test_kll: $(tail -n 1 "$WORK/test_kll.out"), also under valgrind"
+# A family's C test, tests/c/<name>.c: built, run plain and under valgrind.
+family_test() {
+    local name=$1
+    step "$name (plain and under valgrind)"
+    gcc -std=c99 -Wall -Wextra -Werror -O1 -g -I"$INC" "$HERE/$name.c" "${LINK[@]}" -lm \
+        -o "$WORK/$name"
+    "$WORK/$name" >"$WORK/$name.out" || { cat "$WORK/$name.out"; die "$name"; }
+    check_summary "$WORK/$name.out"
+    if ! "${VG[@]}" --log-file="$WORK/vg_$name.log" "$WORK/$name" >"$WORK/${name}_vg.out"; then
+        cat "$WORK/${name}_vg.out" "$WORK/vg_$name.log"
+        die "$name under valgrind"
+    fi
+    check_summary "$WORK/${name}_vg.out"
+    ok "$name: $(tail -n 1 "$WORK/$name.out"), also under valgrind"
+}
 
-step "test_theta (plain and under valgrind)"
-gcc -std=c99 -Wall -Wextra -Werror -O1 -g -I"$INC" "$HERE/test_theta.c" "${LINK[@]}" -lm \
-    -o "$WORK/test_theta"
-"$WORK/test_theta" >"$WORK/test_theta.out" || { cat "$WORK/test_theta.out"; die "test_theta"; }
-check_summary "$WORK/test_theta.out"
-if ! "${VG[@]}" --log-file="$WORK/vg_test_theta.log" "$WORK/test_theta" >"$WORK/test_theta_vg.out"; then
-    cat "$WORK/test_theta_vg.out" "$WORK/vg_test_theta.log"
-    die "test_theta under valgrind"
-fi
-check_summary "$WORK/test_theta_vg.out"
-ok "test_theta: $(tail -n 1 "$WORK/test_theta.out"), also under valgrind"
+family_test test_kll
+family_test test_theta
+family_test test_tuple
 
 # The estimate of HyperLogLog(12) (HLL_8) over the lines of a file, as count_distinct
 # splits them (on "\n", one trailing "\r" removed from terminated lines), as str.

@@ -10,32 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passed++;                                                      \
-        } else {                                                           \
-            failed++;                                                      \
-            printf("FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond,     \
-                   sk_last_error());                                       \
-        }                                                                  \
-    } while (0)
-
-/* A call returns the expected status; on mismatch prints both and the last error. */
-#define CHECK_STATUS(call, want)                                                    \
-    do {                                                                            \
-        int32_t got_ = (call);                                                      \
-        if (got_ == (want)) {                                                       \
-            passed++;                                                               \
-        } else {                                                                    \
-            failed++;                                                               \
-            printf("FAIL %s:%d: %s returned %d, expected %d (%s)\n", __FILE__,      \
-                   __LINE__, #call, (int)got_, (int)(want), sk_last_error());       \
-        }                                                                           \
-    } while (0)
-#define CHECK_OK(call) CHECK_STATUS(call, SK_OK)
+#include "check.h"
 
 #define SEED 9001u
 #define LG_K 12

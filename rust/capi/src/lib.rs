@@ -10,6 +10,7 @@ mod frequent;
 mod hll;
 mod kll;
 mod theta;
+mod tuple;
 mod update;
 
 pub use common::*;
@@ -18,3 +19,4 @@ pub use frequent::*;
 pub use hll::*;
 pub use kll::*;
 pub use theta::*;
+pub use tuple::*;

@@ -64,7 +64,7 @@ impl Theta {
     }
 
     /// Calls `f` with the sketch in compact form (ordered, for an update sketch).
-    fn with_compact<R>(&self, f: impl FnOnce(&CompactTheta) -> R) -> R {
+    pub(crate) fn with_compact<R>(&self, f: impl FnOnce(&CompactTheta) -> R) -> R {
         match self {
             Theta::Update(u) => f(&u.compact(true)),
             Theta::Compact(c, _) => f(c),

@@ -70,15 +70,33 @@ pub(crate) unsafe fn one_bytes(
 /// `sk_<$fam>_update_*`, in a module `$module`. `$target` names what is updated in the
 /// docs ("the sketch"), `$note` (a line starting with a space) says what differs
 /// between families.
+///
+/// A family whose items carry something more (a tuple sketch's keys carry values) names
+/// its own two appliers and their extra parameters, which every generated function takes
+/// after its items and before `progress`: `bulk: f[extra: T, ...]` is called as
+/// `f(sketch, make_column, extra..., progress, user)`, `one: g[extra: T, ...]` as
+/// `g(sketch, extra..., hash)`. Without them the appliers are [`update_column`] and
+/// [`update_one`] of a [`HashHandle`].
 macro_rules! hash_update_surface {
     ($module:ident, $handle:ty, $fam:literal, $target:literal, $note:literal) => {
+        $crate::update::hash_update_surface!(
+            $module, $handle, $fam, $target, $note,
+            bulk: $crate::update::update_column[],
+            one: $crate::update::update_one[]
+        );
+    };
+    (
+        $module:ident, $handle:ty, $fam:literal, $target:literal, $note:literal,
+        bulk: $bulk:path [$($b:ident : $bt:ty),* $(,)?],
+        one: $one:path [$($o:ident : $ot:ty),* $(,)?]
+    ) => {
         pub mod $module {
             use super::*;
             use $crate::common::{
                 arrow_column, delimited_column, fixed_column, numeric_column, SkDtype,
                 SkProgressFn,
             };
-            use $crate::update::{one_bytes, update_column, update_one};
+            use $crate::update::one_bytes;
             use sketchbox_core::hash::{hash_f64, murmur3_u64};
             use std::ffi::c_void;
 
@@ -96,10 +114,11 @@ macro_rules! hash_update_surface {
                 data: *const c_void,
                 len: usize,
                 dtype: i32,
+                $($b: $bt,)*
                 progress: SkProgressFn,
                 user: *mut c_void,
             ) -> i32 {
-                update_column(sketch, || Ok(numeric_column(data, len, dtype)?.into()), progress, user)
+                $bulk(sketch, || Ok(numeric_column(data, len, dtype)?.into()), $($b,)* progress, user)
             }
 
             #[doc = concat!(" sk_", $fam, "_update_numeric for int64 items.")]
@@ -108,11 +127,12 @@ macro_rules! hash_update_surface {
                 sketch: *mut $handle,
                 data: *const i64,
                 len: usize,
+                $($b: $bt,)*
                 progress: SkProgressFn,
                 user: *mut c_void,
             ) -> i32 {
                 let dtype = SkDtype::SK_DTYPE_I64 as i32;
-                update_numeric(sketch, data.cast(), len, dtype, progress, user)
+                update_numeric(sketch, data.cast(), len, dtype, $($b,)* progress, user)
             }
 
             #[doc = concat!(" sk_", $fam, "_update_numeric for uint64 items.")]
@@ -121,11 +141,12 @@ macro_rules! hash_update_surface {
                 sketch: *mut $handle,
                 data: *const u64,
                 len: usize,
+                $($b: $bt,)*
                 progress: SkProgressFn,
                 user: *mut c_void,
             ) -> i32 {
                 let dtype = SkDtype::SK_DTYPE_U64 as i32;
-                update_numeric(sketch, data.cast(), len, dtype, progress, user)
+                update_numeric(sketch, data.cast(), len, dtype, $($b,)* progress, user)
             }
 
             #[doc = concat!(" sk_", $fam, "_update_numeric for double items.")]
@@ -134,33 +155,34 @@ macro_rules! hash_update_surface {
                 sketch: *mut $handle,
                 data: *const f64,
                 len: usize,
+                $($b: $bt,)*
                 progress: SkProgressFn,
                 user: *mut c_void,
             ) -> i32 {
                 let dtype = SkDtype::SK_DTYPE_F64 as i32;
-                update_numeric(sketch, data.cast(), len, dtype, progress, user)
+                update_numeric(sketch, data.cast(), len, dtype, $($b,)* progress, user)
             }
 
             #[doc = concat!(" Updates ", $target, " with one int64 item (the cheapest call for item-at-a-time")]
             #[doc = concat!(" use).")]
             #[doc = $note]
             #[export_name = concat!("sk_", $fam, "_update_one_i64")]
-            pub unsafe extern "C" fn update_one_i64(sketch: *mut $handle, value: i64) -> i32 {
-                update_one(sketch, |seed| Some(murmur3_u64(value as u64, seed)))
+            pub unsafe extern "C" fn update_one_i64(sketch: *mut $handle, value: i64, $($o: $ot),*) -> i32 {
+                $one(sketch, $($o,)* |seed| Some(murmur3_u64(value as u64, seed)))
             }
 
             #[doc = concat!(" Updates ", $target, " with one uint64 item (hashed by its bit pattern, like an int64).")]
             #[doc = $note]
             #[export_name = concat!("sk_", $fam, "_update_one_u64")]
-            pub unsafe extern "C" fn update_one_u64(sketch: *mut $handle, value: u64) -> i32 {
-                update_one(sketch, |seed| Some(murmur3_u64(value, seed)))
+            pub unsafe extern "C" fn update_one_u64(sketch: *mut $handle, value: u64, $($o: $ot),*) -> i32 {
+                $one(sketch, $($o,)* |seed| Some(murmur3_u64(value, seed)))
             }
 
             #[doc = concat!(" Updates ", $target, " with one double item.")]
             #[doc = $note]
             #[export_name = concat!("sk_", $fam, "_update_one_f64")]
-            pub unsafe extern "C" fn update_one_f64(sketch: *mut $handle, value: f64) -> i32 {
-                update_one(sketch, |seed| Some(hash_f64(value, seed)))
+            pub unsafe extern "C" fn update_one_f64(sketch: *mut $handle, value: f64, $($o: $ot),*) -> i32 {
+                $one(sketch, $($o,)* |seed| Some(hash_f64(value, seed)))
             }
 
             #[doc = concat!(" Updates ", $target, " with one string or byte string of `len` bytes; an empty one")]
@@ -171,9 +193,10 @@ macro_rules! hash_update_surface {
                 sketch: *mut $handle,
                 data: *const u8,
                 len: usize,
+                $($o: $ot,)*
             ) -> i32 {
                 match one_bytes(data, len) {
-                    Ok(hash) => update_one(sketch, hash),
+                    Ok(hash) => $one(sketch, $($o,)* hash),
                     Err(e) => $crate::common::guard(|| Err(e.into())),
                 }
             }
@@ -196,13 +219,14 @@ macro_rules! hash_update_surface {
                 n: usize,
                 validity: *const u8,
                 validity_offset: usize,
+                $($b: $bt,)*
                 progress: SkProgressFn,
                 user: *mut c_void,
             ) -> i32 {
                 let column = || {
                     arrow_column(data, data_len, offsets, offset_width, n, validity, validity_offset)
                 };
-                update_column(sketch, column, progress, user)
+                $bulk(sketch, column, $($b,)* progress, user)
             }
 
             #[doc = concat!(" Updates ", $target, " with the items of `data` separated by the byte `delimiter`,")]
@@ -214,10 +238,11 @@ macro_rules! hash_update_surface {
                 data: *const u8,
                 len: usize,
                 delimiter: u8,
+                $($b: $bt,)*
                 progress: SkProgressFn,
                 user: *mut c_void,
             ) -> i32 {
-                update_column(sketch, || delimited_column(data, len, delimiter), progress, user)
+                $bulk(sketch, || delimited_column(data, len, delimiter), $($b,)* progress, user)
             }
 
             #[doc = concat!(" Updates ", $target, " with `n` fixed-width items of `itemsize` bytes each (NumPy")]
@@ -230,10 +255,11 @@ macro_rules! hash_update_surface {
                 itemsize: usize,
                 n: usize,
                 encoding: i32,
+                $($b: $bt,)*
                 progress: SkProgressFn,
                 user: *mut c_void,
             ) -> i32 {
-                update_column(sketch, || fixed_column(data, itemsize, n, encoding), progress, user)
+                $bulk(sketch, || fixed_column(data, itemsize, n, encoding), $($b,)* progress, user)
             }
         }
     };

@@ -562,3 +562,36 @@ fn mutated_images_never_panic() {
     println!("mutated images: {ok} read, {err} rejected");
     assert!(ok > 1000 && err > 1000, "ok {ok}, err {err}");
 }
+
+#[test]
+fn column_update_equals_single_updates_and_checks_the_values() {
+    use crate::column::{Column, Numeric, Strings};
+    let keys: Vec<i64> = (0..20_000).map(|i| (i * 7) % 9_001).collect();
+    let values: Vec<i32> = (0..20_000).map(|i| i % 17 - 8).collect();
+    let mut one = UpdateTuple::<IntegerSummary>::new(10, 1.0, SummaryMode::Min, 7).unwrap();
+    for (&k, &v) in keys.iter().zip(&values) {
+        one.update_i64(k, v);
+    }
+    let mut bulk = UpdateTuple::<IntegerSummary>::new(10, 1.0, SummaryMode::Min, 7).unwrap();
+    let column = Column::Numeric(Numeric::I64(&keys));
+    bulk.update_column(&column, &values, &mut |_, _| true)
+        .unwrap();
+    assert_eq!(bulk.serialize(), one.serialize());
+    // Another number of values: an error, nothing applied.
+    let mut fresh = UpdateTuple::<IntegerSummary>::new(10, 1.0, SummaryMode::Min, 7).unwrap();
+    let r = fresh.update_column(&column, &values[1..], &mut |_, _| true);
+    assert!(matches!(r, Err(Error::InvalidArgument(m)) if m.contains("values")));
+    assert!(fresh.is_empty());
+    // Strings: the empty key is skipped together with its value.
+    let text = b"a\0\0b\0a";
+    let strings = Column::Strings(Strings::delimited(text, 0));
+    let mut s = UpdateTuple::<DoubleSummary>::with_mode(SummaryMode::Sum);
+    s.update_column(&strings, &[1.0, 100.0, 2.0, 4.0], &mut |_, _| true)
+        .unwrap();
+    let mut expected = UpdateTuple::<DoubleSummary>::with_mode(SummaryMode::Sum);
+    expected.update_bytes(b"a", 1.0);
+    expected.update_bytes(b"b", 2.0);
+    expected.update_bytes(b"a", 4.0);
+    assert_eq!(s.serialize(), expected.serialize());
+    assert_eq!(s.summary(SummaryMode::Sum), 7.0);
+}

@@ -8,6 +8,7 @@ use super::summary::{Summary, SummaryMode};
 use super::table::TupleTable;
 use super::{bound_of, check_lg_k, estimate_of, CompactTuple, DEFAULT_LG_K};
 use crate::bulk;
+use crate::column::{Column, HashVisitor};
 use crate::hash::{hash_bytes, hash_f64, hash_i64, seed_hash, DEFAULT_SEED};
 use crate::theta::table::starting_theta;
 use crate::theta::{theta_fraction, MAX_THETA};
@@ -96,6 +97,12 @@ impl<S: Summary> UpdateTuple<S> {
     /// its MurmurHash3 with this sketch's seed, `None` for a null or empty key, which is
     /// skipped) and the value `value_at(i)`. The same as `n` single updates in order.
     ///
+    /// Keys are hashed on every core ([`bulk::par_parts`]) a sub-block at a time and
+    /// screened against theta as it was at the sub-block's start: theta only falls, so a
+    /// key at or above it cannot enter later either. The pairs that might enter are then
+    /// applied in input order (while the sketch is empty, one by one: the first key sets
+    /// it non-empty whatever its hash).
+    ///
     /// `progress(done, total)` runs after each block of [`bulk::BLOCK`] pairs; `false`
     /// stops with `Error::Cancelled`, leaving the sketch updated with the finished blocks
     /// (a prefix of the input).
@@ -107,17 +114,85 @@ impl<S: Summary> UpdateTuple<S> {
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<()>
     where
-        F: Fn(usize) -> Option<u64>,
+        F: Fn(usize) -> Option<u64> + Sync,
         G: Fn(usize) -> S::Value,
     {
         bulk::in_blocks(n, progress, |block| {
-            for i in block {
+            let mut i = block.start;
+            while i < block.end && self.table.is_empty {
                 if let Some(h1) = h1_at(i) {
                     self.table.update(h1 >> 1, value_at(i), self.mode);
                 }
+                i += 1;
+            }
+            while i < block.end {
+                let end = (i + bulk::SUB_BLOCK).min(block.end);
+                let theta = self.table.theta;
+                let kept = bulk::par_parts(i..end, |part, kept: &mut Vec<(u64, usize)>| {
+                    for j in part {
+                        match h1_at(j) {
+                            Some(h1) if h1 >> 1 < theta => kept.push((h1 >> 1, j)),
+                            _ => {}
+                        }
+                    }
+                });
+                for (hash, j) in kept {
+                    self.table.update(hash, value_at(j), self.mode);
+                }
+                i = end;
             }
             Ok(())
         })
+    }
+
+    /// Bulk update with a column of keys (hashed as [`Column::visit_hashes`] hashes them:
+    /// as Theta hashes items) and their values: key `i` carries `values[i]`. Null and
+    /// empty keys are skipped with their values. The same as single updates in order;
+    /// progress and cancellation as [`Self::update_with`]. A `values` of another length
+    /// than the column is an `InvalidArgument` error (nothing applied).
+    pub fn update_column(
+        &mut self,
+        keys: &Column<'_>,
+        values: &[S::Value],
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()> {
+        if values.len() != keys.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} values for {} keys: each key needs one value",
+                values.len(),
+                keys.len()
+            )));
+        }
+        struct Pairs<'s, 'v, S: Summary> {
+            sketch: &'s mut UpdateTuple<S>,
+            values: &'v [S::Value],
+            progress: &'s mut dyn FnMut(u64, u64) -> bool,
+        }
+        impl<S: Summary> HashVisitor for Pairs<'_, '_, S> {
+            type Out = Result<()>;
+            fn visit<H: Fn(usize) -> Option<(u64, u64)> + Sync>(
+                self,
+                n: usize,
+                hash_at: H,
+            ) -> Result<()> {
+                let values = self.values;
+                self.sketch.update_with(
+                    n,
+                    |i| hash_at(i).map(|h| h.0),
+                    |i| values[i],
+                    self.progress,
+                )
+            }
+        }
+        let seed = self.seed;
+        keys.visit_hashes(
+            seed,
+            Pairs {
+                sketch: self,
+                values,
+                progress,
+            },
+        )
     }
 
     pub fn is_empty(&self) -> bool {
