@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::summary::{Summary, SummaryMode};
 use super::table::TupleTable;
 use super::{bound_of, check_lg_k, estimate_of, CompactTuple, DEFAULT_LG_K};
-use crate::bulk;
+use crate::bulk::{self, Items};
 use crate::column::{Column, HashVisitor};
 use crate::hash::{hash_bytes, hash_f64, hash_i64, seed_hash, DEFAULT_SEED};
 use crate::theta::table::starting_theta;
@@ -170,15 +170,11 @@ impl<S: Summary> UpdateTuple<S> {
         }
         impl<S: Summary> HashVisitor for Pairs<'_, '_, S> {
             type Out = Result<()>;
-            fn visit<H: Fn(usize) -> Option<(u64, u64)> + Sync>(
-                self,
-                n: usize,
-                hash_at: H,
-            ) -> Result<()> {
+            fn visit<I: Items<Item = (u64, u64)>>(self, items: I) -> Result<()> {
                 let values = self.values;
                 self.sketch.update_with(
-                    n,
-                    |i| hash_at(i).map(|h| h.0),
+                    items.len(),
+                    |i| items.get(i).map(|h| h.0),
                     |i| values[i],
                     self.progress,
                 )
