@@ -23,6 +23,7 @@ pub(super) const HLL_BYTE_ARR_START: usize = 40;
 /// KxQ, the sum of 2^-register over `regs` (values at most 63), as the reader checks it:
 /// eight lanes (the exponent trick vectorises), then the lanes in order. `regs.len()` is
 /// a multiple of 8 (k >= 16).
+#[inline(always)]
 pub(super) fn kxq_of_registers(regs: &[u8]) -> f64 {
     let mut lanes = [0.0f64; 8];
     for q in regs.chunks_exact(8) {

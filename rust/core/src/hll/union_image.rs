@@ -139,6 +139,7 @@ const NIBBLE_STATS: [u64; 256] = {
 
 /// Of the nibbles of a packed HLL_4 array: the sum of 2^(14 - n) over those that are not
 /// exceptions (exact), how many are 0 and how many are exceptions.
+#[inline(always)]
 fn nibble_stats(packed: &[u8]) -> (u64, u32, u32) {
     let (mut sum, mut zeros, mut tokens) = (0u64, 0u32, 0u32);
     for chunk in packed.chunks(4096) {
@@ -161,6 +162,36 @@ fn nibble_stats(packed: &[u8]) -> (u64, u32, u32) {
     (sum, zeros, tokens)
 }
 
+/// [`nibble_stats`] without the table, for processors with variable vector shifts
+/// (2^(14 - n) is 2^14 >> n, which is 0 for an exception). Plain reductions, each in its
+/// own loop, so that the compiler vectorises each at its own width.
+#[inline(always)]
+fn nibble_stats_by_shifts(packed: &[u8]) -> (u64, u32, u32) {
+    let (mut sum, mut zeros, mut tokens) = (0u64, 0u32, 0u32);
+    // Per chunk: at most 2^15 terms of at most 2^14 (u32), counts at most 2^15 (u16).
+    for chunk in packed.chunks(1 << 14) {
+        sum += u64::from(
+            chunk
+                .iter()
+                .map(|&b| (0x4000u32 >> (b & 15)) + (0x4000u32 >> (b >> 4)))
+                .sum::<u32>(),
+        );
+        zeros += u32::from(
+            chunk
+                .iter()
+                .map(|&b| u16::from(b & 15 == 0) + u16::from(b < 16))
+                .sum::<u16>(),
+        );
+        tokens += u32::from(
+            chunk
+                .iter()
+                .map(|&b| u16::from(b & 15 == 15) + u16::from(b >= 240))
+                .sum::<u16>(),
+        );
+    }
+    (sum, zeros, tokens)
+}
+
 /// The nibble of slot `slot` in a packed HLL_4 array (even slots in the low half).
 fn nibble(packed: &[u8], slot: u32) -> u8 {
     let b = packed[(slot >> 1) as usize];
@@ -172,6 +203,7 @@ fn nibble(packed: &[u8], slot: u32) -> u8 {
 }
 
 /// Smallest and largest byte and how many are 0 (branch-free folds, so they vectorise).
+#[inline(always)]
 fn byte_stats(regs: &[u8]) -> (u8, u8, u32) {
     let min = regs.iter().fold(u8::MAX, |m, &v| m.min(v));
     let max = regs.iter().fold(0, |m, &v| m.max(v));
@@ -183,6 +215,7 @@ fn byte_stats(regs: &[u8]) -> (u8, u8, u32) {
 }
 
 /// HLL_6's 6-bit registers into `out` (one byte each), as the reader unpacks them.
+#[inline(always)]
 fn unpack6(packed: &[u8], out: &mut [u8]) {
     for (four, three) in out.chunks_exact_mut(4).zip(packed.chunks_exact(3)) {
         let w = u32::from(three[0]) | u32::from(three[1]) << 8 | u32::from(three[2]) << 16;
@@ -194,6 +227,7 @@ fn unpack6(packed: &[u8], out: &mut [u8]) {
 
 /// `dst[i] = max(dst[i], src[i])`, with `src` folded onto `dst` when longer (slot `i`
 /// landing on `i mod dst.len()`, as DataSketches' union downsamples).
+#[inline(always)]
 fn fold_max(dst: &mut [u8], src: &[u8]) {
     for part in src.chunks_exact(dst.len()) {
         for (d, &s) in dst.iter_mut().zip(part) {
@@ -204,6 +238,7 @@ fn fold_max(dst: &mut [u8], src: &[u8]) {
 
 /// [`fold_max`] of the registers `cur_min + nibble` of a packed HLL_4 array (an
 /// exception nibble gives `cur_min + 15`, at most its real value, which is merged after).
+#[inline(always)]
 fn fold_max_nibbles(dst: &mut [u8], packed: &[u8], cur_min: u8) {
     for part in packed.chunks_exact(dst.len() / 2) {
         // 16 bytes into 32 registers at a time, in fixed-size arrays: the compiler
@@ -259,6 +294,25 @@ impl HllUnion {
     /// Merges a valid HLL-mode image into a union in HLL mode as `update` would; false,
     /// with the union unchanged, if the image is not one this path takes.
     fn merge_hll_image(&mut self, b: &[u8]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if crate::bulk::has_avx512() {
+            // SAFETY: the processor has every feature `merge_hll_image_avx512` is
+            // compiled for; that is all calling a function compiled for them requires.
+            return unsafe { self.merge_hll_image_avx512(b) };
+        }
+        self.merge_hll_image_with::<false>(b)
+    }
+
+    /// [`Self::merge_hll_image`] compiled for AVX-512 processors, where the register
+    /// loops run on 32-byte vectors and the nibble sums need no table.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512cd")]
+    unsafe fn merge_hll_image_avx512(&mut self, b: &[u8]) -> bool {
+        self.merge_hll_image_with::<true>(b)
+    }
+
+    #[inline(always)]
+    fn merge_hll_image_with<const WIDE: bool>(&mut self, b: &[u8]) -> bool {
         if !matches!(self.gadget.mode, Mode::Hll(_)) {
             return false;
         }
@@ -291,7 +345,11 @@ impl HllUnion {
                 if img.cur_min > 63 - (AUX_TOKEN - 1) {
                     return false;
                 }
-                let (sum, zeros, tokens) = nibble_stats(img.packed);
+                let (sum, zeros, tokens) = if WIDE {
+                    nibble_stats_by_shifts(img.packed)
+                } else {
+                    nibble_stats(img.packed)
+                };
                 // Every register is cur_min + its nibble but the exceptions, which are
                 // at least cur_min + 15: the minimum is cur_min iff a nibble is 0.
                 if zeros == 0 || zeros != img.num_at_cur_min {
@@ -446,10 +504,22 @@ mod tests {
         Ok(u)
     }
 
+    /// The union by `update_image`, on this processor's build of the direct path.
     fn fast(lg_max_k: u8, images: &[Vec<u8>]) -> Result<HllUnion> {
         let mut u = HllUnion::new(lg_max_k)?;
         for image in images {
             u.update_image(image)?;
+        }
+        Ok(u)
+    }
+
+    /// The same on the build for every processor (the table of nibble sums).
+    fn fast_plain(lg_max_k: u8, images: &[Vec<u8>]) -> Result<HllUnion> {
+        let mut u = HllUnion::new(lg_max_k)?;
+        for image in images {
+            if !u.merge_hll_image_with::<false>(image) {
+                u.update(&HllSketch::deserialize(image)?);
+            }
         }
         Ok(u)
     }
@@ -475,9 +545,11 @@ mod tests {
                 .collect();
             let lg_max_k = lg_ks[(splitmix(&mut rng) % lg_ks.len() as u64) as usize];
             let want = oracle(lg_max_k, &images).unwrap();
-            let got = fast(lg_max_k, &images).unwrap();
-            assert_eq!(results(&got), results(&want), "round {round}");
-            assert_eq!(got.estimate().to_bits(), want.estimate().to_bits());
+            for got in [fast(lg_max_k, &images), fast_plain(lg_max_k, &images)] {
+                let got = got.unwrap();
+                assert_eq!(results(&got), results(&want), "round {round}");
+                assert_eq!(got.estimate().to_bits(), want.estimate().to_bits());
+            }
         }
         // lg_k 21, the largest
         let images: Vec<Vec<u8>> = (0..3).map(|_| random_image(&mut rng, &[21])).collect();
@@ -498,7 +570,9 @@ mod tests {
                 for compact in [true, false] {
                     let mut u = HllUnion::new(lg_k).unwrap();
                     u.update(&s);
-                    assert!(u.merge_hll_image(&s.serialize(compact)), "{tgt:?} {lg_k}");
+                    let image = s.serialize(compact);
+                    assert!(u.clone().merge_hll_image(&image), "{tgt:?} {lg_k}");
+                    assert!(u.merge_hll_image_with::<false>(&image), "{tgt:?} {lg_k}");
                 }
             }
         }
@@ -541,13 +615,16 @@ mod tests {
             let first = images[(splitmix(&mut rng) % images.len() as u64) as usize].clone();
             let batch = [first, img];
             let lg_max_k = [4u8, 8, 12][(splitmix(&mut rng) % 3) as usize];
-            match (oracle(lg_max_k, &batch), fast(lg_max_k, &batch)) {
-                (Ok(want), Ok(got)) => {
-                    accepted += 1;
-                    assert_eq!(results(&got), results(&want), "round {round}");
+            let want = oracle(lg_max_k, &batch);
+            for got in [fast(lg_max_k, &batch), fast_plain(lg_max_k, &batch)] {
+                match (&want, got) {
+                    (Ok(want), Ok(got)) => {
+                        accepted += 1;
+                        assert_eq!(results(&got), results(want), "round {round}");
+                    }
+                    (Err(Error::CorruptData(_)), Err(Error::CorruptData(_))) => rejected += 1,
+                    (want, got) => panic!("round {round}: reader {want:?}, direct {got:?}"),
                 }
-                (Err(Error::CorruptData(_)), Err(Error::CorruptData(_))) => rejected += 1,
-                (want, got) => panic!("round {round}: reader {want:?}, direct {got:?}"),
             }
         }
         assert!(
@@ -576,10 +653,13 @@ mod tests {
             let mut img = image.clone();
             img[16..24].copy_from_slice(&(kxq0 + delta * tolerance).to_le_bytes());
             let batch = [image.clone(), img];
-            match (oracle(10, &batch), fast(10, &batch)) {
-                (Ok(want), Ok(got)) => assert_eq!(results(&got), results(&want)),
-                (Err(_), Err(_)) => {}
-                (want, got) => panic!("delta {delta}: reader {want:?}, direct {got:?}"),
+            let want = oracle(10, &batch);
+            for got in [fast(10, &batch), fast_plain(10, &batch)] {
+                match (&want, got) {
+                    (Ok(want), Ok(got)) => assert_eq!(results(&got), results(want)),
+                    (Err(_), Err(_)) => {}
+                    (want, got) => panic!("delta {delta}: reader {want:?}, direct {got:?}"),
+                }
             }
         }
     }
