@@ -485,14 +485,14 @@ mod tests {
         for i in 0..n as i64 {
             s.update_i64(base.wrapping_add(i));
         }
-        if splitmix(rng) % 5 == 0 {
+        if splitmix(rng).is_multiple_of(5) {
             let mut other = HllSketch::new(lg_k, tgt).unwrap();
             for i in 0..(splitmix(rng) % (8 * k)) as i64 {
                 other.update_i64(i ^ base);
             }
             s.merge(&other);
         }
-        s.serialize(splitmix(rng) % 2 == 0)
+        s.serialize(splitmix(rng).is_multiple_of(2))
     }
 
     /// The union of `images` read in full, one sketch each: the oracle.

@@ -23,13 +23,13 @@ fn random_image<T: KllItem>(rng: &mut u64, from_f64: fn(f64) -> T) -> Vec<u8> {
         let u = (splitmix(rng) >> 11) as f64 / (1u64 << 53) as f64;
         s.update(from_f64((u - 0.3) * 1e3));
     }
-    if splitmix(rng) % 4 == 0 {
+    if splitmix(rng).is_multiple_of(4) {
         let mut other = KllSketch::<T>::with_seed(8, splitmix(rng)).unwrap();
         (0..splitmix(rng) % 500).for_each(|i| other.update(from_f64(i as f64)));
         s.merge(&other).unwrap();
     }
     let image = s.serialize();
-    if splitmix(rng) % 4 == 0 {
+    if splitmix(rng).is_multiple_of(4) {
         return with_level_zero_sorted::<T>(image);
     }
     image
