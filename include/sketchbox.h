@@ -897,9 +897,10 @@ int32_t sk_hll_union_many(const SkHll *const *sketches,
  HLL images at `data[i]` (`lens[i]` bytes each; compact or updatable, from any
  DataSketches library), as a DataSketches hll_union(lg_max_k) fed them in order
  computes it: the result of deserializing each and calling sk_hll_union_many, in one
- call and without keeping more than one image's sketch at a time. `lg_max_k` 0 takes
- the largest lg_k of the images (12 for n = 0). An invalid image gives
- SK_ERR_CORRUPT_DATA naming its index, and no result.
+ call. HLL-mode images are merged from their packed registers without building a
+ sketch (after the checks sk_hll_deserialize makes); others are read one at a time.
+ `lg_max_k` 0 takes the largest lg_k of the images (12 for n = 0). An invalid image
+ gives SK_ERR_CORRUPT_DATA naming its index, and no result.
  */
 int32_t sk_hll_union_images(const uint8_t *const *data,
                             const size_t *lens,
@@ -1147,7 +1148,8 @@ int32_t sk_kll_union_many(const SkKll *const *sketches,
  Writes to *out the union of the `n` KLL images at `data[i]` (`lens[i]` bytes each;
  from sketchbox or any DataSketches library, read as `item_type` items): the result
  of deserializing each and calling sk_kll_union_many (same `k`, `item_type` and
- `seed`), in one call and without keeping more than one image's sketch at a time.
+ `seed`), in one call; each image's items are checked and merged straight from its
+ bytes, without a sketch per image.
  `k` 0 takes the largest k of the images. An invalid image gives SK_ERR_CORRUPT_DATA
  naming its index, and no result.
  */
@@ -1409,7 +1411,8 @@ int32_t sk_theta_union_many(const SkTheta *const *sketches,
  `data[i]` (`lens[i]` bytes each; any serial version, from any DataSketches library),
  read with `seed`: the same result as deserializing each and calling
  sk_theta_union_many, in one call. `lg_k` 0 means 12. Ordered serial version 3
- images (what DataSketches and sketchbox write by default) are read only as far as
+ images (what DataSketches and sketchbox write by default) and compressed serial
+ version 4 images are read only as far as
  the union needs: a union of many large images reads a few entries of each. Every
  entry read is checked; entries past the union's theta are not read, so corruption
  confined to them goes unnoticed (it cannot change the result). An invalid image gives

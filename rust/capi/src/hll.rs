@@ -274,9 +274,10 @@ pub unsafe extern "C" fn sk_hll_union_many(
 /// HLL images at `data[i]` (`lens[i]` bytes each; compact or updatable, from any
 /// DataSketches library), as a DataSketches hll_union(lg_max_k) fed them in order
 /// computes it: the result of deserializing each and calling sk_hll_union_many, in one
-/// call and without keeping more than one image's sketch at a time. `lg_max_k` 0 takes
-/// the largest lg_k of the images (12 for n = 0). An invalid image gives
-/// SK_ERR_CORRUPT_DATA naming its index, and no result.
+/// call. HLL-mode images are merged from their packed registers without building a
+/// sketch (after the checks sk_hll_deserialize makes); others are read one at a time.
+/// `lg_max_k` 0 takes the largest lg_k of the images (12 for n = 0). An invalid image
+/// gives SK_ERR_CORRUPT_DATA naming its index, and no result.
 #[no_mangle]
 pub unsafe extern "C" fn sk_hll_union_images(
     data: *const *const u8,
@@ -300,7 +301,7 @@ pub unsafe extern "C" fn sk_hll_union_images(
         }
         let mut union = HllUnion::new(lg)?;
         for (i, image) in images.iter().enumerate() {
-            union.update(&HllSketch::deserialize(image).map_err(at_image(i))?);
+            union.update_image(image).map_err(at_image(i))?;
         }
         *out = SkHll::into_raw(union.result(tgt));
         Ok(())

@@ -504,7 +504,8 @@ fn image_k(image: &[u8]) -> Option<u16> {
 /// Writes to *out the union of the `n` KLL images at `data[i]` (`lens[i]` bytes each;
 /// from sketchbox or any DataSketches library, read as `item_type` items): the result
 /// of deserializing each and calling sk_kll_union_many (same `k`, `item_type` and
-/// `seed`), in one call and without keeping more than one image's sketch at a time.
+/// `seed`), in one call; each image's items are checked and merged straight from its
+/// bytes, without a sketch per image.
 /// `k` 0 takes the largest k of the images. An invalid image gives SK_ERR_CORRUPT_DATA
 /// naming its index, and no result.
 #[no_mangle]
@@ -522,10 +523,8 @@ pub unsafe extern "C" fn sk_kll_union_images(
         let images = image_slices(data, lens, n)?;
         let inputs_k = images.iter().filter_map(|b| image_k(b)).max();
         let mut union = union_sketch(k, inputs_k, item_type, seed)?;
-        let t = parse_type(item_type)?;
         for (i, image) in images.iter().enumerate() {
-            let sketch = Kll::deserialize(image, t).map_err(at_image(i))?;
-            union.merge(&sketch)?;
+            with_kll!(&mut union, s => s.merge_image(image)).map_err(at_image(i))?;
         }
         *out = SkKll::into_raw(union);
         Ok(())

@@ -273,7 +273,8 @@ pub unsafe extern "C" fn sk_theta_union_many(
 /// `data[i]` (`lens[i]` bytes each; any serial version, from any DataSketches library),
 /// read with `seed`: the same result as deserializing each and calling
 /// sk_theta_union_many, in one call. `lg_k` 0 means 12. Ordered serial version 3
-/// images (what DataSketches and sketchbox write by default) are read only as far as
+/// images (what DataSketches and sketchbox write by default) and compressed serial
+/// version 4 images are read only as far as
 /// the union needs: a union of many large images reads a few entries of each. Every
 /// entry read is checked; entries past the union's theta are not read, so corruption
 /// confined to them goes unnoticed (it cannot change the result). An invalid image gives

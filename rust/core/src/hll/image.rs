@@ -12,13 +12,37 @@ use crate::Result;
 pub const FAMILY_ID: u8 = 7;
 pub const SER_VER: u8 = 1;
 const EMPTY_FLAG: u8 = 4;
-const COMPACT_FLAG: u8 = 8;
-const OUT_OF_ORDER_FLAG: u8 = 16;
-const BIG_ENDIAN_FLAG: u8 = 1;
+pub(super) const COMPACT_FLAG: u8 = 8;
+pub(super) const OUT_OF_ORDER_FLAG: u8 = 16;
+pub(super) const BIG_ENDIAN_FLAG: u8 = 1;
 const LIST_PREINTS: u8 = 2;
 const SET_PREINTS: u8 = 3;
-const HLL_PREINTS: u8 = 10;
-const HLL_BYTE_ARR_START: usize = 40;
+pub(super) const HLL_PREINTS: u8 = 10;
+pub(super) const HLL_BYTE_ARR_START: usize = 40;
+
+/// KxQ, the sum of 2^-register over `regs` (values at most 63), as the reader checks it:
+/// eight lanes (the exponent trick vectorises), then the lanes in order. `regs.len()` is
+/// a multiple of 8 (k >= 16).
+#[inline(always)]
+pub(super) fn kxq_of_registers(regs: &[u8]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    for q in regs.chunks_exact(8) {
+        for (l, &v) in lanes.iter_mut().zip(q) {
+            *l += f64::from_bits((1023 - (v & 63) as u64) << 52);
+        }
+    }
+    lanes.iter().sum()
+}
+
+/// Whether a KxQ computed from the registers matches the stored `kxq0 + kxq1`: a stored
+/// value far from it would let later HIP updates (k / KxQ) run off to infinity.
+pub(super) fn kxq_agrees(kxq: f64, kxq0: f64, kxq1: f64, lg_k: u8) -> bool {
+    (kxq - (kxq0 + kxq1)).abs() <= kxq_tolerance(lg_k)
+}
+
+pub(super) fn kxq_tolerance(lg_k: u8) -> f64 {
+    1e-9 * (1u64 << lg_k) as f64
+}
 
 fn mode_byte(mode: u8, tgt: HllType) -> u8 {
     ((tgt as u8) << 2) | mode
@@ -330,18 +354,7 @@ pub fn deserialize(b: &[u8]) -> Result<HllSketch> {
                 a.cur_min = 0;
                 a.num_at_cur_min = if min == 0 { num } else { 0 };
             }
-            // KxQ is the sum of 2^-register over the registers. A stored value far from
-            // it would let later HIP updates (k / KxQ) run off to infinity, so check it
-            // (eight lanes: the exponent trick below vectorises).
-            let mut lanes = [0.0f64; 8];
-            for q in a.regs.chunks_exact(8) {
-                for (l, &v) in lanes.iter_mut().zip(q) {
-                    *l += f64::from_bits((1023 - (v & 63) as u64) << 52);
-                }
-            }
-            let kxq: f64 = lanes.iter().sum();
-            let close = (kxq - (a.kxq0 + a.kxq1)).abs() <= 1e-9 * (1u64 << lg_k) as f64;
-            if !close {
+            if !kxq_agrees(kxq_of_registers(&a.regs), a.kxq0, a.kxq1, lg_k) {
                 return corrupt("HLL KxQ registers disagree with the register array");
             }
             sk.mode = Mode::Hll(a);

@@ -17,6 +17,7 @@ pub mod estimators;
 pub mod image;
 #[cfg(test)]
 mod tests;
+mod union_image;
 
 use crate::bulk;
 use crate::hash::{self, DEFAULT_SEED};
@@ -352,6 +353,7 @@ impl bulk::HashSketch for HllSketch {
 pub struct HllUnion {
     lg_max_k: u8,
     gadget: HllSketch,
+    scratch: union_image::ImageScratch,
 }
 
 impl HllUnion {
@@ -359,6 +361,7 @@ impl HllUnion {
         Ok(HllUnion {
             lg_max_k,
             gadget: HllSketch::new(lg_max_k, HllType::Hll8)?,
+            scratch: Default::default(),
         })
     }
 

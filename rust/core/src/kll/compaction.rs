@@ -474,21 +474,47 @@ impl<T: KllItem> KllSketch<T> {
         if other.is_empty() {
             return Ok(());
         }
+        self.merge_parts(
+            other.n,
+            other.min_k,
+            other.min_item,
+            other.max_item,
+            &other.levels,
+            other.retained(),
+        )
+    }
+
+    /// [`Self::merge`] of a non-empty sketch given by its parts: `n`, `min_k`, min and
+    /// max, its level offsets and its retained items (level `h` is
+    /// `retained[levels[h] - levels[0]..levels[h + 1] - levels[0]]`), from a sketch or
+    /// straight from an image.
+    pub(super) fn merge_parts(
+        &mut self,
+        n: u64,
+        min_k: u16,
+        min_item: T,
+        max_item: T,
+        levels: &[u32],
+        retained: &[T],
+    ) -> Result<()> {
         self.view.take();
         let final_n = self
             .n
-            .checked_add(other.n)
+            .checked_add(n)
             .ok_or_else(|| Error::InvalidArgument("merged item count would overflow u64".into()))?;
-        self.update_min_max(other.min_item, other.max_item);
-        for &x in other.level(0).iter() {
-            self.push_level_zero(x);
-        }
-        if other.num_levels() >= 2 {
-            self.merge_higher_levels(other, final_n);
+        self.update_min_max(min_item, max_item);
+        let num_levels = levels.len() - 1;
+        let level = |h: usize| {
+            &retained[(levels[h] - levels[0]) as usize..(levels[h + 1] - levels[0]) as usize]
+        };
+        // A free run at a time: the same state as pushing the items one by one.
+        self.fill_level_zero(level(0));
+        if num_levels >= 2 {
+            self.merge_higher_levels(levels, retained, final_n);
         }
         self.n = final_n;
-        if other.is_estimation_mode() {
-            self.min_k = self.min_k.min(other.min_k);
+        if num_levels > 1 {
+            self.min_k = self.min_k.min(min_k);
         }
         debug_assert_eq!(self.total_weight(), u128::from(self.n));
         Ok(())
@@ -502,27 +528,37 @@ impl<T: KllItem> KllSketch<T> {
 
     /// DataSketches' `merge_higher_levels`: lay both sketches' levels out
     /// level by level (merging the sorted levels of equal height), then
-    /// compress the whole thing at once.
-    fn merge_higher_levels(&mut self, other: &KllSketch<T>, final_n: u64) {
-        let provisional = self.num_levels().max(other.num_levels());
+    /// compress the whole thing at once. The other sketch is given by its level
+    /// offsets and retained items, as in [`Self::merge_parts`].
+    fn merge_higher_levels(&mut self, other_levels: &[u32], other_retained: &[T], final_n: u64) {
+        let other_num_levels = other_levels.len() - 1;
+        let provisional = self.num_levels().max(other_num_levels);
         let ub = ub_on_num_levels(final_n).max(provisional);
-        let above_zero = |s: &KllSketch<T>| s.num_retained() - (s.levels[1] - s.levels[0]);
-        let total = (self.num_retained() + above_zero(other)) as usize;
+        let other_above_zero = other_retained.len() - (other_levels[1] - other_levels[0]) as usize;
+        let total = self.num_retained() as usize + other_above_zero;
         let mut work: Vec<T> = Vec::with_capacity(total);
         let mut in_levels = vec![0u32; ub + 2];
-        let safe_level = |s: &'_ KllSketch<T>, h: usize| -> std::ops::Range<usize> {
+        let own_level = |s: &'_ KllSketch<T>, h: usize| -> std::ops::Range<usize> {
             if h < s.num_levels() {
                 s.levels[h] as usize..s.levels[h + 1] as usize
             } else {
                 0..0
             }
         };
+        let other_level = |h: usize| -> &[T] {
+            if h < other_num_levels {
+                let base = other_levels[0];
+                &other_retained
+                    [(other_levels[h] - base) as usize..(other_levels[h + 1] - base) as usize]
+            } else {
+                &[]
+            }
+        };
         work.extend_from_slice(self.level(0));
         in_levels[1] = work.len() as u32;
         for h in 1..provisional {
-            let a = &self.items[safe_level(self, h)];
-            let b = &other.items[safe_level(other, h)];
-            merge_into(a, b, &mut work);
+            let a = &self.items[own_level(self, h)];
+            merge_into(a, other_level(h), &mut work);
             in_levels[h + 1] = work.len() as u32;
         }
         let mut out_levels = vec![0u32; ub + 2];

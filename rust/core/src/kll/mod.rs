@@ -68,6 +68,8 @@
 
 mod compaction;
 mod image;
+#[cfg(test)]
+mod image_merge_tests;
 mod sorted_view;
 #[cfg(test)]
 mod tests;
@@ -320,6 +322,9 @@ pub struct KllSketch<T: KllItem> {
     /// deterministic stream of compaction offsets.
     forks: AtomicU64,
     scratch: Vec<T>,
+    /// The levels and items of the last image merged by `merge_image`, whose buffers
+    /// the next image reuses.
+    image: image::ImageParts<T>,
     /// The sorted view every query searches, built by the first query after a
     /// change and dropped by every update or merge.
     view: OnceLock<SortedView<T>>,
@@ -346,6 +351,7 @@ impl<T: KllItem> Clone for KllSketch<T> {
             rng: BitSource::new(seed),
             forks: AtomicU64::new(0),
             scratch: Vec::new(),
+            image: image::ImageParts::default(),
             view: OnceLock::new(),
         }
     }
@@ -423,6 +429,7 @@ impl<T: KllItem> KllSketch<T> {
             rng: BitSource::new(seed),
             forks: AtomicU64::new(0),
             scratch: Vec::new(),
+            image: image::ImageParts::default(),
             view: OnceLock::new(),
         }
     }

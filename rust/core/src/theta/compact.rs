@@ -159,6 +159,99 @@ impl<'a> V3View<'a> {
     }
 }
 
+/// A serial version 4 (compressed, ordered) image read as far as its packed deltas: the
+/// preamble is checked (seed hash, count, bits per entry, lengths), the entries are
+/// decoded on demand.
+pub(crate) struct V4View<'a> {
+    pub(crate) seed_hash: u16,
+    pub(crate) theta: u64,
+    pub(crate) count: u64,
+    entry_bits: u32,
+    packed: &'a [u8],
+}
+
+impl<'a> V4View<'a> {
+    /// Reads the preamble of a serial version 4 image (after [`serial_version`]); its
+    /// seed hash must be `seed`'s.
+    pub(crate) fn parse(bytes: &'a [u8], seed: u64) -> Result<Self> {
+        let seed_hash = u16_at(bytes, 6)?;
+        check_seed_hash(seed_hash, seed)?;
+        let has_theta = bytes[0] > 1;
+        let mut offset: usize = 8;
+        let mut theta = MAX_THETA;
+        if has_theta {
+            need(bytes, 16, "the preamble")?;
+            theta = u64_at(bytes, 8)?;
+            offset = 16;
+        }
+        let count_bytes = bytes[4] as usize;
+        if count_bytes > 4 {
+            return corrupt(format!("{count_bytes} bytes of entry count (at most 4)"));
+        }
+        need(bytes, (offset + count_bytes) as u64, "the entry count")?;
+        let mut count: u64 = 0;
+        for (i, &b) in bytes[offset..offset + count_bytes].iter().enumerate() {
+            count |= (b as u64) << (8 * i);
+        }
+        offset += count_bytes;
+        let entry_bits = bytes[3] as u32;
+        if entry_bits == 0 || entry_bits > 64 {
+            return corrupt(format!("{entry_bits} bits per entry (expected 1 to 64)"));
+        }
+        let packed_len = (entry_bits as u64 * count).div_ceil(8);
+        need(bytes, offset as u64 + packed_len, "the packed entries")?;
+        Ok(V4View {
+            seed_hash,
+            theta,
+            count,
+            entry_bits,
+            packed: &bytes[offset..offset + packed_len as usize],
+        })
+    }
+
+    /// The entries, decoded from the MSB-first stream of deltas (unchecked: running sums
+    /// wrap rather than fail, and the caller checks what it reads).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = u64> + 'a {
+        let entry_bits = self.entry_bits;
+        let mask: u128 = (1u128 << entry_bits) - 1;
+        let mut acc: u128 = 0;
+        let mut acc_bits: u32 = 0;
+        let mut bytes_iter = self.packed.iter();
+        let mut previous = 0u64;
+        (0..self.count).map(move |_| {
+            while acc_bits < entry_bits {
+                // The length check of `parse` guarantees enough bytes.
+                let b = *bytes_iter.next().unwrap_or(&0);
+                acc = (acc << 8) | b as u128;
+                acc_bits += 8;
+            }
+            acc_bits -= entry_bits;
+            let delta = ((acc >> acc_bits) & mask) as u64;
+            acc &= (1u128 << acc_bits) - 1;
+            previous = previous.wrapping_add(delta);
+            previous
+        })
+    }
+
+    /// The entries, each checked as [`CompactTheta::deserialize`] checks it when it is
+    /// reached (theta first): non-zero, below theta, above the previous one.
+    pub(crate) fn checked_entries(&self) -> Result<impl Iterator<Item = Result<u64>> + 'a> {
+        check_theta(self.theta)?;
+        let theta = self.theta;
+        let mut previous = 0u64;
+        Ok(self.entries().map(move |e| {
+            if e == 0 || e >= theta {
+                return corrupt(format!("entry {e} is zero or not below theta {theta}"));
+            }
+            if e <= previous {
+                return corrupt("entries flagged ordered are not strictly increasing");
+            }
+            previous = e;
+            Ok(e)
+        }))
+    }
+}
+
 fn check_theta(theta: u64) -> Result<()> {
     if theta == 0 || theta > MAX_THETA {
         return corrupt(format!("theta {theta} outside 1 to 2^63-1"));
@@ -382,59 +475,10 @@ impl CompactTheta {
     }
 
     fn read_v4(bytes: &[u8], seed: u64) -> Result<Self> {
-        let image_seed_hash = u16_at(bytes, 6)?;
-        check_seed_hash(image_seed_hash, seed)?;
-        let has_theta = bytes[0] > 1;
-        let mut offset: usize = 8;
-        let mut theta = MAX_THETA;
-        if has_theta {
-            need(bytes, 16, "the preamble")?;
-            theta = u64_at(bytes, 8)?;
-            offset = 16;
-        }
-        let count_bytes = bytes[4] as usize;
-        if count_bytes > 4 {
-            return corrupt(format!("{count_bytes} bytes of entry count (at most 4)"));
-        }
-        need(bytes, (offset + count_bytes) as u64, "the entry count")?;
-        let mut count: u64 = 0;
-        for (i, &b) in bytes[offset..offset + count_bytes].iter().enumerate() {
-            count |= (b as u64) << (8 * i);
-        }
-        offset += count_bytes;
-        let entry_bits = bytes[3] as u32;
-        if entry_bits == 0 || entry_bits > 64 {
-            return corrupt(format!("{entry_bits} bits per entry (expected 1 to 64)"));
-        }
-        let packed_len = (entry_bits as u64 * count).div_ceil(8);
-        need(bytes, offset as u64 + packed_len, "the packed entries")?;
-        let packed = &bytes[offset..offset + packed_len as usize];
-        let mut entries = Vec::with_capacity(count as usize);
-        let mask: u128 = (1u128 << entry_bits) - 1;
-        let mut acc: u128 = 0;
-        let mut acc_bits: u32 = 0;
-        let mut bytes_iter = packed.iter();
-        let mut previous = 0u64;
-        for _ in 0..count {
-            while acc_bits < entry_bits {
-                // The length check above guarantees enough bytes.
-                let b = *bytes_iter.next().unwrap_or(&0);
-                acc = (acc << 8) | b as u128;
-                acc_bits += 8;
-            }
-            acc_bits -= entry_bits;
-            let delta = ((acc >> acc_bits) & mask) as u64;
-            acc &= (1u128 << acc_bits) - 1;
-            previous = previous.wrapping_add(delta);
-            entries.push(previous);
-        }
-        Ok(Self::from_parts(
-            false,
-            true,
-            image_seed_hash,
-            theta,
-            entries,
-        ))
+        let v = V4View::parse(bytes, seed)?;
+        let mut entries = Vec::with_capacity(v.count as usize);
+        entries.extend(v.entries());
+        Ok(Self::from_parts(false, true, v.seed_hash, v.theta, entries))
     }
 
     fn read_v1(bytes: &[u8], seed: u64) -> Result<Self> {

@@ -10,7 +10,7 @@
 //! ([`Error::Incompatible`] otherwise); empty inputs are not checked (DataSketches does not
 //! check them either, and Java writes seed hash 0 into empty images).
 
-use super::compact::{serial_version, V3View};
+use super::compact::{serial_version, V3View, V4View};
 use super::table::{starting_lg_size, starting_theta, HashTable};
 use super::{bounds, check_lg_k, check_seed_hash_value, CompactTheta, LG_RESIZE_FACTOR};
 use super::{MAX_LG_K, MAX_THETA, MIN_LG_K};
@@ -87,9 +87,9 @@ impl ThetaUnion {
     }
 
     /// Adds the sketch of a compact image (any serial version) without building it
-    /// when it is an ordered serial version 3 image, the form DataSketches and sketchbox
-    /// write: its entries are read only up to the union's theta, so a union of many
-    /// large images reads a few entries of each. Each entry read is checked as
+    /// when it is ordered: serial version 3 (the form DataSketches and sketchbox write)
+    /// or 4 (compressed). Its entries are read only up to the union's theta, so a union
+    /// of many large images reads a few entries of each. Each entry read is checked as
     /// [`CompactTheta::deserialize`] checks it; entries past the union's theta are not
     /// read, so an image corrupt only there is not noticed (and cannot change the
     /// result). Other images are deserialized in full, then added.
@@ -97,19 +97,38 @@ impl ThetaUnion {
     /// Errors: [`Error::CorruptData`] for an invalid image (the union may then hold part
     /// of it), [`Error::Incompatible`] for another seed (the union is unchanged).
     pub fn update_image(&mut self, bytes: &[u8]) -> Result<()> {
-        if super::update_image::is_update_image(bytes) || serial_version(bytes)? != 3 {
+        if super::update_image::is_update_image(bytes) {
             return self.update(&CompactTheta::deserialize(bytes, self.seed)?);
         }
-        let view = V3View::parse(bytes, self.seed)?;
-        if !view.ordered {
-            return self.update(&CompactTheta::deserialize(bytes, self.seed)?);
+        match serial_version(bytes)? {
+            3 => {
+                let view = V3View::parse(bytes, self.seed)?;
+                if !view.ordered {
+                    return self.update(&CompactTheta::deserialize(bytes, self.seed)?);
+                }
+                let entries = view.checked_entries()?;
+                if view.empty {
+                    return Ok(());
+                }
+                self.add_ordered(view.theta, entries)
+            }
+            4 => {
+                let view = V4View::parse(bytes, self.seed)?;
+                self.add_ordered(view.theta, view.checked_entries()?)
+            }
+            _ => self.update(&CompactTheta::deserialize(bytes, self.seed)?),
         }
-        let entries = view.checked_entries()?;
-        if view.empty {
-            return Ok(());
-        }
+    }
+
+    /// Adds a non-empty ordered sketch given by its theta and checked entries, reading
+    /// them only while they are below the union's theta.
+    fn add_ordered(
+        &mut self,
+        theta: u64,
+        entries: impl Iterator<Item = Result<u64>>,
+    ) -> Result<()> {
         self.table.is_empty = false;
-        self.union_theta = self.union_theta.min(view.theta);
+        self.union_theta = self.union_theta.min(theta);
         for hash in entries {
             let hash = hash?;
             if hash < self.union_theta && hash < self.table.theta {

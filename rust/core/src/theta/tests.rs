@@ -825,3 +825,30 @@ fn caller_screening_keeps_the_sketch_non_empty() {
         sketch_of_range(12, 0.01, 1..2).compact(true)
     );
 }
+
+#[test]
+fn compressed_images_are_read_only_up_to_the_union_theta() {
+    // A union whose theta is already low reads only the first entries of a serial
+    // version 4 image: garbage in the tail of its delta stream is not reached, while
+    // the full reader (which checks every entry) rejects the image.
+    let small = sketch_of_range(5, 1.0, 0..100_000).compact(true);
+    let big = sketch_of_range(12, 1.0, 0..100_000).compact(true);
+    let mut img = big.serialize_compressed();
+    assert_eq!(img[1], 4);
+    let n = img.len();
+    img[n - 64..].fill(0xff);
+    assert!(CompactTheta::deserialize(&img, DEFAULT_SEED).is_err());
+    let mut by_image = ThetaUnion::new(5, DEFAULT_SEED).unwrap();
+    by_image.update(&small).unwrap();
+    by_image.update_image(&img).unwrap();
+    let mut by_sketch = ThetaUnion::new(5, DEFAULT_SEED).unwrap();
+    by_sketch.update(&small).unwrap();
+    by_sketch.update(&big).unwrap();
+    assert_eq!(by_image.result(), by_sketch.result());
+    // Read in full when the union needs every entry: the garbage is then reported.
+    let mut wide = ThetaUnion::new(14, DEFAULT_SEED).unwrap();
+    assert!(matches!(
+        wide.update_image(&img),
+        Err(Error::CorruptData(_))
+    ));
+}
