@@ -28,7 +28,15 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from . import _input
-from ._base import BytesLike, Progress, check, image_buffer, int_param, take_bytes
+from ._base import (
+    BytesLike,
+    Progress,
+    check,
+    image_buffer,
+    int_param,
+    take_bytes,
+    update_progress,
+)
 from ._hashing import CompactableSketch
 from ._native import ffi, lib
 from .frequent import _count, _drop_nulls, _is_scalar
@@ -170,10 +178,14 @@ class TupleSketch(CompactableSketch):
         double sketch (from NumPy or a list; a pandas NaN is a missing value); TypeError
         for a value that is not a number (an integer sketch takes integers in int32);
         ReadOnlySketchError for a compact sketch. A progress callback (every ~2 M keys)
-        that raises stops the update after a prefix of the keys."""
-        p = self._p()
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be callable, not {type(progress).__name__}")
+        that raises stops the update after a prefix of the keys; it is called once with
+        ``done == total`` at the end."""
+        report, keys = update_progress(progress, keys)
+        self._update(self._p(), keys, values, report)
+        if report is not None:
+            report.finish()
+
+    def _update(self, p: Any, keys: Any, values: Any, progress: Progress) -> None:
         if keys is None:
             raise TypeError("cannot update a sketch with None keys")
         integer = self.summary_type == "integer"
@@ -252,6 +264,7 @@ class TupleSketch(CompactableSketch):
 
     @property
     def seed(self) -> int:
+        """The hash seed; only sketches (and Theta operands) of one seed combine."""
         return int(self._get("seed", "uint64_t"))
 
     @property
