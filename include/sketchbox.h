@@ -1613,7 +1613,7 @@ int32_t sk_theta_update_fixed(SkTheta *sketch,
 /*
  Creates an empty update sketch in *out: summaries of type `summary` (an
  SkTupleSummary) combining values by `mode` (an SkTupleMode), nominal size
- k = 2^lg_k (lg_k in 4..=26; Spark's lgNomEntries, default 12), hash `seed` (9001 is
+ k = 2^lg_k (lg_k from 4 to 26; Spark's lgNomEntries, default 12), hash `seed` (9001 is
  the only seed DataSketches Java and Spark use; sketches combine only with sketches of
  the same seed). Keys hash exactly as a Theta sketch's items, so a tuple sketch and a
  Theta sketch of the same keys retain the same hashes. On success *out owns the sketch.
@@ -1711,7 +1711,7 @@ int32_t sk_tuple_summary_integer(const SkTuple *sketch, int32_t mode, int64_t *o
  where that is NULL (or `sketches` is NULL), the Theta sketch thetas[i], whose keys
  enter with a fresh summary of `mode` (0, +inf, -inf or 1); exactly one of the two must
  be given. A key in several inputs gets its summaries combined by `mode` (an
- SkTupleMode); a key in one keeps that input's summary. `lg_k`: 4..=26, or 0 for the
+ SkTupleMode); a key in one keeps that input's summary. `lg_k`: from 4 to 26, or 0 for the
  largest lg_k of the update sketches among the inputs (12 if none). The tuple inputs
  must share one summary type, which the result has (double with none); every non-empty
  input must have been built with `seed` (else SK_ERR_INCOMPATIBLE, naming the input).

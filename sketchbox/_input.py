@@ -23,7 +23,15 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-from ._base import INT64_MAX, INT64_MIN, UINT64_MAX, Progress, check, run_cancellable
+from ._base import (
+    INT64_MAX,
+    INT64_MIN,
+    UINT64_MAX,
+    Progress,
+    check,
+    item_count,
+    run_cancellable,
+)
 from ._native import ffi, lib
 from .errors import SketchError
 
@@ -600,3 +608,50 @@ def _float_arrow(values: Any, dtype: np.dtype) -> np.ndarray:
             values = values.drop_null()
         return _float_ndarray(values.to_numpy(zero_copy_only=False), dtype)
     raise TypeError(f"cannot update a sketch of numbers with a pyarrow array of type {t}")
+
+
+# ---- items paired with per-item weights or values (FrequentItems, CountMin, TupleSketch) ----
+
+
+def is_scalar(values: Any) -> bool:
+    return values is None or isinstance(values, (int, float, str, bytes, np.generic))
+
+
+def count_items(values: Any) -> int:
+    """How many items (nulls included) ``values`` holds, for checking that weights or
+    values line up with them; TypeError if it cannot tell."""
+    n = item_count(values)
+    if n is None:
+        raise TypeError(
+            f"with weights or values, items must be a scalar or a sized collection, "
+            f"not {type(values).__name__}"
+        )
+    return n
+
+
+def drop_nulls(values: Any, w: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[Any, Any]]:
+    """The items that are not null (None, NaT, pandas NA, Arrow nulls) and their
+    entries of ``w`` (weights, values), which so stay aligned with the items applied."""
+    if isinstance(values, np.ndarray):
+        values = values.reshape(-1)
+        if values.dtype.kind in "mM":
+            keep = ~np.isnat(values)
+            return values[keep], w[keep]
+        if values.dtype.kind in "OT":
+            values = values.tolist()
+        else:
+            return values, w
+    origin = _origin(values)
+    if origin == "pandas":
+        keep = np.asarray(values.notna(), dtype=bool)
+        return values[keep], w[keep]
+    if origin == "pyarrow":
+        if values.null_count:
+            valid = values.is_valid()
+            keep = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+            return values.filter(valid), w[keep]
+        return values, w
+    keep_list = [v is not None for v in values]
+    if all(keep_list):
+        return values, w
+    return [v for v in values if v is not None], w[np.asarray(keep_list, dtype=bool)]

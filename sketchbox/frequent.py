@@ -29,7 +29,6 @@ from ._base import (
     check,
     image_buffer,
     int_param,
-    item_count,
     take_bytes,
     update_progress,
 )
@@ -94,34 +93,6 @@ def _weight_array(weights: Any, n: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
     if len(arr) != n:
         raise ValueError(f"{n} items need {n} weights, got {len(arr)}")
     return np.ascontiguousarray(arr, dtype=np.uint64)
-
-
-def _drop_nulls(values: Any, w: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[Any, Any]]:
-    """The items that are not null (None, NaT, pandas NA, Arrow nulls) and their
-    weights, so that weights stay aligned with the items the update applies."""
-    if isinstance(values, np.ndarray):
-        values = values.reshape(-1)
-        if values.dtype.kind in "mM":
-            keep = ~np.isnat(values)
-            return values[keep], w[keep]
-        if values.dtype.kind in "OT":
-            values = values.tolist()
-        else:
-            return values, w
-    origin = _input._origin(values)
-    if origin == "pandas":
-        keep = np.asarray(values.notna(), dtype=bool)
-        return values[keep], w[keep]
-    if origin == "pyarrow":
-        if values.null_count:
-            valid = values.is_valid()
-            keep = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
-            return values.filter(valid), w[keep]
-        return values, w
-    keep_list = [v is not None for v in values]
-    if all(keep_list):
-        return values, w
-    return [v for v in values if v is not None], w[np.asarray(keep_list, dtype=bool)]
 
 
 class FrequentItems(MergeableSketch):
@@ -202,15 +173,15 @@ class FrequentItems(MergeableSketch):
             super().update(values, progress)
             return
         report, values = update_progress(progress, values)
-        n = _count(values)
+        n = _input.count_items(values)
         w = _weight_array(weights, n)
-        if n == 1 and _is_scalar(values):
+        if n == 1 and _input.is_scalar(values):
             if values is None:
                 if report is not None:
                     report.finish()
                 return
             values = [values]
-        values, w = _drop_nulls(values, w)
+        values, w = _input.drop_nulls(values, w)
         if isinstance(values, (list, tuple)):
             self._check_list(values)
         _input.feed(self._sink(self._p(), w), values, report)
@@ -603,18 +574,3 @@ def _advance(pos: list[int], n: int) -> int:
     i = pos[0]
     pos[0] += n
     return i
-
-
-def _is_scalar(values: Any) -> bool:
-    return values is None or isinstance(values, (int, float, str, bytes, np.generic))
-
-
-def _count(values: Any) -> int:
-    """How many items (nulls included) ``values`` holds, for checking weights."""
-    n = item_count(values)
-    if n is None:
-        raise TypeError(
-            f"with weights, values must be a scalar or a sized collection, "
-            f"not {type(values).__name__}"
-        )
-    return n

@@ -39,7 +39,6 @@ from ._base import (
 )
 from ._hashing import CompactableSketch
 from ._native import ffi, lib
-from .frequent import _count, _drop_nulls, _is_scalar
 from .theta import ThetaSketch
 
 DEFAULT_SEED = 9001
@@ -83,7 +82,7 @@ def _values(values: Any, n: int, integer: bool) -> tuple[np.ndarray, np.ndarray]
         raise TypeError(f"{what}, not {type(values).__name__}")
     else:
         arr = np.asarray(
-            values if _is_scalar(values) or isinstance(values, np.ndarray) else [*values]
+            values if _input.is_scalar(values) or isinstance(values, np.ndarray) else [*values]
         ).reshape(-1)
         valid = np.ones(arr.size, dtype=bool)
         if arr.dtype.kind == "O":
@@ -189,7 +188,7 @@ class TupleSketch(CompactableSketch):
         if keys is None:
             raise TypeError("cannot update a sketch with None keys")
         integer = self.summary_type == "integer"
-        if _is_scalar(keys):
+        if _input.is_scalar(keys):
             if values is None:
                 return
             vals, _ = _values(values, 1, integer)
@@ -199,10 +198,10 @@ class TupleSketch(CompactableSketch):
             return
         if not isinstance(keys, np.ndarray) and not hasattr(keys, "__len__"):
             keys = list(keys)
-        vals, valid = _values(values, _count(keys), integer)
+        vals, valid = _values(values, _input.count_items(keys), integer)
         if not valid.all():
             keys, vals = _select(keys, valid), vals[valid]
-        keys, vals = _drop_nulls(keys, vals)
+        keys, vals = _input.drop_nulls(keys, vals)
         if isinstance(keys, list) and any(map(_is_nat, keys)):
             # a NaT is a missing key: dropped here, with its value
             kept = np.array([not _is_nat(k) for k in keys], dtype=bool)

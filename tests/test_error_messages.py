@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sketchbox import CountMin, FrequentItems, HyperLogLog, KllSketch, ThetaSketch
+from sketchbox import CountMin, FrequentItems, HyperLogLog, KllSketch, ThetaSketch, TupleSketch
 
 BAD_PARAMETERS = [
     (lambda: HyperLogLog(lg_k=22), "lg_k must be from 4 to 21, got 22"),
@@ -14,6 +14,7 @@ BAD_PARAMETERS = [
     (lambda: FrequentItems(lg_max_map_size=2), "lg_max_map_size must be from 3 to"),
     (lambda: CountMin(num_hashes=0, num_buckets=10), "num_hashes must be from 1 to"),
     (lambda: HyperLogLog.union([], lg_k=99), "from 4 to 21"),
+    (lambda: TupleSketch(lg_k=27), "lg_k must be from 4 to 26"),
 ]
 
 

@@ -7,18 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passed++;                                                      \
-        } else {                                                           \
-            failed++;                                                      \
-            printf("FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond,     \
-                   sk_last_error());                                       \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static int32_t cancel_at_second(void *user, uint64_t done, uint64_t total) {
     int *calls = (int *)user;

@@ -252,7 +252,7 @@ unsafe fn new_compact<S: CSummary>(
 
 /// Creates an empty update sketch in *out: summaries of type `summary` (an
 /// SkTupleSummary) combining values by `mode` (an SkTupleMode), nominal size
-/// k = 2^lg_k (lg_k in 4..=26; Spark's lgNomEntries, default 12), hash `seed` (9001 is
+/// k = 2^lg_k (lg_k from 4 to 26; Spark's lgNomEntries, default 12), hash `seed` (9001 is
 /// the only seed DataSketches Java and Spark use; sketches combine only with sketches of
 /// the same seed). Keys hash exactly as a Theta sketch's items, so a tuple sketch and a
 /// Theta sketch of the same keys retain the same hashes. On success *out owns the sketch.
@@ -266,7 +266,7 @@ pub unsafe extern "C" fn sk_tuple_new(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let lg_k = small_param(lg_k, "lg_k must be in 4..=26")?;
+        let lg_k = small_param(lg_k, "lg_k must be from 4 to 26")?;
         let mode = mode_of(mode)?;
         let tuple = by_summary!(SkTupleSummary::try_from(summary)?, S => {
             S::into_tuple(State::Update(UpdateTuple::<S>::new(lg_k, 1.0, mode, seed)?))
@@ -674,7 +674,7 @@ impl Operands<'_> {
 /// where that is NULL (or `sketches` is NULL), the Theta sketch thetas[i], whose keys
 /// enter with a fresh summary of `mode` (0, +inf, -inf or 1); exactly one of the two must
 /// be given. A key in several inputs gets its summaries combined by `mode` (an
-/// SkTupleMode); a key in one keeps that input's summary. `lg_k`: 4..=26, or 0 for the
+/// SkTupleMode); a key in one keeps that input's summary. `lg_k`: from 4 to 26, or 0 for the
 /// largest lg_k of the update sketches among the inputs (12 if none). The tuple inputs
 /// must share one summary type, which the result has (double with none); every non-empty
 /// input must have been built with `seed` (else SK_ERR_INCOMPATIBLE, naming the input).
@@ -693,7 +693,7 @@ pub unsafe extern "C" fn sk_tuple_union_many(
         let out = out_ref(out)?;
         let mode = mode_of(mode)?;
         let inputs = Operands::new(sketches, thetas, n)?;
-        let lg = match small_param(lg_k, "lg_k must be 0 or in 4..=26")? {
+        let lg = match small_param(lg_k, "lg_k must be 0 or from 4 to 26")? {
             0 => inputs.largest_lg_k()?,
             lg => lg,
         };
@@ -724,7 +724,7 @@ pub unsafe extern "C" fn sk_tuple_union_images(
     guard(|| {
         let out = out_ref(out)?;
         let mode = mode_of(mode)?;
-        let lg = small_param(lg_k, "lg_k must be 0 or in 4..=26")?;
+        let lg = small_param(lg_k, "lg_k must be 0 or from 4 to 26")?;
         let lg = if lg == 0 { DEFAULT_LG_K } else { lg };
         let summary = SkTupleSummary::try_from(summary)?;
         let images = image_slices(data, lens, n)?;

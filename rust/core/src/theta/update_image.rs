@@ -142,7 +142,7 @@ impl UpdateTheta {
         let p_theta = starting_theta(p);
         let image_theta = u64_at(bytes, 16)?;
         if image_theta == 0 || image_theta > MAX_THETA {
-            return corrupt(format!("theta {image_theta} outside 1..=2^63-1"));
+            return corrupt(format!("theta {image_theta} outside 1 to 2^63-1"));
         }
         let theta = if empty {
             if num_entries != 0 {
