@@ -67,6 +67,15 @@ typedef enum {
    UTF-8 string items: frequent_strings_sketch (ArrayOfStringsSerDe).
    */
   SK_FREQ_STR = 2,
+  /*
+   int64 items placed as Java's generic ItemsSketch<Long> places them (by
+   Long.hashCode()): the sketch Spark SQL's approx_top_k keeps for bigint columns.
+   Images are those of SK_FREQ_I64; the order of the hash map differs, and with it
+   which of several items of equal count come first, the order of items in an
+   image, and the sample a purge takes its median from. Read Spark's top-k states
+   as this type to answer exactly as Spark does.
+   */
+  SK_FREQ_JAVA_I64 = 3,
 } SkFrequentItemType;
 
 /*
@@ -767,7 +776,8 @@ int32_t sk_frequent_deserialize(const uint8_t *data,
  approx_top_k_combine return in Spark 4.x: the frequent-items image of the column's
  items, then the number of nulls as 8 bytes big-endian) into a new sketch of
  `item_type` in *out, and the null count into *null_count. bigint columns are
- SK_FREQ_I64, double SK_FREQ_F64, string SK_FREQ_STR. Invalid bytes give
+ SK_FREQ_JAVA_I64 (Spark's order; SK_FREQ_I64 reads them in the longs sketch's
+ order), double SK_FREQ_F64, string SK_FREQ_STR. Invalid bytes give
  SK_ERR_CORRUPT_DATA.
  */
 int32_t sk_frequent_deserialize_spark_top_k(const uint8_t *data,

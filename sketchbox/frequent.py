@@ -43,6 +43,13 @@ _CODES: dict[str, int] = {
     "float64": lib.SK_FREQ_F64,
     "str": lib.SK_FREQ_STR,
 }
+
+
+def _code(dtype: str, spark: bool) -> int:
+    """The native item type: int64 items in Spark's order are a type of their own."""
+    return int(lib.SK_FREQ_JAVA_I64) if spark and dtype == "int64" else _CODES[dtype]
+
+
 _ALIASES: dict[Any, str] = {int: "int64", float: "float64", str: "str", "string": "str"}
 _INT_CODES = {int(c) for d, c in _input._DTYPE_CODES.items() if getattr(d, "kind", "") in "iub"}
 _ERROR_TYPES = {"no_false_positives": False, "no_false_negatives": True}
@@ -129,36 +136,56 @@ class FrequentItems(MergeableSketch):
     too (bigint columns as ``"int64"``, double as ``"float64"``, string as ``"str"``) and
     keeps the count as ``null_count``; ``to_bytes(spark=True)`` writes it back, and
     ``spark_top_k(k)`` answers as ``approx_top_k_estimate(state, k)`` does.
+
+    Spark keeps bigint columns in datasketches-java's generic ``ItemsSketch<Long>``,
+    which places items by ``Long.hashCode()`` where the frequent longs sketch places
+    them by value. The counts of a stream agree until a purge; the order differs, and
+    with it which of several items of equal count are listed first (and cut at ``k``),
+    and the sample each purge takes its median from. ``spark=True`` makes an int64
+    sketch keep Spark's order, so that it answers, purges and writes images exactly as
+    Spark's does; ``from_bytes`` of a Spark state field chooses it by itself. (str and
+    float64 sketches are in Java's generic order already.)
     """
 
-    __slots__ = ("_dtype", "_nulls")
+    __slots__ = ("_dtype", "_nulls", "_spark")
     _family = "frequent"
     _handle_type = "SkFrequent"
     _dtype: str
+    _spark: bool
 
-    def __init__(self, lg_max_map_size: int = 10, dtype: Any = "int64") -> None:
+    def __init__(
+        self, lg_max_map_size: int = 10, dtype: Any = "int64", spark: bool = False
+    ) -> None:
         lg = int_param("lg_max_map_size", lg_max_map_size, 3, 26)
         d = _parse_dtype(dtype)
         out = self._out()
-        check(lib.sk_frequent_new(lg, _CODES[d], out))
+        check(lib.sk_frequent_new(lg, _code(d, bool(spark)), out))
         super().__init__(out[0], buffered=d != "str")
         self._dtype = d
         self._nulls = 0
+        self._spark = bool(spark) and d == "int64"
 
     @classmethod
-    def _wrap_as(cls, out: Any, dtype: str, nulls: int = 0) -> FrequentItems:
+    def _wrap_as(cls, out: Any, dtype: str, nulls: int = 0, spark: bool = False) -> FrequentItems:
         obj = cls._wrap(out, buffered=dtype != "str")
         obj._dtype = dtype
         obj._nulls = nulls
+        obj._spark = spark and dtype == "int64"
         return obj
 
     def _like(self, out: Any) -> FrequentItems:
-        return self._wrap_as(out, self._dtype, self._nulls)
+        return self._wrap_as(out, self._dtype, self._nulls, self._spark)
 
     @property
     def dtype(self) -> str:
         """The items' type: "int64", "float64" or "str"."""
         return self._dtype
+
+    @property
+    def spark(self) -> bool:
+        """Whether int64 items are kept in Spark's order (``ItemsSketch<Long>``, by
+        ``Long.hashCode()``) rather than the frequent longs sketch's; see the class."""
+        return self._spark
 
     # ---- updates ----
 
@@ -427,12 +454,16 @@ class FrequentItems(MergeableSketch):
         self._nulls += other._nulls
 
     def spark_top_k(self, k: int = 5) -> list[tuple[Optional[Item], int]]:
-        """What Spark SQL's ``approx_top_k_estimate(state, k)`` returns for this sketch:
-        ``(item, count)`` pairs, the ``"no_false_positives"`` items by estimate, with the
-        nulls (``None``, ``null_count``) placed before the first item whose estimate is
-        not below the null count, at most ``k`` pairs."""
+        """What Spark SQL's ``approx_top_k_estimate(state, k)`` returns for this sketch's
+        state (``to_bytes(spark=True)``): ``(item, count)`` pairs, the
+        ``"no_false_positives"`` items by estimate, with the nulls (``None``,
+        ``null_count``) placed before the first item whose estimate is not below the
+        null count, at most ``k`` pairs. Spark answers from the state as it reads it
+        back, in its own order, and so does this (an int64 sketch in the longs order
+        can list other items of a tied count than ``top()``)."""
         k = int_param("k", k, 1, INT64_MAX)
-        rows = [(item, est) for item, est, _, _ in self.top()]
+        state = FrequentItems.from_bytes(self.to_bytes(), self._dtype, spark=True)
+        rows = [(item, est) for item, est, _, _ in state.top()]
         nulls = self._nulls
         out: list[tuple[Optional[Item], int]] = []
         placed = nulls == 0
@@ -464,32 +495,42 @@ class FrequentItems(MergeableSketch):
         return take_bytes(out)
 
     @classmethod
-    def from_bytes(cls, data: BytesLike, dtype: Any = "int64") -> FrequentItems:
+    def from_bytes(
+        cls, data: BytesLike, dtype: Any = "int64", spark: Optional[bool] = None
+    ) -> FrequentItems:
         """Reads a frequent-items image of sketchbox or any DataSketches library:
         ``dtype="int64"`` for longs sketches, ``"str"`` for strings sketches,
         ``"float64"`` for doubles; or the ``sketch`` field of Spark SQL's top-k state
         (the image and a null count, see the class). SketchFormatError (a ValueError)
-        for bytes that are neither."""
+        for bytes that are neither. An int64 sketch read from a Spark state keeps
+        Spark's order, one read from a plain image the longs sketch's, unless ``spark``
+        says otherwise."""
         buf = image_buffer(data)
         d = _parse_dtype(dtype)
         out = cls._out()
         try:
-            check(lib.sk_frequent_deserialize(buf, len(buf), _CODES[d], out))
+            check(lib.sk_frequent_deserialize(buf, len(buf), _code(d, bool(spark)), out))
         except SketchFormatError:
             # A valid image never is one followed by 8 more bytes, so at most one reads.
+            in_spark_order = spark is None or spark
             nulls = ffi.new("uint64_t *")
-            spark = lib.sk_frequent_deserialize_spark_top_k(buf, len(buf), _CODES[d], out, nulls)
-            if spark != 0:
+            field = lib.sk_frequent_deserialize_spark_top_k(
+                buf, len(buf), _code(d, in_spark_order), out, nulls
+            )
+            if field != 0:
                 raise
-            return cls._wrap_as(out, d, int(nulls[0]))
-        return cls._wrap_as(out, d)
+            return cls._wrap_as(out, d, int(nulls[0]), in_spark_order)
+        return cls._wrap_as(out, d, 0, bool(spark))
 
     def _image_args(self) -> tuple[object, ...]:
-        return (self._dtype,)
+        return (self._dtype, self._spark)
 
     def __reduce__(self) -> tuple[Any, tuple[object, ...]]:
         # With nulls from Spark, the pickle carries Spark's field, which keeps them.
-        return (type(self).from_bytes, (self.to_bytes(spark=self._nulls > 0), self._dtype))
+        return (
+            type(self).from_bytes,
+            (self.to_bytes(spark=self._nulls > 0), self._dtype, self._spark),
+        )
 
     @classmethod
     def union(
@@ -497,15 +538,17 @@ class FrequentItems(MergeableSketch):
         items: Any,
         lg_max_map_size: Optional[int] = None,
         dtype: Any = None,
+        spark: Optional[bool] = None,
     ) -> FrequentItems:
         """Merges many sketches or images (bytes, a pyarrow binary array, a NumPy object
         array of bytes) into a new sketch, in one native call. ``lg_max_map_size``
         defaults to the largest of the inputs'; ``dtype`` to the sketches' (images do not
-        record it: ``"int64"`` unless given). Sketches of another dtype raise
-        IncompatibleSketchError, invalid images SketchFormatError."""
+        record it: ``"int64"`` unless given); ``spark`` (the order of int64 items, see
+        the class) to True if any input sketch keeps Spark's order. Sketches of another
+        dtype raise IncompatibleSketchError, invalid images SketchFormatError."""
         lg = 0 if lg_max_map_size is None else int_param("lg_max_map_size", lg_max_map_size, 3, 26)
         if _input._origin(items) == "pyarrow":
-            return cls._union_arrow(items, lg, _parse_dtype(dtype or "int64"))
+            return cls._union_arrow(items, lg, _parse_dtype(dtype or "int64"), bool(spark))
         if isinstance(items, np.ndarray):
             items = items.reshape(-1).tolist()
         items = list(items)
@@ -521,6 +564,8 @@ class FrequentItems(MergeableSketch):
                 f"cannot union FrequentItems of dtypes {sorted(kinds | {d})}"
             )
         nulls = sum(s._nulls for s in sketches)
+        if spark is None:
+            spark = any(s._spark for s in sketches)
         images = [s.to_bytes() if isinstance(s, FrequentItems) else s for s in items]
         views = _input.byte_views(images)
         if views is None:
@@ -528,12 +573,12 @@ class FrequentItems(MergeableSketch):
             raise TypeError(f"union takes FrequentItems or images, not {type(bad).__name__}")
         ptrs, lens, n, keep = views
         out = cls._out()
-        check(lib.sk_frequent_union_images(ptrs, lens, n, _CODES[d], lg, out))
+        check(lib.sk_frequent_union_images(ptrs, lens, n, _code(d, spark), lg, out))
         del keep
-        return cls._wrap_as(out, d, nulls)
+        return cls._wrap_as(out, d, nulls, spark)
 
     @classmethod
-    def _union_arrow(cls, arr: Any, lg: int, d: str) -> FrequentItems:
+    def _union_arrow(cls, arr: Any, lg: int, d: str, spark: bool) -> FrequentItems:
         import pyarrow as pa
 
         if isinstance(arr, pa.ChunkedArray):
@@ -555,16 +600,17 @@ class FrequentItems(MergeableSketch):
                 ffi.cast("uint8_t **", ffi.from_buffer(addrs)),
                 ffi.cast("size_t *", ffi.from_buffer(lens)),
                 n,
-                _CODES[d],
+                _code(d, spark),
                 lg,
                 out,
             )
         )
-        return cls._wrap_as(out, d)
+        return cls._wrap_as(out, d, 0, spark)
 
     def _describe(self, d: dict[str, Any]) -> str:
         return (
-            f"dtype={self._dtype} lg_max_map_size={d['lg_max_map_size']} "
+            f"dtype={self._dtype}{' (Spark order)' if self._spark else ''} "
+            f"lg_max_map_size={d['lg_max_map_size']} "
             f"total_weight={d['total_weight']} active={d['num_active_items']} "
             f"maximum_error={d['maximum_error']}"
         )

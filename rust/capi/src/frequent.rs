@@ -9,7 +9,7 @@
 
 use crate::common::*;
 use sketchbox_core::column::{Column, Numeric, Strings};
-use sketchbox_core::frequent::{ErrorType, FrequentItem, FrequentItems, Row};
+use sketchbox_core::frequent::{ErrorType, FrequentItem, FrequentItems, JavaLong, Row};
 use sketchbox_core::Error;
 use std::ffi::c_void;
 use std::sync::Mutex;
@@ -34,6 +34,8 @@ pub struct SkFrequent(Mutex<Frequent>);
 #[derive(Clone)]
 pub(crate) enum Frequent {
     I64(FrequentItems<i64>),
+    /// int64 items in the order of Java's generic ItemsSketch<Long> (Spark's bigint top-k).
+    JavaI64(FrequentItems<JavaLong>),
     F64(FrequentItems<f64>),
     Str(FrequentItems<String>),
 }
@@ -60,12 +62,19 @@ pub enum SkFrequentItemType {
     SK_FREQ_F64 = 1,
     /// UTF-8 string items: frequent_strings_sketch (ArrayOfStringsSerDe).
     SK_FREQ_STR = 2,
+    /// int64 items placed as Java's generic ItemsSketch<Long> places them (by
+    /// Long.hashCode()): the sketch Spark SQL's approx_top_k keeps for bigint columns.
+    /// Images are those of SK_FREQ_I64; the order of the hash map differs, and with it
+    /// which of several items of equal count come first, the order of items in an
+    /// image, and the sample a purge takes its median from. Read Spark's top-k states
+    /// as this type to answer exactly as Spark does.
+    SK_FREQ_JAVA_I64 = 3,
 }
 
 c_enum_from_i32!(
     SkFrequentItemType,
     "frequent items type",
-    [SK_FREQ_I64, SK_FREQ_F64, SK_FREQ_STR]
+    [SK_FREQ_I64, SK_FREQ_F64, SK_FREQ_STR, SK_FREQ_JAVA_I64]
 );
 
 /// The parameters and weights of a frequent-items sketch (see sk_frequent_stats).
@@ -91,6 +100,7 @@ macro_rules! with_frequent {
     ($f:expr, $s:ident => $body:expr) => {
         match $f {
             Frequent::I64($s) => $body,
+            Frequent::JavaI64($s) => $body,
             Frequent::F64($s) => $body,
             Frequent::Str($s) => $body,
         }
@@ -101,6 +111,9 @@ impl Frequent {
     fn new(lg_max_map_size: u8, item_type: SkFrequentItemType) -> Result<Self, Error> {
         Ok(match item_type {
             SkFrequentItemType::SK_FREQ_I64 => Frequent::I64(FrequentItems::new(lg_max_map_size)?),
+            SkFrequentItemType::SK_FREQ_JAVA_I64 => {
+                Frequent::JavaI64(FrequentItems::new(lg_max_map_size)?)
+            }
             SkFrequentItemType::SK_FREQ_F64 => Frequent::F64(FrequentItems::new(lg_max_map_size)?),
             SkFrequentItemType::SK_FREQ_STR => Frequent::Str(FrequentItems::new(lg_max_map_size)?),
         })
@@ -109,6 +122,9 @@ impl Frequent {
     fn deserialize(bytes: &[u8], item_type: SkFrequentItemType) -> Result<Self, Error> {
         Ok(match item_type {
             SkFrequentItemType::SK_FREQ_I64 => Frequent::I64(FrequentItems::deserialize(bytes)?),
+            SkFrequentItemType::SK_FREQ_JAVA_I64 => {
+                Frequent::JavaI64(FrequentItems::deserialize(bytes)?)
+            }
             SkFrequentItemType::SK_FREQ_F64 => Frequent::F64(FrequentItems::deserialize(bytes)?),
             SkFrequentItemType::SK_FREQ_STR => Frequent::Str(FrequentItems::deserialize(bytes)?),
         })
@@ -117,6 +133,7 @@ impl Frequent {
     fn item_type(&self) -> SkFrequentItemType {
         match self {
             Frequent::I64(_) => SkFrequentItemType::SK_FREQ_I64,
+            Frequent::JavaI64(_) => SkFrequentItemType::SK_FREQ_JAVA_I64,
             Frequent::F64(_) => SkFrequentItemType::SK_FREQ_F64,
             Frequent::Str(_) => SkFrequentItemType::SK_FREQ_STR,
         }
@@ -125,6 +142,9 @@ impl Frequent {
     fn merge(&mut self, other: &Frequent) -> Result<(), Error> {
         match (self, other) {
             (Frequent::I64(d), Frequent::I64(s)) => d.merge(s),
+            (Frequent::JavaI64(d), Frequent::JavaI64(s)) => d.merge(s),
+            (Frequent::I64(d), Frequent::JavaI64(s)) => d.merge_java_longs(s),
+            (Frequent::JavaI64(d), Frequent::I64(s)) => d.merge_longs(s),
             (Frequent::F64(d), Frequent::F64(s)) => d.merge(s),
             (Frequent::Str(d), Frequent::Str(s)) => d.merge(s),
             (d, s) => Err(Error::Incompatible(format!(
@@ -138,7 +158,7 @@ impl Frequent {
 
 fn type_name(t: SkFrequentItemType) -> &'static str {
     match t {
-        SkFrequentItemType::SK_FREQ_I64 => "int64",
+        SkFrequentItemType::SK_FREQ_I64 | SkFrequentItemType::SK_FREQ_JAVA_I64 => "int64",
         SkFrequentItemType::SK_FREQ_F64 => "float64",
         SkFrequentItemType::SK_FREQ_STR => "string",
     }
@@ -170,6 +190,48 @@ unsafe fn weights_slice<'a>(weights: *const u64, n: usize) -> Result<Option<&'a 
     }
 }
 
+/// Applies an integer column to an int64 sketch of either order (uint64 values beyond
+/// int64's range refused before anything is applied).
+fn update_ints<T>(
+    s: &mut FrequentItems<T>,
+    col: &Numeric,
+    w: &(impl Fn(usize) -> u64 + Sync),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<(), Error>
+where
+    T: for<'a> FrequentItem<Ref<'a> = i64>,
+{
+    let n = col.len();
+    macro_rules! ints {
+        ($v:expr, $conv:expr) => {{
+            let v = $v;
+            s.update_many(n, |i| Some($conv(v[i])), w, progress)
+        }};
+    }
+    match *col {
+        Numeric::I8(v) => ints!(v, i64::from),
+        Numeric::I16(v) => ints!(v, i64::from),
+        Numeric::I32(v) => ints!(v, i64::from),
+        Numeric::I64(v) => ints!(v, |x: i64| x),
+        Numeric::U8(v) => ints!(v, i64::from),
+        Numeric::U16(v) => ints!(v, i64::from),
+        Numeric::U32(v) => ints!(v, i64::from),
+        Numeric::Bool(v) => ints!(v, |b: u8| (b != 0) as i64),
+        Numeric::U64(v) => {
+            if let Some(big) = v.iter().find(|&&x| x > i64::MAX as u64) {
+                return Err(invalid(format!(
+                    "uint64 item {big} is outside the int64 range of this sketch"
+                )));
+            }
+            ints!(v, |x: u64| x as i64)
+        }
+        Numeric::F32(_) | Numeric::F64(_) => Err(invalid(
+            "this frequent items sketch holds int64 items, not floating-point numbers: \
+             use a float64 sketch, or convert the items to integers first",
+        )),
+    }
+}
+
 /// Applies a numeric column: integers to an int64 sketch (uint64 values beyond
 /// int64's range refused before anything is applied), integers and floats to a double
 /// sketch (converted as NumPy's astype), nothing to a string sketch.
@@ -182,36 +244,8 @@ fn update_numeric(
     let w = weight_fn(weights);
     let n = col.len();
     match f {
-        Frequent::I64(s) => {
-            macro_rules! ints {
-                ($v:expr, $conv:expr) => {{
-                    let v = $v;
-                    s.update_many(n, |i| Some($conv(v[i])), &w, progress)
-                }};
-            }
-            match *col {
-                Numeric::I8(v) => ints!(v, i64::from),
-                Numeric::I16(v) => ints!(v, i64::from),
-                Numeric::I32(v) => ints!(v, i64::from),
-                Numeric::I64(v) => ints!(v, |x: i64| x),
-                Numeric::U8(v) => ints!(v, i64::from),
-                Numeric::U16(v) => ints!(v, i64::from),
-                Numeric::U32(v) => ints!(v, i64::from),
-                Numeric::Bool(v) => ints!(v, |b: u8| (b != 0) as i64),
-                Numeric::U64(v) => {
-                    if let Some(big) = v.iter().find(|&&x| x > i64::MAX as u64) {
-                        return Err(invalid(format!(
-                            "uint64 item {big} is outside the int64 range of this sketch"
-                        )));
-                    }
-                    ints!(v, |x: u64| x as i64)
-                }
-                Numeric::F32(_) | Numeric::F64(_) => Err(invalid(
-                    "this frequent items sketch holds int64 items, not floating-point numbers: \
-                     use a float64 sketch, or convert the items to integers first",
-                )),
-            }
-        }
+        Frequent::I64(s) => update_ints(s, col, &w, progress),
+        Frequent::JavaI64(s) => update_ints(s, col, &w, progress),
         Frequent::F64(s) => {
             macro_rules! nums {
                 ($v:expr, $conv:expr) => {{
@@ -527,6 +561,7 @@ pub unsafe extern "C" fn sk_frequent_update_one_i64(
         let mut f = SkFrequent::lock(sketch)?;
         Ok(match &mut *f {
             Frequent::I64(s) => s.update(item, weight),
+            Frequent::JavaI64(s) => s.update(item, weight),
             Frequent::F64(s) => s.update(item as f64, weight),
             other => Err(mismatch(other, "int64")),
         }?)
@@ -611,6 +646,7 @@ pub unsafe extern "C" fn sk_frequent_estimate_i64(
     guard(|| {
         match &*SkFrequent::lock(sketch)? {
             Frequent::I64(s) => write_bounds(s, item, estimate, lower_bound, upper_bound),
+            Frequent::JavaI64(s) => write_bounds(s, item, estimate, lower_bound, upper_bound),
             Frequent::F64(s) => write_bounds(s, item as f64, estimate, lower_bound, upper_bound),
             other => return Err(mismatch(other, "int64").into()),
         }
@@ -723,6 +759,9 @@ pub unsafe extern "C" fn sk_frequent_top(
             Frequent::I64(s) => encode_rows(&s.top(error_type, Some(threshold)), |v, o| {
                 o.extend_from_slice(&v.to_le_bytes())
             }),
+            Frequent::JavaI64(s) => encode_rows(&s.top(error_type, Some(threshold)), |v, o| {
+                o.extend_from_slice(&v.0.to_le_bytes())
+            }),
             Frequent::F64(s) => encode_rows(&s.top(error_type, Some(threshold)), |v, o| {
                 o.extend_from_slice(&v.to_le_bytes())
             }),
@@ -801,7 +840,8 @@ pub unsafe extern "C" fn sk_frequent_deserialize(
 /// approx_top_k_combine return in Spark 4.x: the frequent-items image of the column's
 /// items, then the number of nulls as 8 bytes big-endian) into a new sketch of
 /// `item_type` in *out, and the null count into *null_count. bigint columns are
-/// SK_FREQ_I64, double SK_FREQ_F64, string SK_FREQ_STR. Invalid bytes give
+/// SK_FREQ_JAVA_I64 (Spark's order; SK_FREQ_I64 reads them in the longs sketch's
+/// order), double SK_FREQ_F64, string SK_FREQ_STR. Invalid bytes give
 /// SK_ERR_CORRUPT_DATA.
 #[no_mangle]
 pub unsafe extern "C" fn sk_frequent_deserialize_spark_top_k(
@@ -819,6 +859,10 @@ pub unsafe extern "C" fn sk_frequent_deserialize_spark_top_k(
             SkFrequentItemType::SK_FREQ_I64 => {
                 let (s, n) = FrequentItems::deserialize_spark_top_k(bytes)?;
                 (Frequent::I64(s), n)
+            }
+            SkFrequentItemType::SK_FREQ_JAVA_I64 => {
+                let (s, n) = FrequentItems::deserialize_spark_top_k(bytes)?;
+                (Frequent::JavaI64(s), n)
             }
             SkFrequentItemType::SK_FREQ_F64 => {
                 let (s, n) = FrequentItems::deserialize_spark_top_k(bytes)?;

@@ -1,11 +1,17 @@
-//! The three item kinds of a frequent-items sketch: how each is compared, where it goes
+//! The item kinds of a frequent-items sketch: how each is compared, where it goes
 //! in the hash map, and how it is written in an image.
 //!
 //! Positions follow datasketches-java, so that a sketch fed the same stream keeps its
 //! items in the same slots and writes them in the same order: the slot of an item is
 //! the low bits of MurmurHash3's 64-bit finaliser (`fmix64`) applied to
 //!
-//! * a long: the value itself (`FrequentLongsSketch`);
+//! * a long: the value itself (`FrequentLongsSketch`), or, for a [`JavaLong`], Java's
+//!   `Long.hashCode()` (the two halves xor-ed, as a signed 32-bit integer widened to 64
+//!   bits), as the generic `ItemsSketch<Long>` does: the sketch Spark SQL's
+//!   `approx_top_k` keeps for `bigint` columns. Both write the same image; the order of
+//!   the hash map differs, and with it the order of items in an image, which of several
+//!   items of equal count are listed first, and the sample a purge takes its median
+//!   from (so counts after a purge).
 //! * a string: Java's `String.hashCode()` (over UTF-16 code units, as a signed 32-bit
 //!   integer widened to 64 bits), as `FrequentItemsSketch<String>` does;
 //! * a double: Java's `Double.hashCode()` of the canonical value, likewise.
@@ -130,6 +136,58 @@ impl FrequentItem for i64 {
     }
     fn to_json(&self) -> Value {
         Value::from(*self)
+    }
+}
+
+/// An int64 item placed as Java's generic `ItemsSketch<Long>` places it, by
+/// `Long.hashCode()`: the sketch of Spark SQL's `approx_top_k` over `bigint` columns.
+/// Its images are those of `i64` (`ArrayOfLongsSerDe`); only the map order differs.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct JavaLong(pub i64);
+
+impl FrequentItem for JavaLong {
+    type Ref<'a> = i64;
+    const TYPE_NAME: &'static str = "int64";
+
+    #[inline(always)]
+    fn as_item_ref(&self) -> i64 {
+        self.0
+    }
+    #[inline(always)]
+    fn to_item(r: i64) -> JavaLong {
+        JavaLong(r)
+    }
+    #[inline(always)]
+    fn is(&self, r: i64) -> bool {
+        self.0 == r
+    }
+    /// `Long.hashCode()`: `(int) (v ^ (v >>> 32))`, widened with its sign.
+    #[inline(always)]
+    fn java_hash_input(r: i64) -> u64 {
+        let v = r as u64;
+        ((v ^ (v >> 32)) as u32 as i32) as i64 as u64
+    }
+    // Everything but the slot is the long's.
+    #[inline(always)]
+    fn same(a: i64, b: i64) -> bool {
+        i64::same(a, b)
+    }
+    #[inline(always)]
+    fn tally_hash(r: i64, key: &TallyKey) -> u64 {
+        i64::tally_hash(r, key)
+    }
+    const TALLY_HASH_INJECTIVE: bool = i64::TALLY_HASH_INJECTIVE;
+    fn encoded_len(&self) -> usize {
+        self.0.encoded_len()
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.0.encode(out)
+    }
+    fn decode(bytes: &[u8]) -> Result<(JavaLong, usize)> {
+        i64::decode(bytes).map(|(v, n)| (JavaLong(v), n))
+    }
+    fn to_json(&self) -> Value {
+        self.0.to_json()
     }
 }
 

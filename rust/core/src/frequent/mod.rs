@@ -71,7 +71,7 @@ mod spark;
 mod tally;
 
 use crate::error::{corrupt, Error, Result};
-pub use item::FrequentItem;
+pub use item::{FrequentItem, JavaLong};
 use map::{capacity_of, ReversePurgeMap};
 use serde_json::json;
 
@@ -359,12 +359,21 @@ impl<T: FrequentItem> FrequentItems<T> {
     /// The result answers for the concatenated streams within `epsilon` of the larger
     /// map. Sketches of different `lg_max_map_size` merge (the receiver keeps its own).
     pub fn merge(&mut self, other: &Self) -> Result<()> {
+        self.merge_of(other, |item| item.as_item_ref())
+    }
+
+    /// [`Self::merge`] of a sketch whose items are stored as `U` and apply here as `item(u)`.
+    fn merge_of<'o, U: FrequentItem>(
+        &mut self,
+        other: &'o FrequentItems<U>,
+        item: impl Fn(&'o U) -> T::Ref<'o>,
+    ) -> Result<()> {
         if other.is_empty() {
             return Ok(());
         }
         let total = self.checked_total(other.total_weight)?;
-        for (item, count) in other.map.stride_order() {
-            self.apply(item.as_item_ref(), count);
+        for (u, count) in other.map.stride_order() {
+            self.apply(item(u), count);
         }
         self.offset += other.offset;
         self.total_weight = total;
@@ -596,6 +605,20 @@ impl<T: FrequentItem> FrequentItems<T> {
             "epsilon": self.epsilon(),
             "no_false_positives": rows,
         })
+    }
+}
+
+/// The two orders of int64 items (see [`JavaLong`]) hold the same items: each merges the
+/// other, in the other's iteration order, as Java merges one sketch into another.
+impl FrequentItems<i64> {
+    pub fn merge_java_longs(&mut self, other: &FrequentItems<JavaLong>) -> Result<()> {
+        self.merge_of(other, |v| v.0)
+    }
+}
+
+impl FrequentItems<JavaLong> {
+    pub fn merge_longs(&mut self, other: &FrequentItems<i64>) -> Result<()> {
+        self.merge_of(other, |v| *v)
     }
 }
 

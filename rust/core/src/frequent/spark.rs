@@ -41,7 +41,74 @@ impl<T: FrequentItem> FrequentItems<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frequent::{ErrorType, JavaLong};
+    use crate::test_fixtures::fixtures_dir;
     use crate::Error;
+
+    /// The stream of `tests/fixtures/spark_top_k` (see its `make_fixtures.py`).
+    fn fixture_stream() -> impl Iterator<Item = i64> {
+        (0..20_000i64).map(|i| {
+            let base = if i % 3 == 0 {
+                i % 10
+            } else {
+                (i * 2_654_435_761) % 100_003
+            };
+            base * 4_294_967_311 - 7
+        })
+    }
+
+    /// Spark's `approx_top_k_estimate(state, 20)` without nulls: the
+    /// no-false-positives rows by estimate, ties in the map's order.
+    fn top_20<T: FrequentItem>(s: &FrequentItems<T>, item: impl Fn(&T) -> i64) -> Vec<(i64, u64)> {
+        let rows = s.top(ErrorType::NoFalsePositives, None);
+        rows.iter()
+            .take(20)
+            .map(|r| (item(&r.item), r.estimate))
+            .collect()
+    }
+
+    #[test]
+    fn spark_bigint_states_are_java_long_sketches() {
+        let dir = fixtures_dir().join("../spark_top_k");
+        let answers: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("answers.json")).unwrap()).unwrap();
+        for name in ["bigint_m100.bin", "bigint_m2000.bin"] {
+            let field = std::fs::read(dir.join(name)).unwrap();
+            let spark: Vec<(i64, u64)> = answers[name]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_i64().unwrap(), p[1].as_u64().unwrap()))
+                .collect();
+            let (read, nulls) = FrequentItems::<JavaLong>::deserialize_spark_top_k(&field).unwrap();
+            assert_eq!(nulls, 0);
+            // Read in Spark's order, the state answers as Spark does, ties included.
+            assert_eq!(top_20(&read, |v| v.0), spark, "{name}");
+            // Fed the stream Spark was fed, a Java-long sketch is Spark's, byte for byte.
+            let mut fed = FrequentItems::<JavaLong>::new(read.lg_max_map_size()).unwrap();
+            for v in fixture_stream() {
+                fed.update(v, 1).unwrap();
+            }
+            assert_eq!(fed.serialize_spark_top_k(0), field, "{name}");
+            // The longs sketch's order lists other items of the tied count 667 first.
+            let (longs, _) = FrequentItems::<i64>::deserialize_spark_top_k(&field).unwrap();
+            let longs_top = top_20(&longs, |v| *v);
+            assert_ne!(longs_top, spark, "{name}");
+            assert_eq!(
+                longs_top.iter().map(|r| r.1).collect::<Vec<_>>(),
+                spark.iter().map(|r| r.1).collect::<Vec<_>>()
+            );
+            // Either order merges the other: the same items and counts.
+            let mut both = FrequentItems::<i64>::new(read.lg_max_map_size()).unwrap();
+            both.merge_java_longs(&read).unwrap();
+            let mut back = FrequentItems::<JavaLong>::new(read.lg_max_map_size()).unwrap();
+            back.merge_longs(&both).unwrap();
+            assert_eq!(back.total_weight(), 20_000);
+            for (v, _) in &spark {
+                assert_eq!(back.estimate(*v), read.estimate(*v));
+            }
+        }
+    }
 
     #[test]
     fn spark_field_is_image_then_big_endian_null_count() {
