@@ -250,8 +250,9 @@ typedef struct SkCountMin SkCountMin;
  and upper(x) - lower(x) = maximum_error <= epsilon * total_weight, where epsilon =
  3.5 / 2^lg_max_map_size. While fewer than 0.75 * 2^lg_max_map_size distinct items
  were seen every count is exact. Images are DataSketches' (items in
- datasketches-java's order: a sketch fed the stream a Java sketch was fed writes the
- same bytes); images of Java, C++, datasketches-python and Spark read here.
+ datasketches-java's order: a sketch fed the stream a Java sketch was fed, in order
+ (sk_frequent_set_in_order), writes the same bytes); images of Java, C++,
+ datasketches-python and Spark read here.
  */
 typedef struct SkFrequent SkFrequent;
 
@@ -601,9 +602,14 @@ int32_t sk_frequent_copy(const SkFrequent *sketch, SkFrequent **out);
  nearest double; floats into an int64 sketch and numbers into a string sketch give
  SK_ERR_INVALID_ARGUMENT. Errors in the input are found before any item is applied.
 
- Items are applied one by one in input order, so the result is byte for byte that
- of one-item updates (and of datasketches-java fed the same stream). They go
- SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
+ Items are applied one by one in input order until one would make the sketch purge;
+ from there, spans of the input are combined at once on every core, with one purge
+ per span (the Misra-Gries merge of the span's counts: the result keeps the
+ guarantee of SkFrequent, with an error below 2.67 * total_weight /
+ 2^lg_max_map_size, but is not that of one-item updates once a purge happened).
+ After sk_frequent_set_in_order(sketch, true) every item is applied one by one in
+ input order: byte for byte the result of one-item updates, and of
+ datasketches-java fed the same stream. Items go SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
  the sketch holds the items of every completed block (a prefix of the input) and
  the call returns SK_ERR_CANCELLED. A block whose weights would take the total
  weight past INT64_MAX gives SK_ERR_INVALID_ARGUMENT, the sketch holding the blocks
@@ -721,6 +727,20 @@ int32_t sk_frequent_estimate_str(const SkFrequent *sketch,
                                  uint64_t *estimate,
                                  uint64_t *lower_bound,
                                  uint64_t *upper_bound);
+
+/*
+ Sets how bulk updates of this sketch apply their items (see
+ sk_frequent_update_numeric): one by one in input order (`in_order` true; slower, and
+ byte for byte what datasketches-java's sketch fed the same stream holds) or combined
+ (false, the default). Copies keep the choice; images do not record it.
+ */
+int32_t sk_frequent_set_in_order(SkFrequent *sketch, bool in_order);
+
+/*
+ Writes to *in_order whether bulk updates of this sketch apply items one by one in
+ input order (see sk_frequent_set_in_order).
+ */
+int32_t sk_frequent_in_order(const SkFrequent *sketch, bool *in_order);
 
 /*
  Writes the sketch's parameters and weights to *out.

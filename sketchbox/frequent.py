@@ -120,11 +120,21 @@ class FrequentItems(MergeableSketch):
     (floats raise TypeError), a float64 sketch integers and floats, a str sketch
     strings (and UTF-8 bytes). ``weights`` are non-negative integers, one per item
     (nulls' included); a negative or float weight, or another number of weights, raises
-    TypeError/ValueError. Items are applied one by one in input order, so the sketch
-    equals one fed item by item, and its image equals that of datasketches-java fed
-    the same stream. ``progress(done, total)`` is called every ~2 M items and once with
-    ``done == total`` at the end; an exception
-    it raises (or Ctrl-C) stops the update, leaving the sketch with a prefix of the input.
+    TypeError/ValueError. ``progress(done, total)`` is called every ~2 M items and once
+    with ``done == total`` at the end; an exception it raises (or Ctrl-C) stops the
+    update, leaving the sketch with a prefix of the input.
+
+    How an update applies its items: one by one, in input order, until one would make
+    the sketch purge (so a stream with fewer distinct items than counters gives exactly
+    the counts, and the bytes, of datasketches-java's sketch fed it). From there on, spans
+    of the input are combined at once, on every core: the counts of the span's items
+    are added, and one purge subtracts the ``r``-th largest count from all, ``r`` being
+    half the counters (the merge of Misra-Gries summaries). The result is another
+    sketch of the same stream, with the same guarantee and a smaller error bound
+    (``maximum_error <= 2.67 * total_weight / 2**lg_max_map_size``), several times
+    faster than one purge per new item; it is not the bytes Java's sketch would hold.
+    ``in_order=True`` applies every item one by one in input order instead, as
+    datasketches-java does (byte for byte its sketch fed the same stream).
 
     Images (``to_bytes``) are DataSketches images, with items in datasketches-java's
     order; ``from_bytes(b, dtype)`` reads those of Java, C++, datasketches-python and
@@ -148,13 +158,18 @@ class FrequentItems(MergeableSketch):
     """
 
     __slots__ = ("_dtype", "_nulls", "_spark")
+    # in_order lives in the native sketch (copies keep it); pickles carry it.
     _family = "frequent"
     _handle_type = "SkFrequent"
     _dtype: str
     _spark: bool
 
     def __init__(
-        self, lg_max_map_size: int = 10, dtype: Any = "int64", spark: bool = False
+        self,
+        lg_max_map_size: int = 10,
+        dtype: Any = "int64",
+        spark: bool = False,
+        in_order: bool = False,
     ) -> None:
         lg = int_param("lg_max_map_size", lg_max_map_size, 3, 26)
         d = _parse_dtype(dtype)
@@ -164,6 +179,8 @@ class FrequentItems(MergeableSketch):
         self._dtype = d
         self._nulls = 0
         self._spark = bool(spark) and d == "int64"
+        if in_order:
+            self.in_order = True
 
     @classmethod
     def _wrap_as(cls, out: Any, dtype: str, nulls: int = 0, spark: bool = False) -> FrequentItems:
@@ -186,6 +203,19 @@ class FrequentItems(MergeableSketch):
         """Whether int64 items are kept in Spark's order (``ItemsSketch<Long>``, by
         ``Long.hashCode()``) rather than the frequent longs sketch's; see the class."""
         return self._spark
+
+    @property
+    def in_order(self) -> bool:
+        """Whether updates apply every item one by one in input order, as
+        datasketches-java does, rather than combine spans of the input (see the class).
+        Settable; copies and pickles keep it, images do not record it."""
+        flag = ffi.new("bool *")
+        check(lib.sk_frequent_in_order(self._p(), flag))
+        return bool(flag[0])
+
+    @in_order.setter
+    def in_order(self, value: bool) -> None:
+        check(lib.sk_frequent_set_in_order(self._p(), bool(value)))
 
     # ---- updates ----
 
@@ -528,8 +558,8 @@ class FrequentItems(MergeableSketch):
     def __reduce__(self) -> tuple[Any, tuple[object, ...]]:
         # With nulls from Spark, the pickle carries Spark's field, which keeps them.
         return (
-            type(self).from_bytes,
-            (self.to_bytes(spark=self._nulls > 0), self._dtype, self._spark),
+            _unpickle,
+            (self.to_bytes(spark=self._nulls > 0), self._dtype, self._spark, self.in_order),
         )
 
     @classmethod
@@ -620,3 +650,10 @@ def _advance(pos: list[int], n: int) -> int:
     i = pos[0]
     pos[0] += n
     return i
+
+
+def _unpickle(data: bytes, dtype: str, spark: bool, in_order: bool) -> FrequentItems:
+    f = FrequentItems.from_bytes(data, dtype, spark)
+    if in_order:
+        f.in_order = True
+    return f

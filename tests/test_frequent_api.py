@@ -73,22 +73,53 @@ def test_every_input_kind_with_and_without_weights():
     assert words.estimate("東京") == 3
 
 
-def test_bulk_equals_item_by_item_byte_for_byte():
+def test_in_order_bulk_equals_item_by_item_byte_for_byte():
     rng = np.random.default_rng(3)
     data = rng.zipf(1.3, 50_000) % 5000
     weights = rng.integers(0, 5, data.size)
-    bulk, one = FrequentItems(7), FrequentItems(7)
+    bulk, one = FrequentItems(7, in_order=True), FrequentItems(7)
     bulk.update(data, weights=weights)
     for x, w in zip(data.tolist(), weights.tolist()):
         one.update(x, weights=w)
     assert bulk.maximum_error > 0
     assert bulk.to_bytes() == one.to_bytes()
-    scalar = FrequentItems(7)
+    scalar = FrequentItems(7, in_order=True)
     for x in data.tolist():
         scalar.update(x)  # the buffered scalar path
-    plain = FrequentItems(7)
+    plain = FrequentItems(7, in_order=True)
     plain.update(data)
     assert scalar.to_bytes() == plain.to_bytes()
+
+
+def test_combining_bulk_keeps_the_bounds_with_a_smaller_error():
+    rng = np.random.default_rng(3)
+    data = rng.zipf(1.3, 300_000) % 5000
+    weights = rng.integers(0, 5, data.size)
+    truth = Counter()
+    for x, w in zip(data.tolist(), weights.tolist()):
+        truth[x] += w
+    combined, in_order = FrequentItems(7), FrequentItems(7, in_order=True)
+    assert not combined.in_order and in_order.in_order
+    for f in (combined, in_order):
+        f.update(data, weights=weights)
+        assert f.total_weight == sum(truth.values())
+        for x in range(5000):
+            assert f.lower_bound(x) <= truth[x] <= f.upper_bound(x)
+    # Half the counters (48) bound each combining purge: error <= total / 48.
+    assert 0 < combined.maximum_error <= combined.total_weight // 48
+    assert combined.maximum_error < in_order.maximum_error
+    assert combined.to_bytes() != in_order.to_bytes()
+    # Copies and pickles keep the choice; it can change between updates.
+    assert pickle.loads(pickle.dumps(in_order)).in_order and in_order.copy().in_order
+    assert not pickle.loads(pickle.dumps(combined)).in_order
+    combined.in_order = True
+    assert combined.in_order and not FrequentItems.from_bytes(combined.to_bytes()).in_order
+    # Below the capacity nothing purges: both ways give Java's item-by-item bytes.
+    few = data % 90
+    a, b = FrequentItems(7), FrequentItems(7, in_order=True)
+    a.update(few, weights=weights)
+    b.update(few, weights=weights)
+    assert a.maximum_error == 0 and a.to_bytes() == b.to_bytes()
 
 
 def test_weight_errors_change_nothing():

@@ -68,7 +68,7 @@ def test_bigint_states_keep_sparks_order(name):
     assert read.spark and read.spark_top_k(20) == spark
     assert [(i, e) for i, e, _, _ in read.top()[:20]] == spark
     # Fed the stream Spark was fed, in Spark's order: Spark's bytes.
-    fed = FrequentItems(read.lg_max_map_size, dtype="int64", spark=True)
+    fed = FrequentItems(read.lg_max_map_size, dtype="int64", spark=True, in_order=True)
     fed.update(fixture_stream())
     assert fed.to_bytes(spark=True) == field
     # In the longs sketch's order the counts agree but other tied items come first

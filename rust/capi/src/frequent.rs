@@ -1,11 +1,9 @@
 //! C surface of the frequent-items sketch (`sketchbox_core::frequent`).
 //!
 //! Bulk updates read the shared column views (numbers, Arrow strings, delimited and
-//! fixed-width strings) with optional per-item weights, and apply the items one by
-//! one in input order (`FrequentItems::update_many`). The pre-aggregating path of the
-//! core (`update_many_aggregated`) is not used: measured on zipf(1.1) int64 it is
-//! slower than item by item, and only low-cardinality columns gain from it, while the
-//! item-by-item result is byte for byte that of Java's sketch fed the same stream.
+//! fixed-width strings) with optional per-item weights and go through
+//! `FrequentItems::update_bulk`: the combining path of the core, or item by item in
+//! input order for a sketch set so (sk_frequent_set_in_order).
 
 use crate::common::*;
 use sketchbox_core::column::{Column, Numeric, Strings};
@@ -26,8 +24,9 @@ use std::sync::Mutex;
 /// and upper(x) - lower(x) = maximum_error <= epsilon * total_weight, where epsilon =
 /// 3.5 / 2^lg_max_map_size. While fewer than 0.75 * 2^lg_max_map_size distinct items
 /// were seen every count is exact. Images are DataSketches' (items in
-/// datasketches-java's order: a sketch fed the stream a Java sketch was fed writes the
-/// same bytes); images of Java, C++, datasketches-python and Spark read here.
+/// datasketches-java's order: a sketch fed the stream a Java sketch was fed, in order
+/// (sk_frequent_set_in_order), writes the same bytes); images of Java, C++,
+/// datasketches-python and Spark read here.
 pub struct SkFrequent(Mutex<Frequent>);
 
 /// What an SkFrequent holds: a sketch of one item type.
@@ -205,7 +204,7 @@ where
     macro_rules! ints {
         ($v:expr, $conv:expr) => {{
             let v = $v;
-            s.update_many(n, |i| Some($conv(v[i])), w, progress)
+            s.update_bulk(n, |i| Some($conv(v[i])), w, progress)
         }};
     }
     match *col {
@@ -250,7 +249,7 @@ fn update_numeric(
             macro_rules! nums {
                 ($v:expr, $conv:expr) => {{
                     let v = $v;
-                    s.update_many(n, |i| Some($conv(v[i])), &w, progress)
+                    s.update_bulk(n, |i| Some($conv(v[i])), &w, progress)
                 }};
             }
             match *col {
@@ -382,7 +381,7 @@ fn update_strings(
         return Err(mismatch(f, "strings"));
     };
     let text = Text::new(col)?;
-    s.update_many(text.len(), |i| text.item(i), weight_fn(weights), progress)
+    s.update_bulk(text.len(), |i| text.item(i), weight_fn(weights), progress)
 }
 
 /// Validates the column and weights, then applies them to the locked sketch.
@@ -453,9 +452,14 @@ pub unsafe extern "C" fn sk_frequent_copy(
 /// nearest double; floats into an int64 sketch and numbers into a string sketch give
 /// SK_ERR_INVALID_ARGUMENT. Errors in the input are found before any item is applied.
 ///
-/// Items are applied one by one in input order, so the result is byte for byte that
-/// of one-item updates (and of datasketches-java fed the same stream). They go
-/// SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
+/// Items are applied one by one in input order until one would make the sketch purge;
+/// from there, spans of the input are combined at once on every core, with one purge
+/// per span (the Misra-Gries merge of the span's counts: the result keeps the
+/// guarantee of SkFrequent, with an error below 2.67 * total_weight /
+/// 2^lg_max_map_size, but is not that of one-item updates once a purge happened).
+/// After sk_frequent_set_in_order(sketch, true) every item is applied one by one in
+/// input order: byte for byte the result of one-item updates, and of
+/// datasketches-java fed the same stream. Items go SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
 /// the sketch holds the items of every completed block (a prefix of the input) and
 /// the call returns SK_ERR_CANCELLED. A block whose weights would take the total
 /// weight past INT64_MAX gives SK_ERR_INVALID_ARGUMENT, the sketch holding the blocks
@@ -689,6 +693,32 @@ pub unsafe extern "C" fn sk_frequent_estimate_str(
             Frequent::Str(s) => write_bounds(s, item, estimate, lower_bound, upper_bound),
             other => return Err(mismatch(other, "strings").into()),
         }
+        Ok(())
+    })
+}
+
+/// Sets how bulk updates of this sketch apply their items (see
+/// sk_frequent_update_numeric): one by one in input order (`in_order` true; slower, and
+/// byte for byte what datasketches-java's sketch fed the same stream holds) or combined
+/// (false, the default). Copies keep the choice; images do not record it.
+#[no_mangle]
+pub unsafe extern "C" fn sk_frequent_set_in_order(sketch: *mut SkFrequent, in_order: bool) -> i32 {
+    guard(|| {
+        with_frequent!(&mut *SkFrequent::lock(sketch)?, s => s.set_in_order(in_order));
+        Ok(())
+    })
+}
+
+/// Writes to *in_order whether bulk updates of this sketch apply items one by one in
+/// input order (see sk_frequent_set_in_order).
+#[no_mangle]
+pub unsafe extern "C" fn sk_frequent_in_order(
+    sketch: *const SkFrequent,
+    in_order: *mut bool,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(in_order)?;
+        *out = with_frequent!(&*SkFrequent::lock(sketch)?, s => s.in_order());
         Ok(())
     })
 }
@@ -979,29 +1009,48 @@ mod tests {
     }
 
     #[test]
-    fn bulk_equals_one_by_one_with_weights() {
+    fn bulk_in_order_equals_one_by_one_with_weights() {
         unsafe {
-            let (bulk, one) = (
-                new(SkFrequentItemType::SK_FREQ_I64),
-                new(SkFrequentItemType::SK_FREQ_I64),
-            );
             let items: Vec<i32> = (0..5000).map(|i| (i * i) % 97).collect();
             let weights: Vec<u64> = (0..5000).map(|i| i % 4).collect();
-            let rc = sk_frequent_update_numeric(
-                bulk,
-                items.as_ptr().cast(),
-                items.len(),
-                SkDtype::SK_DTYPE_I32 as i32,
-                weights.as_ptr(),
-                None,
-                std::ptr::null_mut(),
-            );
-            assert_eq!(rc, 0);
+            let mut truth = [0u64; 97];
+            for (&x, &w) in items.iter().zip(&weights) {
+                truth[x as usize] += w;
+            }
+            let one = new(SkFrequentItemType::SK_FREQ_I64);
             for (&x, &w) in items.iter().zip(&weights) {
                 assert_eq!(sk_frequent_update_one_i64(one, x.into(), w), 0);
             }
-            assert_eq!(image(bulk), image(one));
-            sk_frequent_free(bulk);
+            for in_order in [true, false] {
+                let bulk = new(SkFrequentItemType::SK_FREQ_I64);
+                assert_eq!(sk_frequent_set_in_order(bulk, in_order), 0);
+                let mut got = !in_order;
+                assert_eq!(sk_frequent_in_order(bulk, &mut got), 0);
+                assert_eq!(got, in_order);
+                let rc = sk_frequent_update_numeric(
+                    bulk,
+                    items.as_ptr().cast(),
+                    items.len(),
+                    SkDtype::SK_DTYPE_I32 as i32,
+                    weights.as_ptr(),
+                    None,
+                    std::ptr::null_mut(),
+                );
+                assert_eq!(rc, 0);
+                if in_order {
+                    assert_eq!(image(bulk), image(one));
+                } else {
+                    // Combined: another sketch of the same stream, within its bounds.
+                    assert_ne!(image(bulk), image(one));
+                    for (x, &t) in truth.iter().enumerate() {
+                        let (mut e, mut lo, mut hi) = (0, 0, 0);
+                        let rc = sk_frequent_estimate_i64(bulk, x as i64, &mut e, &mut lo, &mut hi);
+                        assert_eq!(rc, 0);
+                        assert!(lo <= t && t <= hi, "{x}: {lo} <= {t} <= {hi}");
+                    }
+                }
+                sk_frequent_free(bulk);
+            }
             sk_frequent_free(one);
         }
     }

@@ -43,12 +43,12 @@ fn main() {
             },
         );
         report(
-            &format!("frequent i64 zipf lg{lg} aggregated"),
+            &format!("frequent i64 zipf lg{lg} combined"),
             &filter,
             ints.len(),
             || {
                 let mut s = FrequentItems::<i64>::new(lg).unwrap();
-                s.update_many_aggregated(ints.len(), |i| Some(ints[i]), |_| 1, none)
+                s.update_many_combined(ints.len(), |i| Some(ints[i]), |_| 1, none)
                     .unwrap();
                 black_box(s.total_weight());
             },
@@ -68,24 +68,24 @@ fn main() {
         },
     );
     report(
-        "frequent i64 10k-distinct lg10 aggregated",
+        "frequent i64 10k-distinct lg10 combined",
         &filter,
         codes.len(),
         || {
             let mut s = FrequentItems::<i64>::new(10).unwrap();
-            s.update_many_aggregated(codes.len(), |i| Some(codes[i]), |_| 1, none)
+            s.update_many_combined(codes.len(), |i| Some(codes[i]), |_| 1, none)
                 .unwrap();
             black_box(s.total_weight());
         },
     );
     let floats: Vec<f64> = ints.iter().map(|&v| v as f64).collect();
     report(
-        "frequent f64 zipf lg10 aggregated",
+        "frequent f64 zipf lg10 combined",
         &filter,
         floats.len(),
         || {
             let mut s = FrequentItems::<f64>::new(10).unwrap();
-            s.update_many_aggregated(floats.len(), |i| Some(floats[i]), |_| 1, none)
+            s.update_many_combined(floats.len(), |i| Some(floats[i]), |_| 1, none)
                 .unwrap();
             black_box(s.total_weight());
         },
@@ -105,9 +105,9 @@ fn main() {
         s.update_many(n, at, |_| 1, none).unwrap();
         black_box(s.total_weight());
     });
-    report("frequent str zipf lg10 aggregated", &filter, n, || {
+    report("frequent str zipf lg10 combined", &filter, n, || {
         let mut s = FrequentItems::<String>::new(10).unwrap();
-        s.update_many_aggregated(n, at, |_| 1, none).unwrap();
+        s.update_many_combined(n, at, |_| 1, none).unwrap();
         black_box(s.total_weight());
     });
 

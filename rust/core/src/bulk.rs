@@ -77,6 +77,44 @@ where
     out
 }
 
+/// `f(part, &mut scratch[k])` for consecutive parts `k` of `range`, split over rayon's
+/// pool as [`par_parts`] splits it; returns the number of parts, whose results are
+/// `scratch[..parts]`, in range order. `scratch` grows with `new()` to one element per
+/// part and is meant to be reused between calls, so that large buffers are allocated
+/// (and their pages faulted in) once per bulk update, not once per call: `f` must
+/// clear what it reuses.
+pub fn par_parts_into<P, F>(
+    range: Range<usize>,
+    scratch: &mut Vec<P>,
+    new: impl Fn() -> P,
+    f: F,
+) -> usize
+where
+    P: Send,
+    F: Fn(Range<usize>, &mut P) + Sync,
+{
+    let n = range.len();
+    let t = if n < PARALLEL_MIN || !pool_usable() {
+        1
+    } else {
+        rayon::current_num_threads().max(1)
+    };
+    while scratch.len() < t {
+        scratch.push(new());
+    }
+    if t == 1 {
+        f(range, &mut scratch[0]);
+        return 1;
+    }
+    let per = n.div_ceil(t);
+    scratch[..t].par_iter_mut().enumerate().for_each(|(k, p)| {
+        let lo = (range.start + k * per).min(range.end);
+        let hi = (lo + per).min(range.end);
+        f(lo..hi, p)
+    });
+    t
+}
+
 /// Items per chunk of [`chunked`]: small enough to stay in L1, large enough to
 /// vectorise.
 pub const CHUNK: usize = 256;

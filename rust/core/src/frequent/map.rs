@@ -4,7 +4,7 @@
 //! members of the cluster back, and a purge that subtracts an approximate median and
 //! deletes the counters that reach zero, walking clusters from their high end.
 
-use super::item::FrequentItem;
+use super::item::{FrequentItem, TallyKey};
 
 /// MurmurHash3's 64-bit finaliser: DataSketches' slot hash for frequent items.
 #[inline(always)]
@@ -60,6 +60,11 @@ impl<T: FrequentItem> ReversePurgeMap<T> {
         self.num_active
     }
 
+    /// The number of slots.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
     pub(crate) fn capacity(&self) -> usize {
         capacity_of(self.lg_len)
     }
@@ -67,6 +72,35 @@ impl<T: FrequentItem> ReversePurgeMap<T> {
     #[inline(always)]
     fn home(&self, r: T::Ref<'_>) -> usize {
         fmix64(T::java_hash_input(r)) as usize & (self.keys.len() - 1)
+    }
+
+    /// The slot of `r`, whose Java hash input is `input`, if it is in the map.
+    #[inline(always)]
+    pub(crate) fn find(&self, r: T::Ref<'_>, input: u64) -> Option<usize> {
+        let mask = self.keys.len() - 1;
+        let mut probe = fmix64(input) as usize & mask;
+        while self.states[probe] > 0 {
+            if self.keys[probe].is(r) {
+                return Some(probe);
+            }
+            probe = (probe + 1) & mask;
+        }
+        None
+    }
+
+    /// Adds `amount` to the counter in `slot` (one [`Self::find`] returned).
+    #[inline(always)]
+    pub(crate) fn add_at(&mut self, slot: usize, amount: u64) {
+        self.values[slot] += amount;
+    }
+
+    /// The counters of the active slots.
+    pub(crate) fn active_values(&self) -> impl Iterator<Item = u64> + '_ {
+        self.values
+            .iter()
+            .zip(&self.states)
+            .filter(|(_, s)| **s > 0)
+            .map(|(v, _)| *v)
     }
 
     /// The counter of `r`, 0 when it is not in the map.
@@ -134,7 +168,7 @@ impl<T: FrequentItem> ReversePurgeMap<T> {
         median
     }
 
-    fn subtract_and_keep_positive(&mut self, amount: u64) {
+    pub(crate) fn subtract_and_keep_positive(&mut self, amount: u64) {
         for (v, s) in self.values.iter_mut().zip(&self.states) {
             if *s > 0 {
                 *v = v.saturating_sub(amount);
@@ -195,5 +229,54 @@ impl<T: FrequentItem> ReversePurgeMap<T> {
             .map(move |j| (j * stride) & mask)
             .filter(|&i| self.states[i] > 0)
             .map(|i| (&self.keys[i], self.values[i]))
+    }
+}
+
+/// A read-only index of a map's keys for the combining bulk path: the keys' tally hashes
+/// in a table at most a quarter full, so that a lookup, found or not, takes about one
+/// probe (the map itself, three quarters full, walks about eight slots to miss).
+pub(crate) struct KeyIndex {
+    /// (tally hash, slot of the map + 1); 0 marks an empty entry.
+    entries: Vec<(u64, u32)>,
+}
+
+impl KeyIndex {
+    pub(crate) fn new<T: FrequentItem>(map: &ReversePurgeMap<T>, key: &TallyKey) -> Self {
+        let len = (4 * map.num_active).next_power_of_two().max(16);
+        let mut entries = vec![(0u64, 0u32); len];
+        for (slot, (k, s)) in map.keys.iter().zip(&map.states).enumerate() {
+            if *s > 0 {
+                let h = T::tally_hash(k.as_item_ref(), key);
+                let mut probe = h as usize & (len - 1);
+                while entries[probe].1 != 0 {
+                    probe = (probe + 1) & (len - 1);
+                }
+                entries[probe] = (h, slot as u32 + 1);
+            }
+        }
+        KeyIndex { entries }
+    }
+
+    /// The map slot of `r`, whose tally hash is `h`, plus one; 0 if it is not in the map.
+    #[inline(always)]
+    pub(crate) fn slot_plus_one<T: FrequentItem>(
+        &self,
+        map: &ReversePurgeMap<T>,
+        r: T::Ref<'_>,
+        h: u64,
+    ) -> u32 {
+        let mask = self.entries.len() - 1;
+        let mut probe = h as usize & mask;
+        loop {
+            let (eh, slot) = self.entries[probe];
+            // One branch for both ends of the walk (an empty entry, the item): which
+            // one it is varies from item to item, that the walk ends mostly does not.
+            if ((slot == 0) | (eh == h))
+                && (slot == 0 || T::TALLY_HASH_INJECTIVE || map.keys[slot as usize - 1].is(r))
+            {
+                return slot;
+            }
+            probe = (probe + 1) & mask;
+        }
     }
 }

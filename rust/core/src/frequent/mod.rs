@@ -49,15 +49,21 @@
 //!
 //! [`FrequentItems::update_many`] applies the items one by one in input order: the
 //! result is byte for byte that of the same `update` calls (and of Java's sketch fed
-//! the stream). [`FrequentItems::update_many_aggregated`] first counts equal items of
-//! each block of [`BLOCK`](crate::bulk::BLOCK) items on every core (see [`tally`]), then applies each
-//! distinct item once, as one weighted update, in the order of its first occurrence
-//! in the block (an order that does not depend on the number of threads). Its result
-//! is byte for byte that of [`FrequentItems::update`] called with those (item, summed
-//! weight) pairs, the same on any number of threads, but NOT that of the item-by-item
-//! path: purges fall at other points of the stream. The guarantee above holds for any
-//! order and grouping of the same weighted multiset, so either result is a valid
-//! sketch of the stream, with the same bounds.
+//! the stream). [`FrequentItems::update_many_combined`] does the same until an item
+//! would make the map purge; from there, if enough of the block is left
+//! ([`MIN_COMBINED_SPAN`]), it *combines* a span of the input at once, on every core:
+//! the weights of the span's items already in the map are added to their counters, the
+//! other items are counted, and one purge subtracts `m`, the `r`-th largest of all
+//! those counts (`r` = half the map's capacity), keeping the items left positive — the
+//! merge of Misra-Gries summaries (Agarwal et al., "Mergeable Summaries", 2012). At
+//! least `r` counts lose `m` in each such purge, so the error it adds is at most the
+//! span's weight over `r`: `maximum_error() <= total_weight() / r`, about
+//! `2.67 / 2^lg_max_map_size` of the total weight, a deterministic bound inside
+//! DataSketches' `epsilon` (and on skewed streams several times smaller than what one
+//! median purge per new item leaves). The result does not depend on the number of
+//! threads; it is a valid sketch of the stream, but not Java's bytes once a span was
+//! combined. [`FrequentItems::update_bulk`] takes the path [`FrequentItems::in_order`]
+//! names.
 //!
 //! One deliberate difference: Java and C++ call a sketch with no *active item* empty
 //! and then write the 8-byte empty image, dropping the total weight and the error of a
@@ -74,6 +80,7 @@ use crate::error::{corrupt, Error, Result};
 pub use item::{FrequentItem, JavaLong};
 use map::{capacity_of, ReversePurgeMap};
 use serde_json::json;
+use std::ops::Range;
 
 /// Family id of frequent-items images.
 pub const FAMILY_ID: u8 = 10;
@@ -95,6 +102,49 @@ const SAMPLE_SIZE: usize = 1024;
 const EPSILON_FACTOR: f64 = 3.5;
 /// Total weights are at most `i64::MAX`: Java keeps them in signed longs.
 const MAX_TOTAL_WEIGHT: u64 = i64::MAX as u64;
+/// Log2 of the buckets the combining path sums new items' weights in.
+const LG_BUCKETS: u32 = 16;
+
+/// What one part of a combined span finds (see [`FrequentItems::update_many_combined`]),
+/// kept between spans of one bulk update so that its buffers are allocated once.
+#[derive(Default)]
+struct CombinePart {
+    /// `slot << 32 | index` of the items in the map (indices relative to the span).
+    hits: Vec<u64>,
+    /// `bucket << 32 | index` of the others.
+    misses: Vec<u64>,
+    /// The others' weights summed per bucket.
+    buckets: Vec<u64>,
+    /// The hits' weights summed per map slot + 1 (then there are no hit records).
+    deltas: Vec<u64>,
+    /// The weight of all items of the part.
+    applied: u64,
+}
+
+/// The largest map whose hits are summed per slot (2 MiB of deltas per part).
+const MAX_DELTA_SLOTS: usize = 1 << 18;
+
+impl CombinePart {
+    /// Empties the part for a span of `len` items and a map of `slots` slots summed
+    /// per slot (0: hits listed).
+    fn clear(&mut self, len: usize, slots: usize) {
+        self.hits.clear();
+        self.misses.clear();
+        self.hits.reserve(if slots == 0 { len } else { 0 });
+        self.misses.reserve(len);
+        self.buckets.clear();
+        self.buckets.resize(1 << LG_BUCKETS, 0);
+        self.deltas.clear();
+        self.deltas
+            .resize(if slots == 0 { 0 } else { slots + 1 }, 0);
+    }
+}
+
+/// Fewer items than this left in a block are applied one by one, with DataSketches'
+/// purges: small updates (one item, a buffer of scalars) stay those of Java's sketch.
+pub const MIN_COMBINED_SPAN: usize = 1 << 12;
+/// Items of the first span a block combines (see [`FrequentItems::update_many_combined`]).
+pub const FIRST_COMBINED_SPAN: usize = 1 << 16;
 /// Tables up to this size may be read from any image; larger ones need a total weight
 /// that could have filled them (see [`FrequentItems::deserialize`]).
 const LG_FREE_TABLE: u8 = 16;
@@ -129,6 +179,8 @@ pub struct FrequentItems<T: FrequentItem> {
     /// Sum of the medians purges subtracted: the maximum error of every count.
     offset: u64,
     map: ReversePurgeMap<T>,
+    /// Whether [`Self::update_bulk`] applies items one by one (see the module docs).
+    in_order: bool,
 }
 
 fn check_lg_max(lg_max_map_size: u8) -> Result<()> {
@@ -167,6 +219,39 @@ impl<T: FrequentItem> FrequentItems<T> {
             total_weight: 0,
             offset: 0,
             map: ReversePurgeMap::new(lg_cur_map_size),
+            in_order: false,
+        }
+    }
+
+    /// Makes [`Self::update_bulk`] apply items one by one in input order
+    /// ([`Self::update_many`]) rather than combine them ([`Self::update_many_combined`]).
+    /// Copies keep the choice; images do not record it.
+    pub fn set_in_order(&mut self, in_order: bool) {
+        self.in_order = in_order;
+    }
+
+    /// Whether [`Self::update_bulk`] applies items one by one in input order.
+    pub fn in_order(&self) -> bool {
+        self.in_order
+    }
+
+    /// Bulk update: [`Self::update_many`] when [`Self::in_order`], else
+    /// [`Self::update_many_combined`] (the same arguments and contract).
+    pub fn update_bulk<'a, I, W>(
+        &mut self,
+        n: usize,
+        item_at: I,
+        weight_at: W,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()>
+    where
+        I: Fn(usize) -> Option<T::Ref<'a>> + Sync,
+        W: Fn(usize) -> u64 + Sync,
+    {
+        if self.in_order {
+            self.update_many(n, item_at, weight_at, progress)
+        } else {
+            self.update_many_combined(n, item_at, weight_at, progress)
         }
     }
 
@@ -294,18 +379,7 @@ impl<T: FrequentItem> FrequentItems<T> {
         W: Fn(usize) -> u64,
     {
         crate::bulk::in_blocks(n, progress, |block| {
-            // The block's weights, nulls' included, bound what it adds; only when that
-            // bound overflows are the weights of actual items summed.
-            let bound = block
-                .clone()
-                .fold(0u64, |s, i| s.saturating_add(weight_at(i)));
-            if self.checked_total(bound).is_err() {
-                let exact = block
-                    .clone()
-                    .filter(|&i| item_at(i).is_some())
-                    .fold(0u64, |s, i| s.saturating_add(weight_at(i)));
-                self.checked_total(exact)?;
-            }
+            self.check_block_total(block.clone(), &item_at, &weight_at)?;
             let mut applied = 0u64;
             for i in block {
                 let w = weight_at(i);
@@ -321,17 +395,49 @@ impl<T: FrequentItem> FrequentItems<T> {
         })
     }
 
-    /// Bulk update of `n` items, pre-aggregated: the same input and contract as
+    /// Fails if the items of `block` would take the total weight past `i64::MAX`.
+    fn check_block_total<'a, I, W>(
+        &self,
+        block: Range<usize>,
+        item_at: &I,
+        weight_at: &W,
+    ) -> Result<()>
+    where
+        I: Fn(usize) -> Option<T::Ref<'a>>,
+        W: Fn(usize) -> u64,
+    {
+        // The block's weights, nulls' included, bound what it adds; only when that
+        // bound overflows are the weights of actual items summed.
+        let bound = block
+            .clone()
+            .fold(0u64, |s, i| s.saturating_add(weight_at(i)));
+        if self.checked_total(bound).is_err() {
+            let exact = block
+                .filter(|&i| item_at(i).is_some())
+                .fold(0u64, |s, i| s.saturating_add(weight_at(i)));
+            self.checked_total(exact)?;
+        }
+        Ok(())
+    }
+
+    /// Bulk update of `n` items, combining: the same input and contract as
     /// [`Self::update_many`] (item `i` is `item_at(i)`, `None` for none, with weight
-    /// `weight_at(i)`, 0 for none; `progress(done, n)` after every [`BLOCK`](crate::bulk::BLOCK) items,
-    /// `false` stops with `Error::Cancelled`; a block whose weights would take the
-    /// total past `i64::MAX` stops with `Error::InvalidArgument` before any of it is
-    /// applied; either way the sketch holds exactly the finished blocks, a prefix of
-    /// the input), but each block's equal items are counted first, on every core, and
-    /// each distinct item is then applied once with its summed weight, in order of
-    /// first occurrence in the block (see the [module documentation](self)). Items are
-    /// borrowed from the input; only those the sketch keeps are copied.
-    pub fn update_many_aggregated<'a, I, W>(
+    /// `weight_at(i)`, 0 for none; `progress(done, n)` after every
+    /// [`BLOCK`](crate::bulk::BLOCK) items, `false` stops with `Error::Cancelled`; a
+    /// block whose weights would take the total past `i64::MAX` stops with
+    /// `Error::InvalidArgument` before any of it is applied; either way the sketch holds
+    /// exactly the finished blocks, a prefix of the input).
+    ///
+    /// Items are applied one by one until one would make the map purge. From that item
+    /// on, if at least [`MIN_COMBINED_SPAN`] items of the block are left, a span of the
+    /// block is combined at once, on every core, with one purge (see the [module
+    /// documentation](self)); else the item purges the map as [`Self::update`] does.
+    /// Then items are applied one by one again, and so on. The first span of a block is
+    /// [`FIRST_COMBINED_SPAN`] items (or the rest of the block), each next one twice as
+    /// long: a purge over few items keeps the heavy ones, which the longer spans after
+    /// it then mostly find in the map. Items are borrowed from the input; only those
+    /// the sketch keeps are copied.
+    pub fn update_many_combined<'a, I, W>(
         &mut self,
         n: usize,
         item_at: I,
@@ -343,15 +449,175 @@ impl<T: FrequentItem> FrequentItems<T> {
         W: Fn(usize) -> u64 + Sync,
     {
         let key = item::TallyKey::random();
+        let mut scratch = Vec::new();
         crate::bulk::in_blocks(n, progress, |block| {
-            let counts = tally::tally::<T, _, _>(block.clone(), &item_at, &weight_at, &key);
-            let total = self.checked_total(counts.total())?;
-            counts.for_each_in_order::<T, _>(block, &item_at, &key, |item, weight| {
-                self.apply(item, weight)
-            });
-            self.total_weight = total;
+            self.check_block_total(block.clone(), &item_at, &weight_at)?;
+            let mut applied = 0u64;
+            let (mut i, mut span) = (block.start, FIRST_COMBINED_SPAN);
+            while i < block.end {
+                let w = weight_at(i);
+                if w != 0 {
+                    if let Some(item) = item_at(i) {
+                        if !self.apply_unless_purge(item, w) {
+                            if block.end - i < MIN_COMBINED_SPAN {
+                                self.apply(item, w);
+                                applied += w;
+                                i += 1;
+                                continue;
+                            }
+                            let end = (i + span).min(block.end);
+                            applied +=
+                                self.combine(i..end, &item_at, &weight_at, &key, &mut scratch);
+                            (i, span) = (end, 2 * span);
+                            continue;
+                        }
+                        applied += w;
+                    }
+                }
+                i += 1;
+            }
+            self.total_weight += applied;
             Ok(())
         })
+    }
+
+    /// [`Self::apply`] unless the item would make the map purge; returns whether it
+    /// was applied.
+    #[inline(always)]
+    fn apply_unless_purge(&mut self, item: T::Ref<'_>, weight: u64) -> bool {
+        if let Some(slot) = self.map.find(item, T::java_hash_input(item)) {
+            self.map.add_at(slot, weight);
+            return true;
+        }
+        if self.map.lg_len() == self.lg_max_map_size && self.map.num_active() >= self.map.capacity()
+        {
+            return false;
+        }
+        self.apply(item, weight);
+        true
+    }
+
+    /// Applies the items of `range` to a full map in one step; returns their weight.
+    ///
+    /// Counters of items in the map grow by their weights; the other items are
+    /// counted; then the `r`-th largest of all those counts, `m` (`r` = half the map's
+    /// capacity), is subtracted from every count, as a Misra-Gries purge does, and the
+    /// items left positive keep a counter (the new ones in order of first occurrence).
+    /// Every count that reaches zero vanished by at least `m`, and at least `r` counts
+    /// lost `m` each, so the offset grows by `m <= weight / r`: the error stays below
+    /// `total_weight / r = 2.67 * total_weight / 2^lg_max_map_size`, inside
+    /// DataSketches' `epsilon`.
+    ///
+    /// Only items that may reach `m` are counted exactly. `m` is at least the `r`-th
+    /// largest counter of the map, `floor`; the new items' weights are first summed
+    /// into a small table of buckets (a one-row Count-Min, never below an item's
+    /// weight), and an item whose bucket stays at or below `floor` cannot exceed `m`.
+    fn combine<'a, I, W>(
+        &mut self,
+        range: Range<usize>,
+        item_at: &I,
+        weight_at: &W,
+        key: &item::TallyKey,
+        scratch: &mut Vec<CombinePart>,
+    ) -> u64
+    where
+        I: Fn(usize) -> Option<T::Ref<'a>> + Sync,
+        W: Fn(usize) -> u64 + Sync,
+    {
+        let start = range.start;
+        let (map, index) = (&self.map, map::KeyIndex::new(&self.map, key));
+        // Small maps take the hits' weights per slot in each part; large ones (whose
+        // slot arrays would not stay in the caches) list the hits.
+        let deltas = map.len() <= MAX_DELTA_SLOTS;
+        let used = crate::bulk::par_parts_into(range, scratch, CombinePart::default, |part, p| {
+            p.clear(part.len(), if deltas { map.len() } else { 0 });
+            // Both records are written and one kept: whether an item is in the map is
+            // a coin toss on skewed streams, too costly as a branch.
+            let (hits, misses) = (p.hits.spare_capacity_mut(), p.misses.spare_capacity_mut());
+            let (mut nh, mut nm, mut applied) = (0, 0, 0u64);
+            for i in part {
+                let w = weight_at(i);
+                let Some(item) = item_at(i) else { continue };
+                applied += w;
+                let h = T::tally_hash(item, key);
+                let at = (i - start) as u64;
+                let slot = index.slot_plus_one(map, item, h);
+                let b = h >> (64 - LG_BUCKETS);
+                let found = slot != 0;
+                if deltas {
+                    // Slot 0 of the deltas takes the misses' weights, unused.
+                    p.deltas[slot as usize] += w;
+                } else {
+                    hits[nh].write((slot as u64).wrapping_sub(1) << 32 | at);
+                    nh += (found & (w != 0)) as usize;
+                }
+                misses[nm].write(b << 32 | at);
+                nm += (!found & (w != 0)) as usize;
+                let bucket = &mut p.buckets[b as usize];
+                *bucket = bucket.saturating_add(if found { 0 } else { w });
+            }
+            // SAFETY: the first nh (nm) elements of the spare capacity were written
+            // above; each index was written before it was counted.
+            unsafe {
+                p.hits.set_len(nh);
+                p.misses.set_len(nm);
+            }
+            p.applied = applied;
+        });
+        let parts = &scratch[..used];
+        let at = |r: u64| start + (r & 0xffff_ffff) as usize;
+        let mut applied = 0u64;
+        let mut buckets = vec![0u64; 1 << LG_BUCKETS];
+        for p in parts {
+            applied += p.applied;
+            for (slot, &w) in p.deltas.iter().enumerate().skip(1) {
+                if w != 0 {
+                    self.map.add_at(slot - 1, w);
+                }
+            }
+            for &r in &p.hits {
+                self.map.add_at((r >> 32) as usize, weight_at(at(r)));
+            }
+            for (b, w) in buckets.iter_mut().zip(&p.buckets) {
+                *b = b.saturating_add(*w);
+            }
+        }
+        let r = self.map.capacity() / 2;
+        let rth_largest = |mut v: Vec<u64>| *v.select_nth_unstable_by(r - 1, |a, b| b.cmp(a)).1;
+        let floor = rth_largest(self.map.active_values().collect());
+        let mut candidates: Vec<usize> = Vec::new();
+        for &r in parts.iter().flat_map(|p| &p.misses) {
+            if buckets[(r >> 32) as usize] > floor {
+                candidates.push(at(r));
+            }
+        }
+        let counts = tally::tally::<T, _, _>(
+            0..candidates.len(),
+            &|j: usize| item_at(candidates[j]),
+            &|j: usize| weight_at(candidates[j]),
+            key,
+        );
+        let mut new_items = Vec::new();
+        counts.for_each_in_order::<T, _>(
+            0..candidates.len(),
+            &|j: usize| item_at(candidates[j]),
+            key,
+            |item, w| new_items.push((item, w)),
+        );
+        let m = rth_largest(
+            self.map
+                .active_values()
+                .chain(new_items.iter().map(|&(_, w)| w))
+                .collect(),
+        );
+        self.map.subtract_and_keep_positive(m);
+        for (item, w) in new_items {
+            if w > m {
+                self.map.adjust_or_insert(item, w - m);
+            }
+        }
+        self.offset += m;
+        applied
     }
 
     /// Adds `other`'s items into this sketch: its counters are applied as weighted

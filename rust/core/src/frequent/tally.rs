@@ -1,6 +1,6 @@
-//! Pre-aggregation for the bulk path of [`super::FrequentItems`]: the distinct items of
-//! a block with their summed weights, in the order of their first occurrence in the
-//! block, computed on every core.
+//! Exact counting for the combining bulk path of [`super::FrequentItems`]: the distinct
+//! items of a block with their summed weights, in the order of their first occurrence
+//! in the block, computed on every core.
 //!
 //! A block of 2^21 items has up to as many distinct items (a zipf(1.1) stream has a
 //! third of them distinct), so one hash table per thread would be tens of megabytes
@@ -60,16 +60,9 @@ pub(crate) struct Tally {
     lists: Vec<Vec<(u32, u64)>>,
     /// Per item of the block: 1 where a distinct item is first seen, else 0.
     marks: Vec<AtomicU8>,
-    /// Sum of all weights, saturating at `u64::MAX`.
-    total: u64,
 }
 
 impl Tally {
-    /// Sum of all weights of the block, saturating at `u64::MAX`.
-    pub(crate) fn total(&self) -> u64 {
-        self.total
-    }
-
     /// Calls `f(item, summed weight)` for the distinct items of `block` (the block this
     /// tally counted), in order of first occurrence.
     pub(crate) fn for_each_in_order<'a, T, I>(
@@ -162,14 +155,9 @@ where
         }
     });
     debug_assert_eq!(counted.len(), PARTS);
-    let total = counted
-        .iter()
-        .flatten()
-        .fold(0u64, |s, &(_, w)| s.saturating_add(w));
     Tally {
         lists: counted,
         marks,
-        total,
     }
 }
 

@@ -5,6 +5,7 @@
 use super::*;
 use crate::bulk::BLOCK;
 use crate::test_fixtures::read_fixture;
+use map::capacity_of;
 use std::collections::HashMap;
 
 /// SplitMix64: a deterministic stream of test values.
@@ -715,26 +716,88 @@ pub(crate) fn on_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> 
         .install(f)
 }
 
+/// [`FrequentItems::update_many_combined`] as its documentation states it, every new
+/// item counted exactly (no buckets, one thread): the reference of the combining path.
+fn combined_reference<'a, T>(
+    lg: u8,
+    n: usize,
+    item: impl Fn(usize) -> Option<T::Ref<'a>>,
+    weight: impl Fn(usize) -> u64,
+) -> FrequentItems<T>
+where
+    T: FrequentItem,
+    T::Ref<'a>: std::hash::Hash + Eq,
+{
+    let mut s = FrequentItems::<T>::new(lg).unwrap();
+    let mut start = 0;
+    while start < n {
+        let block_end = (start + BLOCK).min(n);
+        let (mut i, mut span) = (start, FIRST_COMBINED_SPAN);
+        while i < block_end {
+            let w = weight(i);
+            if let (Some(x), true) = (item(i), w > 0) {
+                if s.apply_unless_purge(x, w) {
+                    s.total_weight += w;
+                    i += 1;
+                    continue;
+                }
+                if block_end - i < MIN_COMBINED_SPAN {
+                    s.update(x, w).unwrap();
+                    i += 1;
+                    continue;
+                }
+            } else {
+                i += 1;
+                continue;
+            }
+            let end = (i + span).min(block_end);
+            let (mut hits, mut new) = (Vec::new(), Vec::new());
+            for (x, w) in first_occurrence_pairs(i..end, &item, &weight) {
+                s.total_weight += w;
+                if s.map.get(x) > 0 {
+                    hits.push((x, w));
+                } else {
+                    new.push((x, w));
+                }
+            }
+            for (x, w) in hits {
+                s.map.adjust_or_insert(x, w);
+            }
+            let r = s.map.capacity() / 2;
+            let mut all: Vec<u64> = s
+                .map
+                .active_values()
+                .chain(new.iter().map(|p| p.1))
+                .collect();
+            all.sort_unstable_by(|a, b| b.cmp(a));
+            let m = all[r - 1];
+            s.map.subtract_and_keep_positive(m);
+            for (x, w) in new {
+                if w > m {
+                    s.map.adjust_or_insert(x, w - m);
+                }
+            }
+            s.offset += m;
+            (i, span) = (end, 2 * span);
+        }
+        start = block_end;
+    }
+    s
+}
+
 #[test]
-fn aggregated_equals_weighted_first_occurrence_updates_on_any_thread_count() {
+fn combined_equals_its_reference_on_any_thread_count() {
     let n = BLOCK * 2 + 4321;
     let stream = zipf(21, n);
     let item = |i: usize| (!i.is_multiple_of(17)).then_some(stream[i]);
-    for (lg, weighted) in [(10u8, false), (12, true), (6, true)] {
+    for (lg, weighted) in [(10u8, false), (12, true), (6, true), (14, false)] {
         let weight = |i: usize| if weighted { (i % 4) as u64 } else { 1 };
-        let mut reference = FrequentItems::<i64>::new(lg).unwrap();
-        let mut start = 0;
-        while start < n {
-            let end = (start + BLOCK).min(n);
-            for (x, w) in first_occurrence_pairs(start..end, item, weight) {
-                reference.update(x, w).unwrap();
-            }
-            start = end;
-        }
+        let reference = combined_reference::<i64>(lg, n, item, weight);
+        assert!(reference.maximum_error() > 0, "the stream purges");
         for threads in [1, 2] {
             let bulk = on_pool(threads, || {
                 let mut s = FrequentItems::<i64>::new(lg).unwrap();
-                s.update_many_aggregated(n, item, weight, &mut |_, _| true)
+                s.update_many_combined(n, item, weight, &mut |_, _| true)
                     .unwrap();
                 s
             });
@@ -752,7 +815,41 @@ fn aggregated_equals_weighted_first_occurrence_updates_on_any_thread_count() {
 }
 
 #[test]
-fn aggregated_strings_and_doubles_equal_their_references() {
+fn combined_equals_in_order_until_the_first_purge() {
+    // Fewer distinct items than counters: no purge, so the combining path is the
+    // item-by-item one (and Java's), byte for byte, grown maps included.
+    for (lg, distinct) in [(10u8, 700i64), (6, 48), (12, 3000)] {
+        let stream: Vec<i64> = zipf(5, 300_000).iter().map(|v| v % distinct - 9).collect();
+        let weight = |i: usize| (i % 3) as u64;
+        let mut one = FrequentItems::<i64>::new(lg).unwrap();
+        one.update_many(stream.len(), |i| Some(stream[i]), weight, &mut |_, _| true)
+            .unwrap();
+        let mut combined = FrequentItems::<i64>::new(lg).unwrap();
+        combined
+            .update_many_combined(stream.len(), |i| Some(stream[i]), weight, &mut |_, _| true)
+            .unwrap();
+        assert_eq!(one.maximum_error(), 0);
+        assert_eq!(combined.serialize(), one.serialize(), "lg {lg}");
+    }
+    // Updates of fewer than MIN_COMBINED_SPAN items purge as Java does, one by one.
+    let stream = zipf(6, 40 * (MIN_COMBINED_SPAN - 1));
+    let (mut one, mut combined) = (
+        FrequentItems::<i64>::new(6).unwrap(),
+        FrequentItems::<i64>::new(6).unwrap(),
+    );
+    for chunk in stream.chunks(MIN_COMBINED_SPAN - 1) {
+        one.update_many(chunk.len(), |i| Some(chunk[i]), |_| 1, &mut |_, _| true)
+            .unwrap();
+        combined
+            .update_many_combined(chunk.len(), |i| Some(chunk[i]), |_| 1, &mut |_, _| true)
+            .unwrap();
+    }
+    assert!(one.maximum_error() > 0);
+    assert_eq!(combined.serialize(), one.serialize());
+}
+
+#[test]
+fn combined_strings_and_doubles_equal_their_references() {
     // Strings borrowed from one buffer, as an Arrow array holds them; non-ASCII too.
     let words: Vec<String> = zipf(22, 300_000)
         .iter()
@@ -772,14 +869,11 @@ fn aggregated_strings_and_doubles_equal_their_references() {
     }
     let item = |i: usize| (i % 9 != 4).then(|| &data[offsets[i]..offsets[i + 1]]);
     let weight = |i: usize| (i % 3) as u64;
-    let mut reference = FrequentItems::<String>::new(8).unwrap();
-    for (x, w) in first_occurrence_pairs(0..words.len(), item, weight) {
-        reference.update(x, w).unwrap();
-    }
+    let reference = combined_reference::<String>(8, words.len(), item, weight);
     for threads in [1, 2] {
         let bulk = on_pool(threads, || {
             let mut s = FrequentItems::<String>::new(8).unwrap();
-            s.update_many_aggregated(words.len(), item, weight, &mut |_, _| true)
+            s.update_many_combined(words.len(), item, weight, &mut |_, _| true)
                 .unwrap();
             s
         });
@@ -799,19 +893,38 @@ fn aggregated_strings_and_doubles_equal_their_references() {
         })
         .collect();
     let item = |i: usize| Some(vals[i]);
-    let mut reference = FrequentItems::<f64>::new(9).unwrap();
-    let canon = |i: usize| Some(crate::hash::canonical_f64_bits(vals[i]));
-    for (bits, w) in first_occurrence_pairs(0..vals.len(), canon, |_| 1) {
-        reference.update(f64::from_bits(bits), w).unwrap();
-    }
+    // The same stream with every double as its canonical bits: the reference's items.
+    let canon = |i: usize| Some(crate::hash::canonical_f64_bits(vals[i]) as i64);
+    let bits = combined_reference::<i64>(9, vals.len(), canon, |_| 1);
+    let by_bits = |s: &FrequentItems<f64>| {
+        let mut rows: Vec<(i64, u64)> = s
+            .top(ErrorType::NoFalseNegatives, Some(0))
+            .iter()
+            .map(|r| {
+                (
+                    crate::hash::canonical_f64_bits(r.item) as i64,
+                    r.lower_bound,
+                )
+            })
+            .collect();
+        rows.sort_unstable();
+        rows
+    };
+    let mut expected: Vec<(i64, u64)> = bits
+        .top(ErrorType::NoFalseNegatives, Some(0))
+        .iter()
+        .map(|r| (r.item, r.lower_bound))
+        .collect();
+    expected.sort_unstable();
     for threads in [1, 2] {
         let bulk = on_pool(threads, || {
             let mut s = FrequentItems::<f64>::new(9).unwrap();
-            s.update_many_aggregated(vals.len(), item, |_| 1, &mut |_, _| true)
+            s.update_many_combined(vals.len(), item, |_| 1, &mut |_, _| true)
                 .unwrap();
             s
         });
-        assert_eq!(bulk.serialize(), reference.serialize(), "{threads} threads");
+        assert_eq!(by_bits(&bulk), expected, "{threads} threads");
+        assert_eq!(bulk.maximum_error(), bits.maximum_error());
         // 4000 occurrences of each form: counted as 8000 of one item.
         for x in [0.0, f64::NAN] {
             let (lb, ub) = (bulk.lower_bound(x), bulk.upper_bound(x));
@@ -821,14 +934,15 @@ fn aggregated_strings_and_doubles_equal_their_references() {
 }
 
 #[test]
-fn aggregated_keeps_the_guarantee_on_zipf_and_flat_streams() {
+fn combined_keeps_a_tighter_guarantee_on_zipf_and_flat_streams() {
     for (seed, lg) in [(31u64, 6u8), (32, 8), (33, 10)] {
         let stream = zipf(seed, 300_000);
         let mut s = FrequentItems::<i64>::new(lg).unwrap();
-        s.update_many_aggregated(stream.len(), |i| Some(stream[i]), |_| 1, &mut |_, _| true)
+        s.update_many_combined(stream.len(), |i| Some(stream[i]), |_| 1, &mut |_, _| true)
             .unwrap();
         assert!(s.maximum_error() > 0, "the stream purges");
         check_guarantee(&s, &truth_of(&stream));
+        within_combining_bound(&s);
         assert!(s
             .top(ErrorType::NoFalsePositives, None)
             .iter()
@@ -838,13 +952,21 @@ fn aggregated_keeps_the_guarantee_on_zipf_and_flat_streams() {
         .map(|i| (i * 7919) % 50_000)
         .collect();
     let mut s = FrequentItems::<i64>::new(7).unwrap();
-    s.update_many_aggregated(flat.len(), |i| Some(flat[i]), |_| 1, &mut |_, _| true)
+    s.update_many_combined(flat.len(), |i| Some(flat[i]), |_| 1, &mut |_, _| true)
         .unwrap();
     check_guarantee(&s, &truth_of(&flat));
+    within_combining_bound(&s);
+}
+
+/// Each combining purge subtracts at most 1/r of the weight it saw, r = half the
+/// counters: a bound of 2.67 / 2^lg of the total, tighter than DataSketches' 3.5.
+fn within_combining_bound<T: FrequentItem>(s: &FrequentItems<T>) {
+    let r = (capacity_of(s.lg_max_map_size()) / 2) as u64;
+    assert!(s.maximum_error() > 0 && s.maximum_error() <= s.total_weight() / r);
 }
 
 #[test]
-fn aggregated_progress_cancel_and_overflow_leave_whole_blocks() {
+fn combined_progress_cancel_and_overflow_leave_whole_blocks() {
     let n = BLOCK * 2 + 777;
     let stream = zipf(41, n);
     let item = |i: usize| (!i.is_multiple_of(13)).then_some(stream[i]);
@@ -852,7 +974,7 @@ fn aggregated_progress_cancel_and_overflow_leave_whole_blocks() {
     let run = |len: usize, w: &(dyn Fn(usize) -> u64 + Sync), go: bool| {
         let mut s = FrequentItems::<i64>::new(9).unwrap();
         let mut calls = Vec::new();
-        let r = s.update_many_aggregated(len, item, w, &mut |d, t| {
+        let r = s.update_many_combined(len, item, w, &mut |d, t| {
             calls.push((d, t));
             go
         });
@@ -895,7 +1017,7 @@ fn aggregated_progress_cancel_and_overflow_leave_whole_blocks() {
     // Nulls' weights do not count against the total.
     let mut s = FrequentItems::<i64>::new(9).unwrap();
     s.update(1, i64::MAX as u64 - 10).unwrap();
-    s.update_many_aggregated(20, |i| (i >= 15).then_some(i as i64), |_| 2, &mut |_, _| {
+    s.update_many_combined(20, |i| (i >= 15).then_some(i as i64), |_| 2, &mut |_, _| {
         true
     })
     .unwrap();
