@@ -102,8 +102,18 @@ const SAMPLE_SIZE: usize = 1024;
 const EPSILON_FACTOR: f64 = 3.5;
 /// Total weights are at most `i64::MAX`: Java keeps them in signed longs.
 const MAX_TOTAL_WEIGHT: u64 = i64::MAX as u64;
-/// Log2 of the buckets the combining path sums new items' weights in.
-const LG_BUCKETS: u32 = 16;
+/// The combining path sums new items' weights in at least twice as many buckets as the
+/// span has items (so that most buckets hold one item at most, and flat streams keep
+/// few candidates), from 2^16 to 2^22 (4 MiB of one-byte counters per part).
+const LG_BUCKETS: std::ops::RangeInclusive<u32> = 16..=22;
+
+/// Log2 of the buckets of a span of `len` items.
+fn lg_buckets(len: usize) -> u32 {
+    (2 * len)
+        .next_power_of_two()
+        .trailing_zeros()
+        .clamp(*LG_BUCKETS.start(), *LG_BUCKETS.end())
+}
 
 /// What one part of a combined span finds (see [`FrequentItems::update_many_combined`]),
 /// kept between spans of one bulk update so that its buffers are allocated once.
@@ -114,7 +124,8 @@ struct CombinePart {
     /// `bucket << 32 | index` of the others.
     misses: Vec<u64>,
     /// The others' weights summed per bucket.
-    buckets: Vec<u64>,
+    /// saturating at 255 (an item whose bucket is below 255 weighs at most that).
+    buckets: Vec<u8>,
     /// The hits' weights summed per map slot + 1 (then there are no hit records).
     deltas: Vec<u64>,
     /// The weight of all items of the part.
@@ -125,15 +136,15 @@ struct CombinePart {
 const MAX_DELTA_SLOTS: usize = 1 << 18;
 
 impl CombinePart {
-    /// Empties the part for a span of `len` items and a map of `slots` slots summed
-    /// per slot (0: hits listed).
-    fn clear(&mut self, len: usize, slots: usize) {
+    /// Empties the part for a span of `len` items, a map of `slots` slots summed per
+    /// slot (0: hits listed) and `2^lg_buckets` buckets.
+    fn clear(&mut self, len: usize, slots: usize, lg_buckets: u32) {
         self.hits.clear();
         self.misses.clear();
         self.hits.reserve(if slots == 0 { len } else { 0 });
         self.misses.reserve(len);
         self.buckets.clear();
-        self.buckets.resize(1 << LG_BUCKETS, 0);
+        self.buckets.resize(1 << lg_buckets, 0);
         self.deltas.clear();
         self.deltas
             .resize(if slots == 0 { 0 } else { slots + 1 }, 0);
@@ -510,8 +521,9 @@ impl<T: FrequentItem> FrequentItems<T> {
     ///
     /// Only items that may reach `m` are counted exactly. `m` is at least the `r`-th
     /// largest counter of the map, `floor`; the new items' weights are first summed
-    /// into a small table of buckets (a one-row Count-Min, never below an item's
-    /// weight), and an item whose bucket stays at or below `floor` cannot exceed `m`.
+    /// into buckets (a one-row Count-Min of saturating one-byte counters, never below
+    /// an item's weight unless full), and an item whose bucket is not full and at or
+    /// below `floor` cannot exceed `m`.
     fn combine<'a, I, W>(
         &mut self,
         range: Range<usize>,
@@ -529,8 +541,9 @@ impl<T: FrequentItem> FrequentItems<T> {
         // Small maps take the hits' weights per slot in each part; large ones (whose
         // slot arrays would not stay in the caches) list the hits.
         let deltas = map.len() <= MAX_DELTA_SLOTS;
+        let lg = lg_buckets(range.len());
         let used = crate::bulk::par_parts_into(range, scratch, CombinePart::default, |part, p| {
-            p.clear(part.len(), if deltas { map.len() } else { 0 });
+            p.clear(part.len(), if deltas { map.len() } else { 0 }, lg);
             // Both records are written and one kept: whether an item is in the map is
             // a coin toss on skewed streams, too costly as a branch.
             let (hits, misses) = (p.hits.spare_capacity_mut(), p.misses.spare_capacity_mut());
@@ -542,7 +555,7 @@ impl<T: FrequentItem> FrequentItems<T> {
                 let h = T::tally_hash(item, key);
                 let at = (i - start) as u64;
                 let slot = index.slot_plus_one(map, item, h);
-                let b = h >> (64 - LG_BUCKETS);
+                let b = h >> (64 - lg);
                 let found = slot != 0;
                 if deltas {
                     // Slot 0 of the deltas takes the misses' weights, unused.
@@ -554,7 +567,7 @@ impl<T: FrequentItem> FrequentItems<T> {
                 misses[nm].write(b << 32 | at);
                 nm += (!found & (w != 0)) as usize;
                 let bucket = &mut p.buckets[b as usize];
-                *bucket = bucket.saturating_add(if found { 0 } else { w });
+                *bucket = bucket.saturating_add(if found { 0 } else { w.min(255) as u8 });
             }
             // SAFETY: the first nh (nm) elements of the spare capacity were written
             // above; each index was written before it was counted.
@@ -567,7 +580,7 @@ impl<T: FrequentItem> FrequentItems<T> {
         let parts = &scratch[..used];
         let at = |r: u64| start + (r & 0xffff_ffff) as usize;
         let mut applied = 0u64;
-        let mut buckets = vec![0u64; 1 << LG_BUCKETS];
+        let mut buckets = vec![0u8; 1 << lg];
         for p in parts {
             applied += p.applied;
             for (slot, &w) in p.deltas.iter().enumerate().skip(1) {
@@ -587,7 +600,9 @@ impl<T: FrequentItem> FrequentItems<T> {
         let floor = rth_largest(self.map.active_values().collect());
         let mut candidates: Vec<usize> = Vec::new();
         for &r in parts.iter().flat_map(|p| &p.misses) {
-            if buckets[(r >> 32) as usize] > floor {
+            let b = buckets[(r >> 32) as usize];
+            // A full bucket may hold any weight.
+            if b == u8::MAX || u64::from(b) > floor {
                 candidates.push(at(r));
             }
         }

@@ -812,6 +812,15 @@ fn combined_equals_its_reference_on_any_thread_count() {
         one.update_many(n, item, weight, &mut |_, _| true).unwrap();
         assert_eq!(one.total_weight(), reference.total_weight());
     }
+    // A flat stream (every item about as rare): the counts stay low, so many buckets
+    // pass the floor and many items are counted exactly.
+    let flat: Vec<i64> = (0..n as i64).map(|i| (i * 7919) % 1_000_003).collect();
+    let item = |i: usize| Some(flat[i]);
+    let reference = combined_reference::<i64>(8, n, item, |_| 1);
+    let mut bulk = FrequentItems::<i64>::new(8).unwrap();
+    bulk.update_many_combined(n, item, |_| 1, &mut |_, _| true)
+        .unwrap();
+    assert_eq!(bulk.serialize(), reference.serialize());
 }
 
 #[test]
