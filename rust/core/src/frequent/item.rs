@@ -53,9 +53,9 @@ pub trait FrequentItem: Clone + Default + Debug + Send + Sync + 'static {
 
     /// Whether two borrowed items are the same item (doubles compared canonically).
     fn same(a: Self::Ref<'_>, b: Self::Ref<'_>) -> bool;
-    /// The hash of the bulk path's pre-aggregation tables (see [`super::tally`]), keyed
-    /// by `key`, a random value per bulk call, so that no input can be crafted to
-    /// collide in them.
+    /// The hash of the combining bulk path's tables (see
+    /// [`super::FrequentItems::update_many_combined`]), keyed by `key`, a random value
+    /// per bulk call, so that no input can be crafted to collide in them.
     fn tally_hash(r: Self::Ref<'_>, key: &TallyKey) -> u64;
     /// Whether [`Self::tally_hash`] is injective (equal hashes imply equal items), so
     /// that tables compare hashes only.

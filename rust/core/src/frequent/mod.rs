@@ -74,7 +74,6 @@
 pub mod item;
 mod map;
 mod spark;
-mod tally;
 
 use crate::error::{corrupt, Error, Result};
 pub use item::{FrequentItem, JavaLong};
@@ -102,14 +101,15 @@ const SAMPLE_SIZE: usize = 1024;
 const EPSILON_FACTOR: f64 = 3.5;
 /// Total weights are at most `i64::MAX`: Java keeps them in signed longs.
 const MAX_TOTAL_WEIGHT: u64 = i64::MAX as u64;
-/// The combining path sums new items' weights in at least twice as many buckets as the
-/// span has items (so that most buckets hold one item at most, and flat streams keep
-/// few candidates), from 2^16 to 2^22 (4 MiB of one-byte counters per part).
-const LG_BUCKETS: std::ops::RangeInclusive<u32> = 16..=22;
+/// The combining path sums new items' weights in eight times as many buckets as the
+/// span has items (so that few items share a bucket, and flat streams, whose counts
+/// stay low, keep few candidates), from 2^16 to 2^21 (2 MiB of one-byte counters per
+/// part, for the longest span).
+const LG_BUCKETS: std::ops::RangeInclusive<u32> = 16..=21;
 
 /// Log2 of the buckets of a span of `len` items.
 fn lg_buckets(len: usize) -> u32 {
-    (2 * len)
+    (8 * len)
         .next_power_of_two()
         .trailing_zeros()
         .clamp(*LG_BUCKETS.start(), *LG_BUCKETS.end())
@@ -156,6 +156,8 @@ impl CombinePart {
 pub const MIN_COMBINED_SPAN: usize = 1 << 12;
 /// Items of the first span a block combines (see [`FrequentItems::update_many_combined`]).
 pub const FIRST_COMBINED_SPAN: usize = 1 << 16;
+/// Items of the longest span combined at once: its buckets stay in the caches.
+pub const MAX_COMBINED_SPAN: usize = 1 << 18;
 /// Tables up to this size may be read from any image; larger ones need a total weight
 /// that could have filled them (see [`FrequentItems::deserialize`]).
 const LG_FREE_TABLE: u8 = 16;
@@ -445,8 +447,8 @@ impl<T: FrequentItem> FrequentItems<T> {
     /// documentation](self)); else the item purges the map as [`Self::update`] does.
     /// Then items are applied one by one again, and so on. The first span of a block is
     /// [`FIRST_COMBINED_SPAN`] items (or the rest of the block), each next one twice as
-    /// long: a purge over few items keeps the heavy ones, which the longer spans after
-    /// it then mostly find in the map. Items are borrowed from the input; only those
+    /// long, up to [`MAX_COMBINED_SPAN`]: a purge over few items keeps the heavy ones,
+    /// which the longer spans after it then mostly find in the map. Items are borrowed from the input; only those
     /// the sketch keeps are copied.
     pub fn update_many_combined<'a, I, W>(
         &mut self,
@@ -479,7 +481,7 @@ impl<T: FrequentItem> FrequentItems<T> {
                             let end = (i + span).min(block.end);
                             applied +=
                                 self.combine(i..end, &item_at, &weight_at, &key, &mut scratch);
-                            (i, span) = (end, 2 * span);
+                            (i, span) = (end, (2 * span).min(MAX_COMBINED_SPAN));
                             continue;
                         }
                         applied += w;
@@ -606,19 +608,7 @@ impl<T: FrequentItem> FrequentItems<T> {
                 candidates.push(at(r));
             }
         }
-        let counts = tally::tally::<T, _, _>(
-            0..candidates.len(),
-            &|j: usize| item_at(candidates[j]),
-            &|j: usize| weight_at(candidates[j]),
-            key,
-        );
-        let mut new_items = Vec::new();
-        counts.for_each_in_order::<T, _>(
-            0..candidates.len(),
-            &|j: usize| item_at(candidates[j]),
-            key,
-            |item, w| new_items.push((item, w)),
-        );
+        let new_items = count_in_order::<T, _, _>(&candidates, item_at, weight_at, key);
         let m = rth_largest(
             self.map
                 .active_values()
@@ -887,6 +877,46 @@ impl<T: FrequentItem> FrequentItems<T> {
             "no_false_positives": rows,
         })
     }
+}
+
+/// The distinct items at `indices` (in increasing order) with their summed weights, in
+/// order of first occurrence: a table of tally hashes at most half full, so that
+/// probes stay short, keyed per bulk update so that no input can be crafted to collide.
+fn count_in_order<'a, T, I, W>(
+    indices: &[usize],
+    item_at: &I,
+    weight_at: &W,
+    key: &item::TallyKey,
+) -> Vec<(T::Ref<'a>, u64)>
+where
+    T: FrequentItem,
+    I: Fn(usize) -> Option<T::Ref<'a>>,
+    W: Fn(usize) -> u64,
+{
+    let len = (2 * indices.len()).next_power_of_two().max(16);
+    // (tally hash, position in `counted` + 1); 0: empty.
+    let mut table = vec![(0u64, 0u32); len];
+    let mut counted: Vec<(T::Ref<'a>, u64)> = Vec::new();
+    for &i in indices {
+        let item = item_at(i).expect("candidates are items");
+        let h = T::tally_hash(item, key);
+        let mut probe = h as usize & (len - 1);
+        loop {
+            let (eh, pos) = table[probe];
+            if pos == 0 {
+                table[probe] = (h, counted.len() as u32 + 1);
+                counted.push((item, weight_at(i)));
+                break;
+            }
+            let entry = &mut counted[pos as usize - 1];
+            if eh == h && (T::TALLY_HASH_INJECTIVE || T::same(entry.0, item)) {
+                entry.1 = entry.1.saturating_add(weight_at(i));
+                break;
+            }
+            probe = (probe + 1) & (len - 1);
+        }
+    }
+    counted
 }
 
 /// The two orders of int64 items (see [`JavaLong`]) hold the same items: each merges the

@@ -778,7 +778,7 @@ where
                 }
             }
             s.offset += m;
-            (i, span) = (end, 2 * span);
+            (i, span) = (end, (2 * span).min(MAX_COMBINED_SPAN));
         }
         start = block_end;
     }
