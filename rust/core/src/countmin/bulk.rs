@@ -1,0 +1,512 @@
+//! Count-Min's bulk paths: the buckets of a chunk of items row by row, added to counts.
+//!
+//! A [`Source`] turns the items of a range into their bucket in each row and hands them
+//! to a [`Sink`]: a thread's own integer counts of its part of a block ([`Unit`],
+//! [`Weighted`]), or the sketch's double counters directly ([`Direct`]). For 8-byte keys
+//! (numeric columns, [`Keys`]) a chunk is hashed one row at a time, a loop the bulk
+//! driver's [`dispatch`] compiles for AVX-512 where the processor has it: the key's
+//! seed-independent MurmurHash3 mixing is done once for all rows, and the bucket is an
+//! exact remainder computed in floating point, which vectorises (a 64-bit division does
+//! not, and was most of the time of the per-item loop).
+
+use super::CountMinItem;
+use crate::bulk::{dispatch, Items, Kernel, CHUNK};
+use crate::column::Strings;
+use crate::hash::{canonical_f64_bits, murmur3_u64_premixed, murmur3_x64_128, premix_u64};
+use std::ops::Range;
+
+/// `h % n` for 64-bit hashes and a fixed `n` below 2^30, exactly, in steps that
+/// vectorise: the remainder of the high half by `n` first, then of that remainder
+/// times 2^32 plus the low half. Each quotient is estimated in doubles to within one of
+/// the true one (the operands are below 2^53 and the relative error of the estimate
+/// below 2^-50); the remainder it leaves is in `-n..2n`, and one correction makes it
+/// exact. The estimates are rounded to integers by adding 1.5 * 2^52 (which leaves the
+/// integer in the low bits of the double) rather than converted: a conversion has to
+/// saturate, and that was compiled one lane at a time. Rounding the estimate less 1/2
+/// (a floor but at ties and estimation errors) leaves corrections rare: in the scalar
+/// build they are branches, which a coin flip would mispredict half the time.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Buckets {
+    n: u32,
+    nf: f64,
+    inv: f64,
+}
+
+/// 1.5 * 2^52: for `|x|` below 2^51, `x + ROUND` is `x` rounded to an integer `i`, and its
+/// bits are those of `ROUND` plus `i`.
+const ROUND: f64 = 6_755_399_441_055_744.0;
+
+impl Buckets {
+    /// `n` in `1..2^30`, as [`super::check_shape`] allows.
+    pub(super) fn new(n: u32) -> Self {
+        debug_assert!(n >= 1 && n < 1 << 30);
+        Buckets {
+            n,
+            nf: n as f64,
+            inv: 1.0 / n as f64,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    /// `h % n` by a division, for one item at a time: there the steps of
+    /// [`Self::of_many`] form a long chain of latencies, and measured twice as slow.
+    #[inline(always)]
+    pub(super) fn of(&self, h: u64) -> u32 {
+        (h % self.n as u64) as u32
+    }
+
+    /// `h % n` in floating point, for loops over a chunk of hashes that vectorise.
+    #[inline(always)]
+    pub(super) fn of_many(&self, h: u64) -> u32 {
+        let hi = (h >> 32) as u32 as f64;
+        let lo = h as u32;
+        // q * n is an integer below 2^34: exact, and so is r.
+        let q = ((hi * self.inv - 0.5) + ROUND) - ROUND;
+        let mut r = hi - q * self.nf;
+        if r < 0.0 {
+            r += self.nf;
+        }
+        if r >= self.nf {
+            r -= self.nf;
+        }
+        // x = r * 2^32 + lo < n * 2^32, rounded once; its quotient is below 2^32 + 1
+        // (at least -1 as estimated), needed modulo 2^32 only.
+        let x = r * 4_294_967_296.0 + lo as f64;
+        let q = ((x * self.inv - 0.5) + ROUND).to_bits() as u32;
+        // x - q * n is in -n..2n, within an i32 since n < 2^30, and congruent modulo
+        // 2^32 to this difference of the low halves. Seen as a u32, a negative r is
+        // above 2^31, where adding n wraps it below n.
+        let r = lo.wrapping_sub(q.wrapping_mul(self.n));
+        let r = r.min(r.wrapping_add(self.n));
+        r.min(r.wrapping_sub(self.n))
+    }
+}
+
+/// What a sketch's rows hash with: shared, read-only, by every thread.
+#[derive(Clone, Copy)]
+pub(super) struct Rows<'a> {
+    pub(super) seeds: &'a [u64],
+    pub(super) buckets: Buckets,
+}
+
+impl Rows<'_> {
+    pub(super) fn cells(&self) -> usize {
+        self.seeds.len() * self.buckets.len()
+    }
+
+    /// The bucket of `item` in each row, in row order.
+    #[inline(always)]
+    pub(super) fn for_each(&self, item: CountMinItem<'_>, mut f: impl FnMut(usize, u32)) {
+        let premixed = match item {
+            CountMinItem::I64(v) => premix_u64(v as u64),
+            CountMinItem::F64(v) => premix_u64(canonical_f64_bits(v)),
+            CountMinItem::Bytes(b) => {
+                for (row, &s) in self.seeds.iter().enumerate() {
+                    f(row, self.buckets.of(murmur3_x64_128(b, s).0));
+                }
+                return;
+            }
+        };
+        for (row, &s) in self.seeds.iter().enumerate() {
+            f(row, self.buckets.of(murmur3_u64_premixed(premixed, s).0));
+        }
+    }
+}
+
+/// Where the buckets of items go. Item `i`'s weight is the sink's own business; a
+/// source calls `weigh` once per item, in input order, and `add` for each of its rows.
+pub(super) trait Sink {
+    /// Items `first..first + len` are items.
+    fn weigh_run(&mut self, first: usize, len: usize);
+    /// Items `first..first + buckets.len()` fall in `buckets` of `row`.
+    fn add_run(&mut self, row: usize, buckets: &[u32], first: usize);
+    /// Item `i` is an item.
+    fn weigh_one(&mut self, i: usize);
+    /// Item `i` falls in bucket `bucket` of `row`.
+    fn add_one(&mut self, row: usize, bucket: u32, i: usize);
+}
+
+/// Items of a bulk update, as buckets.
+pub(super) trait Source: Sync {
+    fn len(&self) -> usize;
+    /// Gives `sink` the buckets of the items of `part`, in input order.
+    fn feed(&self, rows: Rows<'_>, part: Range<usize>, sink: &mut impl Sink);
+}
+
+/// 8-byte keys ([`crate::hash`]'s canonical forms of numbers), every one an item.
+pub(super) struct Keys<I>(pub(super) I);
+
+impl<I: Items<Item = u64>> Source for Keys<I> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn feed(&self, rows: Rows<'_>, part: Range<usize>, sink: &mut impl Sink) {
+        dispatch(FeedKeys {
+            items: &self.0,
+            rows,
+            part,
+            sink,
+        })
+    }
+}
+
+/// [`Keys::feed`], a chunk of [`CHUNK`] keys at a time, compiled for AVX-512 where the
+/// processor has it: the hashing loops of [`add_chunk`] then run on 8 keys at a time.
+struct FeedKeys<'a, 'r, I, S> {
+    items: &'a I,
+    rows: Rows<'r>,
+    part: Range<usize>,
+    sink: &'a mut S,
+}
+
+impl<I: Items<Item = u64>, S: Sink> Kernel for FeedKeys<'_, '_, I, S> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        let mut premixed = [0u64; CHUNK];
+        let mut buf = [0u32; CHUNK];
+        let mut first = self.part.start;
+        while first < self.part.end {
+            let chunk = &mut premixed[..CHUNK.min(self.part.end - first)];
+            self.items.fill(first, chunk, &premix_u64, 0);
+            add_chunk(self.rows, chunk, first, &mut buf, self.sink);
+            first += chunk.len();
+        }
+    }
+}
+
+/// Gives `sink` the buckets of items `first..`, whose keys' [`premix_u64`] are
+/// `premixed`, one row at a time.
+#[inline(always)]
+fn add_chunk(
+    rows: Rows<'_>,
+    premixed: &[u64],
+    first: usize,
+    buf: &mut [u32; CHUNK],
+    sink: &mut impl Sink,
+) {
+    let buckets = &mut buf[..premixed.len()];
+    sink.weigh_run(first, premixed.len());
+    for (row, &s) in rows.seeds.iter().enumerate() {
+        for (b, &k) in buckets.iter_mut().zip(premixed) {
+            *b = rows.buckets.of_many(murmur3_u64_premixed(k, s).0);
+        }
+        sink.add_run(row, buckets, first);
+    }
+}
+
+/// A string column: null and empty items are not items.
+pub(super) struct StringItems<'c, 'a>(pub(super) &'c Strings<'a>);
+
+impl Source for StringItems<'_, '_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn feed(&self, rows: Rows<'_>, part: Range<usize>, sink: &mut impl Sink) {
+        for i in part {
+            self.0.with_item(i, |b| {
+                if !b.is_empty() {
+                    sink.weigh_one(i);
+                    rows.for_each(CountMinItem::Bytes(b), |row, bucket| {
+                        sink.add_one(row, bucket, i)
+                    });
+                }
+            });
+        }
+    }
+}
+
+/// Items given by index (`None`: not an item; empty byte strings are not items either).
+pub(super) struct ByIndex<F>(pub(super) usize, pub(super) F);
+
+impl<'a, F: Fn(usize) -> Option<CountMinItem<'a>> + Sync> Source for ByIndex<F> {
+    fn len(&self) -> usize {
+        self.0
+    }
+
+    fn feed(&self, rows: Rows<'_>, part: Range<usize>, sink: &mut impl Sink) {
+        for i in part {
+            match (self.1)(i) {
+                Some(CountMinItem::Bytes(b)) if b.is_empty() => {}
+                Some(item) => {
+                    sink.weigh_one(i);
+                    rows.for_each(item, |row, bucket| sink.add_one(row, bucket, i));
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// A thread's counts of its part of a block, to be added to the sketch's counters
+/// (see [`super::CountMin::update_many_parallel`]).
+pub(super) trait Part: Sink + Send {
+    /// The part's total weight (saturated at `u64::MAX`).
+    fn sum(&self) -> u64;
+    /// Adds the counts to `counters`.
+    fn add_to(&self, counters: &mut [f64]);
+}
+
+/// Counts of weight 1 per item. A part has fewer than 2^32 items, so no count wraps; half
+/// the memory of 64-bit counts keeps more of the table in L1.
+pub(super) struct Unit {
+    nb: usize,
+    cells: Vec<u32>,
+    sum: u64,
+}
+
+impl Unit {
+    pub(super) fn new(rows: Rows<'_>) -> Self {
+        Unit {
+            nb: rows.buckets.len(),
+            cells: vec![0; rows.cells()],
+            sum: 0,
+        }
+    }
+}
+
+impl Sink for Unit {
+    #[inline(always)]
+    fn weigh_run(&mut self, _first: usize, len: usize) {
+        self.sum += len as u64;
+    }
+    #[inline(always)]
+    fn add_run(&mut self, row: usize, buckets: &[u32], _first: usize) {
+        let cells = &mut self.cells[row * self.nb..(row + 1) * self.nb];
+        for &b in buckets {
+            cells[b as usize] += 1;
+        }
+    }
+    #[inline(always)]
+    fn weigh_one(&mut self, _i: usize) {
+        self.sum += 1;
+    }
+    #[inline(always)]
+    fn add_one(&mut self, row: usize, bucket: u32, _i: usize) {
+        self.cells[row * self.nb + bucket as usize] += 1;
+    }
+}
+
+impl Part for Unit {
+    fn sum(&self) -> u64 {
+        self.sum
+    }
+    fn add_to(&self, counters: &mut [f64]) {
+        for (c, &k) in counters.iter_mut().zip(&self.cells) {
+            *c += k as f64;
+        }
+    }
+}
+
+/// Counts of item `i` weighing `weight(i)`. A count may wrap only when the part's
+/// total weight does, which then saturates and keeps the part out of the sketch.
+pub(super) struct Weighted<W> {
+    nb: usize,
+    cells: Vec<u64>,
+    sum: u64,
+    weight: W,
+}
+
+impl<W> Weighted<W> {
+    pub(super) fn new(rows: Rows<'_>, weight: W) -> Self {
+        Weighted {
+            nb: rows.buckets.len(),
+            cells: vec![0; rows.cells()],
+            sum: 0,
+            weight,
+        }
+    }
+}
+
+impl<W: Fn(usize) -> u64> Sink for Weighted<W> {
+    #[inline(always)]
+    fn weigh_run(&mut self, first: usize, len: usize) {
+        for i in first..first + len {
+            self.sum = self.sum.saturating_add((self.weight)(i));
+        }
+    }
+    #[inline(always)]
+    fn add_run(&mut self, row: usize, buckets: &[u32], first: usize) {
+        let cells = &mut self.cells[row * self.nb..(row + 1) * self.nb];
+        for (j, &b) in buckets.iter().enumerate() {
+            let c = &mut cells[b as usize];
+            *c = c.wrapping_add((self.weight)(first + j));
+        }
+    }
+    #[inline(always)]
+    fn weigh_one(&mut self, i: usize) {
+        self.sum = self.sum.saturating_add((self.weight)(i));
+    }
+    #[inline(always)]
+    fn add_one(&mut self, row: usize, bucket: u32, i: usize) {
+        let c = &mut self.cells[row * self.nb + bucket as usize];
+        *c = c.wrapping_add((self.weight)(i));
+    }
+}
+
+impl<W: Fn(usize) -> u64 + Send> Part for Weighted<W> {
+    fn sum(&self) -> u64 {
+        self.sum
+    }
+    fn add_to(&self, counters: &mut [f64]) {
+        for (c, &k) in counters.iter_mut().zip(&self.cells) {
+            *c += k as f64;
+        }
+    }
+}
+
+/// The sketch's own counters and total, item `i` adding `weight(i)` as a double, in
+/// input order per counter: exactly [`super::CountMin::update`] item by item, whatever
+/// the counters hold. A weight of 0 adds nothing (adding 0.0 would turn a -0.0 read
+/// from an image into 0.0).
+pub(super) struct Direct<'s, W> {
+    pub(super) nb: usize,
+    pub(super) counters: &'s mut [f64],
+    pub(super) total: &'s mut f64,
+    pub(super) weight: W,
+}
+
+impl<W: Fn(usize) -> u64> Sink for Direct<'_, W> {
+    #[inline(always)]
+    fn weigh_run(&mut self, first: usize, len: usize) {
+        for i in first..first + len {
+            self.weigh_one(i);
+        }
+    }
+    #[inline(always)]
+    fn add_run(&mut self, row: usize, buckets: &[u32], first: usize) {
+        let cells = &mut self.counters[row * self.nb..(row + 1) * self.nb];
+        for (j, &b) in buckets.iter().enumerate() {
+            let w = (self.weight)(first + j);
+            if w != 0 {
+                cells[b as usize] += w as f64;
+            }
+        }
+    }
+    #[inline(always)]
+    fn weigh_one(&mut self, i: usize) {
+        let w = (self.weight)(i);
+        if w != 0 {
+            *self.total += w as f64;
+        }
+    }
+    #[inline(always)]
+    fn add_one(&mut self, row: usize, bucket: u32, i: usize) {
+        let w = (self.weight)(i);
+        if w != 0 {
+            self.counters[row * self.nb + bucket as usize] += w as f64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn splitmix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    #[test]
+    fn buckets_are_exact_remainders() {
+        let mut st = 7;
+        let mut ns: Vec<u32> = vec![1, 2, 3, 4, 5, 7, 8, 1000, 2048, 2719, 65_537];
+        ns.extend([
+            (1 << 30) - 1,
+            (1 << 30) - 2,
+            (1 << 29) + 1,
+            1 << 29,
+            3 << 27,
+        ]);
+        ns.extend((0..200).map(|_| (splitmix(&mut st) % ((1 << 30) - 1)) as u32 + 1));
+        ns.extend((0..200).map(|_| (splitmix(&mut st) % 5000) as u32 + 1));
+        for n in ns {
+            let b = Buckets::new(n);
+            let n64 = n as u64;
+            let top = u64::MAX - u64::MAX % n64;
+            let mut hs = vec![0, 1, n64 - 1, n64, n64 + 1, u64::MAX, u64::MAX - 1, top];
+            hs.extend([top - 1, top.wrapping_sub(n64), 1 << 32, (1 << 32) - 1]);
+            // Multiples of n and their neighbours, where an estimated quotient is most
+            // likely off by one, with high halves from small to large.
+            for k in 0..400u64 {
+                let q = splitmix(&mut st) >> (k % 64);
+                let m = (q / n64).wrapping_mul(n64);
+                hs.extend([m, m.wrapping_sub(1), m.wrapping_add(1)]);
+                // A high half that is itself a multiple of n, or next to one.
+                let hi = (splitmix(&mut st) % (u32::MAX as u64 / n64 + 1)) * n64;
+                let lo = splitmix(&mut st) as u32 as u64;
+                for h in [hi, hi.wrapping_sub(1), hi + 1] {
+                    hs.push((h << 32) | lo);
+                    hs.push(h << 32);
+                    hs.push((h << 32) | 0xffff_ffff);
+                }
+                hs.push(splitmix(&mut st));
+            }
+            for h in hs {
+                assert_eq!(b.of_many(h) as u64, h % n64, "{h} % {n}");
+            }
+        }
+    }
+
+    /// Every bucket `Keys` gives, with its row and item.
+    struct Record(Vec<(usize, u32, usize)>, Vec<usize>);
+
+    impl Sink for Record {
+        fn weigh_run(&mut self, first: usize, len: usize) {
+            self.1.extend(first..first + len);
+        }
+        fn add_run(&mut self, row: usize, buckets: &[u32], first: usize) {
+            let at = buckets
+                .iter()
+                .enumerate()
+                .map(|(j, &b)| (row, b, first + j));
+            self.0.extend(at);
+        }
+        fn weigh_one(&mut self, i: usize) {
+            self.1.push(i);
+        }
+        fn add_one(&mut self, row: usize, bucket: u32, i: usize) {
+            self.0.push((row, bucket, i));
+        }
+    }
+
+    #[test]
+    fn keys_give_the_remainders_of_their_hashes() {
+        // The loop the processor runs (its AVX-512 build where it has AVX-512), against
+        // MurmurHash3 and a division.
+        use crate::bulk::BySlice;
+        use crate::hash::murmur3_u64;
+        let mut st = 11;
+        let keys: Vec<i64> = (0..3000).map(|_| splitmix(&mut st) as i64).collect();
+        let seeds = super::super::row_seeds(9001, 4);
+        for n in [3u32, 1000, 2719, 65_536, (1 << 30) - 1] {
+            let rows = Rows {
+                seeds: &seeds,
+                buckets: Buckets::new(n),
+            };
+            let part = 5..keys.len() - 3;
+            let mut got = Record(Vec::new(), Vec::new());
+            Keys(BySlice::new(&keys[..], |v: i64| v as u64)).feed(rows, part.clone(), &mut got);
+            let mut want = Vec::new();
+            for chunk in part.clone().collect::<Vec<_>>().chunks(CHUNK) {
+                for (row, &s) in seeds.iter().enumerate() {
+                    want.extend(chunk.iter().map(|&i| {
+                        let b = murmur3_u64(keys[i] as u64, s).0 % n as u64;
+                        (row, b as u32, i)
+                    }));
+                }
+            }
+            assert_eq!(got.0, want, "n {n}");
+            assert_eq!(got.1, part.collect::<Vec<_>>());
+        }
+    }
+}
