@@ -38,7 +38,7 @@ const ROUND: f64 = 6_755_399_441_055_744.0;
 impl Buckets {
     /// `n` in `1..2^30`, as [`super::check_shape`] allows.
     pub(super) fn new(n: u32) -> Self {
-        debug_assert!(n >= 1 && n < 1 << 30);
+        debug_assert!((1..1 << 30).contains(&n));
         Buckets {
             n,
             c: ((1u64 << 32) % n as u64) as u32,
@@ -248,7 +248,7 @@ impl<'a, F: Fn(usize) -> Option<CountMinItem<'a>> + Sync> Source for ByIndex<F> 
     fn feed(&self, rows: Rows<'_>, part: Range<usize>, sink: &mut impl Sink) {
         for i in part {
             match (self.1)(i) {
-                Some(CountMinItem::Bytes(b)) if b.is_empty() => {}
+                Some(CountMinItem::Bytes([])) => {}
                 Some(item) => {
                     sink.weigh_one(i);
                     rows.for_each(item, |row, bucket| sink.add_one(row, bucket, i));
