@@ -114,9 +114,10 @@ impl Rows<'_> {
 /// Where the buckets of items go. Item `i`'s weight is the sink's own business; a
 /// source calls `weigh` once per item, in input order, and `add` for each of its rows.
 pub(super) trait Sink {
-    /// Items `first..first + len` are items.
+    /// Items `first..first + len` are items, `len` at most [`CHUNK`].
     fn weigh_run(&mut self, first: usize, len: usize);
-    /// Items `first..first + buckets.len()` fall in `buckets` of `row`.
+    /// Items `first..first + buckets.len()`, those of the last `weigh_run`, fall in
+    /// `buckets` of `row`.
     fn add_run(&mut self, row: usize, buckets: &[u32], first: usize);
     /// Item `i` is an item.
     fn weigh_one(&mut self, i: usize);
@@ -162,9 +163,9 @@ impl<I: Items<Item = u64>, S: Sink> Kernel for FeedKeys<'_, '_, I, S> {
     type Out = ();
     #[inline(always)]
     fn run(self) {
-        // A remainder by a power of two is a mask: a loop of its own, three times as fast
-        // as the general remainder's (measured 3.? against 5.5 ns per int64 on Sapphire
-        // Rapids, for 3 rows).
+        // A remainder by a power of two is a mask: a loop of its own, a third faster
+        // than the general remainder's (3.8 against 5.6 ns per int64 for 3 rows on one
+        // core of a Sapphire Rapids Xeon).
         if self.rows.buckets.n.is_power_of_two() {
             self.chunks::<true>()
         } else {
@@ -326,6 +327,8 @@ pub(super) struct Weighted<W> {
     cells: Vec<u64>,
     sum: u64,
     weight: W,
+    /// The weights of the run [`Sink::weigh_run`] saw last, read once for all rows.
+    run: [u64; CHUNK],
 }
 
 impl<W> Weighted<W> {
@@ -335,23 +338,27 @@ impl<W> Weighted<W> {
             cells: vec![0; rows.cells()],
             sum: 0,
             weight,
+            run: [0; CHUNK],
         }
     }
 }
 
 impl<W: Fn(usize) -> u64> Sink for Weighted<W> {
+    /// Runs are at most [`CHUNK`] items, as [`Keys`] gives them.
     #[inline(always)]
     fn weigh_run(&mut self, first: usize, len: usize) {
-        for i in first..first + len {
-            self.sum = self.sum.saturating_add((self.weight)(i));
+        for (j, w) in self.run[..len].iter_mut().enumerate() {
+            *w = (self.weight)(first + j);
+            self.sum = self.sum.saturating_add(*w);
         }
     }
+    /// The run of the last [`Sink::weigh_run`].
     #[inline(always)]
-    fn add_run(&mut self, row: usize, buckets: &[u32], first: usize) {
+    fn add_run(&mut self, row: usize, buckets: &[u32], _first: usize) {
         let cells = &mut self.cells[row * self.nb..(row + 1) * self.nb];
-        for (j, &b) in buckets.iter().enumerate() {
+        for (&b, &w) in buckets.iter().zip(&self.run) {
             let c = &mut cells[b as usize];
-            *c = c.wrapping_add((self.weight)(first + j));
+            *c = c.wrapping_add(w);
         }
     }
     #[inline(always)]

@@ -430,10 +430,11 @@ impl CountMin {
     }
 
     /// Bulk update with a column (`weights[i]` for item `i`, 1 each without weights;
-    /// nulls and empty strings are not items): numeric columns through
-    /// [`Self::update_many_parallel`], integers as int64 (uint64 above 2^63 by their bit
-    /// pattern, bools as 0 and 1), floats as float64; string columns item by item.
-    /// Progress and cancellation as [`Self::update_many`].
+    /// nulls and empty strings are not items), on every core with the result of
+    /// [`Self::update_many`] as [`Self::update_many_parallel`] describes: integers as
+    /// int64 (uint64 above 2^63 by their bit pattern, bools as 0 and 1), floats as
+    /// float64, each hashed with every row's seed a chunk at a time in vector registers;
+    /// strings item by item. Progress and cancellation as [`Self::update_many`].
     pub fn update_column(
         &mut self,
         column: &Column<'_>,
