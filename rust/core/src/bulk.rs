@@ -203,7 +203,9 @@ pub fn has_avx512() -> bool {
         && std::is_x86_feature_detected!("avx512cd")
 }
 
-/// Work that [`dispatch`] compiles twice: for every processor and for AVX-512.
+/// Work that [`dispatch`] compiles twice: for every processor (`AVX512` false) and for
+/// AVX-512 (true), so that a kernel may choose its method by build where they measure
+/// differently.
 ///
 /// `run` must be `#[inline(always)]`, so that it becomes the body of each build; what it
 /// calls is compiled for AVX-512 there only if inlined too. Closures it calls are
@@ -212,7 +214,7 @@ pub fn has_avx512() -> bool {
 /// loops belong in `run` itself or in `#[inline(always)]` functions and trait methods.
 pub trait Kernel {
     type Out;
-    fn run(self) -> Self::Out;
+    fn run<const AVX512: bool>(self) -> Self::Out;
 }
 
 /// Runs `kernel`, in its AVX-512 build on x86-64 processors with AVX-512
@@ -227,13 +229,13 @@ pub fn dispatch<K: Kernel>(kernel: K) -> K::Out {
         // all calling a function compiled for them requires.
         return unsafe { run_avx512(kernel) };
     }
-    kernel.run()
+    kernel.run::<false>()
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512cd")]
 unsafe fn run_avx512<K: Kernel>(kernel: K) -> K::Out {
-    kernel.run()
+    kernel.run::<true>()
 }
 
 /// Calls `consume` with `map` of the items of `part` (`none` for what is not an item), a
@@ -265,7 +267,7 @@ where
     {
         type Out = ();
         #[inline(always)]
-        fn run(self) {
+        fn run<const AVX512: bool>(self) {
             chunked_plain(self.part, self.items, self.map, self.none, self.consume)
         }
     }
