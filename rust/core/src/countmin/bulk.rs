@@ -535,8 +535,27 @@ mod tests {
                 buckets: Buckets::new(n),
             };
             let part = 5..keys.len() - 3;
+            let source = Keys(BySlice::new(&keys[..], |v: i64| v as u64));
             let mut got = Record(Vec::new(), Vec::new());
-            Keys(BySlice::new(&keys[..], |v: i64| v as u64)).feed(rows, part.clone(), &mut got);
+            source.feed(rows, part.clone(), &mut got);
+            // Each build's method, whatever this processor runs (a mask for 65536).
+            let mut plain = Record(Vec::new(), Vec::new());
+            let mut doubles = Record(Vec::new(), Vec::new());
+            for (avx512, out) in [(false, &mut plain), (true, &mut doubles)] {
+                let kernel = FeedKeys {
+                    items: &source.0,
+                    rows,
+                    part: part.clone(),
+                    sink: out,
+                };
+                if avx512 {
+                    kernel.run::<true>()
+                } else {
+                    kernel.run::<false>()
+                }
+            }
+            assert_eq!(plain.0, got.0, "n {n}");
+            assert_eq!(doubles.0, got.0, "n {n}");
             let mut want = Vec::new();
             for chunk in part.clone().collect::<Vec<_>>().chunks(CHUNK) {
                 for (row, &s) in seeds.iter().enumerate() {
