@@ -515,4 +515,18 @@ fn numeric_columns_on_every_path_equal_item_by_item_updates() {
             );
         }
     }
+    // Weights past 2^53, where double sums depend on their order: the column goes to the
+    // sketch's counters in input order, as item by item.
+    let big: Vec<u64> = (0..m as u64).map(|i| (1 << 52) + i * 3).collect();
+    for b in [64u32, 50] {
+        let mut one = CountMin::new(3, b, 9001).unwrap();
+        for (&v, &w) in ints.iter().zip(&big) {
+            one.update(CountMinItem::I64(v), w);
+        }
+        let mut bulk = CountMin::new(3, b, 9001).unwrap();
+        let col = Column::from(Numeric::I64(&ints[..m]));
+        bulk.update_column(&col, Some(&big), &mut |_, _| true)
+            .unwrap();
+        assert_eq!(bulk.serialize(), one.serialize(), "3x{b}");
+    }
 }
