@@ -326,7 +326,8 @@ pub fn in_blocks(
     }
 }
 
-/// A sketch updated with 128-bit item hashes (HLL, Theta; Count-Min next): what
+/// A sketch updated with 128-bit item hashes (HLL, Theta; Count-Min hashes once per row,
+/// with a [`Kernel`] of its own): what
 /// [`update_keys`] and [`update_column`] drive.
 ///
 /// Each hash becomes a `Key` (an HLL coupon, a Theta hash). Most keys of a large input

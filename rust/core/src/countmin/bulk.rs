@@ -5,9 +5,10 @@
 //! [`Weighted`]), or the sketch's double counters directly ([`Direct`]). For 8-byte keys
 //! (numeric columns, [`Keys`]) a chunk is hashed one row at a time, a loop the bulk
 //! driver's [`dispatch`] compiles for AVX-512 where the processor has it: the key's
-//! seed-independent MurmurHash3 mixing is done once for all rows, and the bucket is an
-//! exact remainder computed in floating point, which vectorises (a 64-bit division does
-//! not, and was most of the time of the per-item loop).
+//! seed-independent MurmurHash3 mixing is done once for all rows, and the bucket is a
+//! mask for a power-of-two width, else (in the AVX-512 build) an exact remainder computed
+//! in floating point, which vectorises: a 64-bit division does not, and was most of the
+//! time of the per-item loop.
 
 use super::CountMinItem;
 use crate::bulk::{dispatch, Items, Kernel, CHUNK};
@@ -19,8 +20,9 @@ use std::ops::Range;
 /// vectorise (a 64-bit division does not). With `c = 2^32 % n`, `h = hi * 2^32 + lo` is
 /// congruent to `y = hi * c + lo`, below 2^62, whose quotient by `n` is below 2^33. That
 /// quotient is estimated in doubles to within one (the estimate's relative error is
-/// below 2^-50), and the remainder it leaves, in `-n..2n`, is computed from the low 32
-/// bits of `y` and corrected once. The estimate is rounded to an integer by adding
+/// below 2^-50, and rounding to the nearest integer gives the quotient or one more), and
+/// the remainder it leaves, in `-n..n`, is computed from the low 32 bits of `y` and
+/// corrected once. The estimate is rounded to an integer by adding
 /// 1.5 * 2^52, which leaves the integer in the low bits of the double: a conversion has
 /// to saturate, and that was compiled one lane at a time.
 #[derive(Debug, Clone, Copy)]
@@ -50,8 +52,9 @@ impl Buckets {
         self.n as usize
     }
 
-    /// `h % n` by a division, for one item at a time, where [`Self::of_many`] measured
-    /// twice as slow (its steps form a long chain of latencies).
+    /// `h % n` by a division: for one item at a time, where [`Self::of_many`] measured
+    /// slower (its steps form a long chain of latencies), and for builds without vector
+    /// 64-bit multiplies.
     #[inline(always)]
     pub(super) fn of(&self, h: u64) -> u32 {
         (h % self.n as u64) as u32
