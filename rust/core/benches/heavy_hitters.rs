@@ -6,6 +6,7 @@
 //! int64, 1 M zipf(1.1) strings from one contiguous buffer with offsets (as Arrow
 //! holds them), 10 M int64 into a 3 x 2048 Count-Min.
 
+use sketchbox_core::column::{Column, Numeric, Strings};
 use sketchbox_core::countmin::{CountMin, CountMinItem};
 use sketchbox_core::frequent::FrequentItems;
 use std::hint::black_box;
@@ -141,6 +142,64 @@ fn main() {
                 none,
             )
             .unwrap();
+            black_box(s.total_weight());
+        },
+    );
+    // The path of Python's `CountMin.update(ndarray)`: a column, 2048 buckets as in
+    // `benchmarks/bench_countmin.py` and 2719 (`suggest_num_buckets(0.001)`, not a power
+    // of two); weights; narrower integers; strings.
+    let cm_column = Column::from(Numeric::I64(&cm_items));
+    for nb in [2048u32, 2719] {
+        report(
+            &format!("countmin 3x{nb} i64 update_column"),
+            &filter,
+            cm_items.len(),
+            || {
+                let mut s = CountMin::new(3, nb, 9001).unwrap();
+                s.update_column(&cm_column, None, none).unwrap();
+                black_box(s.total_weight());
+            },
+        );
+    }
+    let cm_weights: Vec<u64> = cm_items.iter().map(|&v| (v as u64) % 5).collect();
+    report(
+        "countmin 3x2048 i64 update_column weights",
+        &filter,
+        cm_items.len(),
+        || {
+            let mut s = CountMin::new(3, 2048, 9001).unwrap();
+            s.update_column(&cm_column, Some(&cm_weights), none)
+                .unwrap();
+            black_box(s.total_weight());
+        },
+    );
+    let cm_i32: Vec<i32> = cm_items.iter().map(|&v| v as i32).collect();
+    let cm_i32_column = Column::from(Numeric::I32(&cm_i32));
+    report(
+        "countmin 3x2048 i32 update_column",
+        &filter,
+        cm_items.len(),
+        || {
+            let mut s = CountMin::new(3, 2048, 9001).unwrap();
+            s.update_column(&cm_i32_column, None, none).unwrap();
+            black_box(s.total_weight());
+        },
+    );
+    let n_str = 2_000_000;
+    let mut data = Vec::new();
+    let mut offsets = vec![0i32];
+    for v in &cm_items[..n_str] {
+        data.extend_from_slice(format!("item-{v}").as_bytes());
+        offsets.push(data.len() as i32);
+    }
+    let cm_strings: Column = Strings::arrow32(&data, &offsets, None).unwrap().into();
+    report(
+        "countmin 3x2048 strings update_column",
+        &filter,
+        n_str,
+        || {
+            let mut s = CountMin::new(3, 2048, 9001).unwrap();
+            s.update_column(&cm_strings, None, none).unwrap();
             black_box(s.total_weight());
         },
     );

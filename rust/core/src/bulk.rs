@@ -241,13 +241,46 @@ pub fn has_avx512() -> bool {
         && std::is_x86_feature_detected!("avx512cd")
 }
 
+/// Work that [`dispatch`] compiles twice: for every processor (`AVX512` false) and for
+/// AVX-512 (true), so that a kernel may choose its method by build where they measure
+/// differently.
+///
+/// `run` must be `#[inline(always)]`, so that it becomes the body of each build; what it
+/// calls is compiled for AVX-512 there only if inlined too. Closures it calls are
+/// separate functions, inlined at LLVM's discretion: a small one is, a large one with a
+/// call site in each build was found compiled once, for the baseline processor. Hot
+/// loops belong in `run` itself or in `#[inline(always)]` functions and trait methods.
+pub trait Kernel {
+    type Out;
+    fn run<const AVX512: bool>(self) -> Self::Out;
+}
+
+/// Runs `kernel`, in its AVX-512 build on x86-64 processors with AVX-512
+/// ([`has_avx512`]), where MurmurHash3's 64-bit multiplies and leading-zero counts have
+/// vector forms (below AVX-512 there is no vector 64-bit multiply): the crate's one
+/// dispatch on a processor feature.
+#[inline]
+pub fn dispatch<K: Kernel>(kernel: K) -> K::Out {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the processor has every feature `run_avx512` is compiled for; that is
+        // all calling a function compiled for them requires.
+        return unsafe { run_avx512(kernel) };
+    }
+    kernel.run::<false>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512cd")]
+unsafe fn run_avx512<K: Kernel>(kernel: K) -> K::Out {
+    kernel.run::<true>()
+}
+
 /// Calls `consume` with `map` of the items of `part` (`none` for what is not an item), a
 /// chunk of [`CHUNK`] at a time: the hashing loop of bulk updates, kept apart from what
-/// consumes it so that the compiler vectorises it. On x86-64 processors with AVX-512
-/// ([`has_avx512`]) the whole loop is compiled for them, where MurmurHash3's 64-bit
-/// multiplies and leading-zero counts have vector forms (below AVX-512 there is no
-/// vector 64-bit multiply). Measured on an AMD Zen 5, 10 M int64 on 2 cores: HLL 0.70 G
-/// items/s against 0.45 G for the item-by-item loop, Theta 1.35 G against 0.59 G.
+/// consumes it so that the compiler vectorises it, and compiled for AVX-512 where the
+/// processor has it ([`dispatch`]). Measured on an AMD Zen 5, 10 M int64 on 2 cores: HLL
+/// 0.70 G items/s against 0.45 G for the item-by-item loop, Theta 1.35 G against 0.59 G.
 #[inline]
 pub fn chunked<I, K, M, G>(part: Range<usize>, items: &I, map: &M, none: K, consume: G)
 where
@@ -256,13 +289,33 @@ where
     M: Fn(I::Item) -> K,
     G: FnMut(&[K]),
 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the processor has every feature `chunked_avx512` is compiled for; that
-        // is all calling a function compiled for them requires.
-        return unsafe { chunked_avx512(part, items, map, none, consume) };
+    struct Chunked<'a, I, K, M, G> {
+        part: Range<usize>,
+        items: &'a I,
+        map: &'a M,
+        none: K,
+        consume: G,
     }
-    chunked_plain(part, items, map, none, consume)
+    impl<I, K, M, G> Kernel for Chunked<'_, I, K, M, G>
+    where
+        I: Items,
+        K: Copy,
+        M: Fn(I::Item) -> K,
+        G: FnMut(&[K]),
+    {
+        type Out = ();
+        #[inline(always)]
+        fn run<const AVX512: bool>(self) {
+            chunked_plain(self.part, self.items, self.map, self.none, self.consume)
+        }
+    }
+    dispatch(Chunked {
+        part,
+        items,
+        map,
+        none,
+        consume,
+    })
 }
 
 /// [`chunked`] for every processor: the loop the AVX-512 build compiles too.
@@ -282,18 +335,6 @@ where
         consume(chunk);
         start += chunk.len();
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512cd")]
-unsafe fn chunked_avx512<I, K, M, G>(part: Range<usize>, items: &I, map: &M, none: K, consume: G)
-where
-    I: Items,
-    K: Copy,
-    M: Fn(I::Item) -> K,
-    G: FnMut(&[K]),
-{
-    chunked_plain(part, items, map, none, consume)
 }
 
 /// Runs `apply` on consecutive blocks of at most [`BLOCK`] of `n` items, calling
@@ -323,7 +364,8 @@ pub fn in_blocks(
     }
 }
 
-/// A sketch updated with 128-bit item hashes (HLL, Theta; Count-Min next): what
+/// A sketch updated with 128-bit item hashes (HLL, Theta; Count-Min hashes once per row,
+/// with a [`Kernel`] of its own): what
 /// [`update_keys`] and [`update_column`] drive.
 ///
 /// Each hash becomes a `Key` (an HLL coupon, a Theta hash). Most keys of a large input

@@ -35,10 +35,14 @@
 //!   1 unused byte); when not empty, the total weight and then the counters row by row,
 //!   as f64. The seed is not stored, only its 16-bit hash: reading needs the seed.
 
+use crate::bulk::BySlice;
 use crate::column::{Column, Numeric};
 use crate::error::{corrupt, Error, Result};
-use crate::hash::{canonical_f64_bits, murmur3_u64, murmur3_x64_128, seed_hash, DEFAULT_SEED};
+use crate::hash::{canonical_f64_bits, seed_hash, DEFAULT_SEED};
+use bulk::{Buckets, Direct, Keys, Part, Rows, Source, StringItems, Unit, Weighted};
 use serde_json::json;
+
+mod bulk;
 
 /// Family id of Count-Min images.
 pub const FAMILY_ID: u8 = 18;
@@ -164,6 +168,8 @@ pub struct CountMin {
     seed: u64,
     seed_hash: u16,
     row_seeds: Vec<u64>,
+    /// `h1 % num_buckets`, the bucket of a row's hash.
+    buckets: Buckets,
     total_weight: f64,
     /// Whether the total weight and every counter are integers in `0..=2^53` with no
     /// counter above the total: true unless an image said otherwise (datasketches-python
@@ -216,6 +222,7 @@ impl CountMin {
             seed,
             seed_hash: sh,
             row_seeds: row_seeds(seed, num_hashes),
+            buckets: Buckets::new(num_buckets),
             total_weight: 0.0,
             integral: true,
             counters: Vec::new(),
@@ -249,21 +256,19 @@ impl CountMin {
         std::f64::consts::E / self.num_buckets as f64
     }
 
+    fn rows(&self) -> Rows<'_> {
+        Rows {
+            seeds: &self.row_seeds,
+            buckets: self.buckets,
+        }
+    }
+
     /// The counter index of `item` in each row, in row order.
     #[inline(always)]
     fn for_each_bucket(&self, item: CountMinItem<'_>, mut f: impl FnMut(usize)) {
-        // A plain `%`: measured against Lemire's exact remainder by multiplication (with
-        // a 128-bit constant, as 64-bit hashes need), the division was twice as fast on
-        // this project's machines (Intel cores since Ice Lake divide 64-bit fast).
         let nb = self.num_buckets as usize;
-        for (row, &s) in self.row_seeds.iter().enumerate() {
-            let h1 = match item {
-                CountMinItem::I64(v) => murmur3_u64(v as u64, s).0,
-                CountMinItem::F64(v) => murmur3_u64(canonical_f64_bits(v), s).0,
-                CountMinItem::Bytes(b) => murmur3_x64_128(b, s).0,
-            };
-            f(row * nb + (h1 % nb as u64) as usize);
-        }
+        self.rows()
+            .for_each(item, |row, b| f(row * nb + b as usize));
     }
 
     fn allocate(&mut self) {
@@ -350,58 +355,86 @@ impl CountMin {
         I: Fn(usize) -> Option<CountMinItem<'a>> + Sync,
         W: Fn(usize) -> u64 + Sync,
     {
+        self.bulk(&bulk::ByIndex(n, item_at), &weight_at, false, progress)
+    }
+
+    /// The bulk update of [`Self::update_many_parallel`] and [`Self::update_column`]:
+    /// item `i` of `source` weighs `weight(i)` (1 for every item when `unit`).
+    fn bulk<S, W>(
+        &mut self,
+        source: &S,
+        weight: W,
+        unit: bool,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()>
+    where
+        S: Source,
+        W: Fn(usize) -> u64 + Sync + Send + Copy,
+    {
         let cells = self.num_hashes as usize * self.num_buckets as usize;
-        crate::bulk::in_blocks(n, progress, |block| {
-            let exact_sums = self.integral && cells <= MAX_PARALLEL_COUNTERS && {
-                let parts = count_parts(block.clone(), |part| {
-                    let mut counts = vec![0u64; cells];
-                    let mut sum = 0u64;
-                    for i in part {
-                        let w = weight_at(i);
-                        match item_at(i) {
-                            Some(item) if w != 0 && Self::is_item(item) => {
-                                sum = sum.saturating_add(w);
-                                self.for_each_bucket(item, |c| {
-                                    counts[c] = counts[c].wrapping_add(w)
-                                });
-                            }
-                            _ => {}
-                        }
-                    }
-                    (sum, counts)
-                });
-                let sum = parts.iter().fold(0u64, |s, p| s.saturating_add(p.0));
-                // The total is an integer at most 2^53 here (`integral`).
-                let fits = (self.total_weight as u64)
-                    .checked_add(sum)
-                    .is_some_and(|t| t <= EXACT_F64_INTEGERS);
-                if fits && sum > 0 {
-                    self.allocate();
-                    for (_, counts) in &parts {
-                        for (c, &k) in self.counters.iter_mut().zip(counts) {
-                            *c += k as f64;
-                        }
-                    }
-                    self.total_weight += sum as f64;
-                }
-                fits
-            };
-            if !exact_sums {
-                for i in block {
-                    if let Some(item) = item_at(i) {
-                        self.update(item, weight_at(i));
-                    }
+        crate::bulk::in_blocks(source.len(), progress, |block| {
+            if self.integral && cells <= MAX_PARALLEL_COUNTERS {
+                let rows = self.rows();
+                let added = if unit {
+                    let parts = crate::bulk::par_parts(block.clone(), |part, out| {
+                        let mut counts = Unit::new(rows);
+                        source.feed(rows, part, &mut counts);
+                        out.push(counts)
+                    });
+                    self.add_parts(parts)
+                } else {
+                    let parts = crate::bulk::par_parts(block.clone(), |part, out| {
+                        let mut counts = Weighted::new(rows, weight);
+                        source.feed(rows, part, &mut counts);
+                        out.push(counts)
+                    });
+                    self.add_parts(parts)
+                };
+                if added {
+                    return Ok(());
                 }
             }
+            self.allocate();
+            let rows = Rows {
+                seeds: &self.row_seeds,
+                buckets: self.buckets,
+            };
+            let mut direct = Direct {
+                nb: self.num_buckets as usize,
+                counters: &mut self.counters,
+                total: &mut self.total_weight,
+                weight,
+            };
+            source.feed(rows, block, &mut direct);
             Ok(())
         })
     }
 
+    /// Adds the threads' counts of a block to the sketch if the total stays within 2^53,
+    /// where double sums of integers are exact in any order; else changes nothing and
+    /// returns false.
+    fn add_parts<P: Part>(&mut self, parts: Vec<P>) -> bool {
+        let sum = parts.iter().fold(0u64, |s, p| s.saturating_add(p.sum()));
+        // The total is an integer at most 2^53 here (`integral`).
+        let fits = (self.total_weight as u64)
+            .checked_add(sum)
+            .is_some_and(|t| t <= EXACT_F64_INTEGERS);
+        if fits && sum > 0 {
+            self.allocate();
+            for p in &parts {
+                p.add_to(&mut self.counters);
+            }
+            self.total_weight += sum as f64;
+        }
+        fits
+    }
+
     /// Bulk update with a column (`weights[i]` for item `i`, 1 each without weights;
-    /// nulls and empty strings are not items): numeric columns through
-    /// [`Self::update_many_parallel`], integers as int64 (uint64 above 2^63 by their bit
-    /// pattern, bools as 0 and 1), floats as float64; string columns item by item.
-    /// Progress and cancellation as [`Self::update_many`].
+    /// nulls and empty strings are not items), on every core with the result of
+    /// [`Self::update_many`] as [`Self::update_many_parallel`] describes: integers as
+    /// int64 (uint64 above 2^63 by their bit pattern, bools as 0 and 1), floats as
+    /// float64, each hashed with every row's seed a chunk at a time in vector registers;
+    /// strings item by item. Progress and cancellation as [`Self::update_many`].
     pub fn update_column(
         &mut self,
         column: &Column<'_>,
@@ -417,41 +450,28 @@ impl CountMin {
                 )));
             }
         }
-        let weight_at = |i: usize| weights.map_or(1, |w| w[i]);
-        macro_rules! numeric {
-            ($s:expr, $v:ident => $item:expr) => {{
-                let s = $s;
-                self.update_many_parallel(
-                    n,
-                    |i| {
-                        let $v = s[i];
-                        Some($item)
-                    },
-                    weight_at,
-                    progress,
-                )
-            }};
+        let unit = weights.is_none();
+        let weight = |i: usize| weights.map_or(1, |w| w[i]);
+        macro_rules! keys {
+            ($s:expr, $v:ident => $key:expr) => {
+                self.bulk(&Keys(BySlice::new($s, |$v| $key)), weight, unit, progress)
+            };
         }
         match column {
             Column::Numeric(c) => match *c {
-                Numeric::I8(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
-                Numeric::I16(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
-                Numeric::I32(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
-                Numeric::I64(s) => numeric!(s, v => CountMinItem::I64(v)),
-                Numeric::U8(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
-                Numeric::U16(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
-                Numeric::U32(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
-                Numeric::U64(s) => numeric!(s, v => CountMinItem::I64(v as i64)),
-                Numeric::F32(s) => numeric!(s, v => CountMinItem::F64(v as f64)),
-                Numeric::F64(s) => numeric!(s, v => CountMinItem::F64(v)),
-                Numeric::Bool(s) => numeric!(s, v => CountMinItem::I64((v != 0) as i64)),
+                Numeric::I8(s) => keys!(s, v => v as i64 as u64),
+                Numeric::I16(s) => keys!(s, v => v as i64 as u64),
+                Numeric::I32(s) => keys!(s, v => v as i64 as u64),
+                Numeric::I64(s) => keys!(s, v => v as u64),
+                Numeric::U8(s) => keys!(s, v => v as u64),
+                Numeric::U16(s) => keys!(s, v => v as u64),
+                Numeric::U32(s) => keys!(s, v => v as u64),
+                Numeric::U64(s) => keys!(s, v => v),
+                Numeric::F32(s) => keys!(s, v => canonical_f64_bits(v as f64)),
+                Numeric::F64(s) => keys!(s, v => canonical_f64_bits(v)),
+                Numeric::Bool(s) => keys!(s, v => (v != 0) as u64),
             },
-            Column::Strings(c) => crate::bulk::in_blocks(n, progress, |range| {
-                for i in range {
-                    c.with_item(i, |b| self.update(CountMinItem::Bytes(b), weight_at(i)));
-                }
-                Ok(())
-            }),
+            Column::Strings(c) => self.bulk(&StringItems(c), weight, unit, progress),
         }
     }
 
@@ -620,15 +640,6 @@ impl CountMin {
             "nonzero_counters": self.counters.iter().filter(|c| **c != 0.0).count(),
         })
     }
-}
-
-/// `f(part)` for consecutive parts of `range` on every core, in range order: the
-/// crate's bulk driver, the one place this module names it.
-fn count_parts<X: Send>(
-    range: std::ops::Range<usize>,
-    f: impl Fn(std::ops::Range<usize>) -> X + Sync,
-) -> Vec<X> {
-    crate::bulk::par_parts(range, |part, out| out.push(f(part)))
 }
 
 #[cfg(test)]

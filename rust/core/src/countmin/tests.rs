@@ -452,3 +452,81 @@ fn update_column_equals_item_by_item_updates_with_weights() {
         matches!(err, Error::InvalidArgument(ref m) if m.contains("4999 weights for 5000 items"))
     );
 }
+
+#[test]
+fn numeric_columns_on_every_path_equal_item_by_item_updates() {
+    // The chunked 8-byte-key path over several blocks, on one and two threads, for a
+    // power-of-two width (a mask), other widths (the remainder in doubles), one beyond
+    // the threads' own counters (the sketch's counters directly), with and without
+    // weights; against one-by-one updates, whose buckets come from a division.
+    use crate::column::{Column, Numeric};
+    let n = crate::bulk::BLOCK * 2 + 999;
+    let mut ints: Vec<i64> = skewed(5, n, 1 << 40);
+    ints[7] = i64::MIN;
+    ints[8] = i64::MAX;
+    let weights: Vec<u64> = (0..n as u64).map(|i| i % 5).collect();
+    let m = 200_000;
+    let narrow: Vec<i32> = ints[..m].iter().map(|&v| v as i32 - 1000).collect();
+    let floats: Vec<f64> = (0..m)
+        .map(|i| match i % 9 {
+            0 => -0.0,
+            1 => f64::NAN,
+            _ => ints[i] as f64 * 0.5,
+        })
+        .collect();
+    let bools: Vec<u8> = ints[..m].iter().map(|&v| (v % 3) as u8).collect();
+    for (h, b) in [(3u8, 2048u32), (5, 2719), (1, 3), (2, (1 << 20) - 3)] {
+        let mut one = CountMin::new(h, b, 9001).unwrap();
+        for (&v, &w) in ints.iter().zip(&weights) {
+            one.update(CountMinItem::I64(v), w);
+        }
+        for &v in &ints {
+            one.update(CountMinItem::I64(v), 1);
+        }
+        for &v in &narrow {
+            one.update(CountMinItem::I64(v as i64), 1);
+        }
+        for &v in &floats {
+            one.update(CountMinItem::F64(v), 1);
+        }
+        for &v in &bools {
+            one.update(CountMinItem::I64((v != 0) as i64), 1);
+        }
+        for threads in [1, 2] {
+            let bulk = on_pool(threads, || {
+                let mut s = CountMin::new(h, b, 9001).unwrap();
+                let go = &mut |_: u64, _: u64| true;
+                s.update_column(&Column::from(Numeric::I64(&ints)), Some(&weights), go)
+                    .unwrap();
+                s.update_column(&Column::from(Numeric::I64(&ints)), None, go)
+                    .unwrap();
+                s.update_column(&Column::from(Numeric::I32(&narrow)), None, go)
+                    .unwrap();
+                s.update_column(&Column::from(Numeric::F64(&floats)), None, go)
+                    .unwrap();
+                s.update_column(&Column::from(Numeric::Bool(&bools)), None, go)
+                    .unwrap();
+                s
+            });
+            assert_eq!(
+                bulk.serialize(),
+                one.serialize(),
+                "{h}x{b}, {threads} threads"
+            );
+        }
+    }
+    // Weights past 2^53, where double sums depend on their order: the column goes to the
+    // sketch's counters in input order, as item by item.
+    let big: Vec<u64> = (0..m as u64).map(|i| (1 << 52) + i * 3).collect();
+    for b in [64u32, 50] {
+        let mut one = CountMin::new(3, b, 9001).unwrap();
+        for (&v, &w) in ints.iter().zip(&big) {
+            one.update(CountMinItem::I64(v), w);
+        }
+        let mut bulk = CountMin::new(3, b, 9001).unwrap();
+        let col = Column::from(Numeric::I64(&ints[..m]));
+        bulk.update_column(&col, Some(&big), &mut |_, _| true)
+            .unwrap();
+        assert_eq!(bulk.serialize(), one.serialize(), "3x{b}");
+    }
+}
