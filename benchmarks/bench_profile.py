@@ -74,9 +74,9 @@ RUNNERS = {
                        "q": [doc[c]["quantiles"][k] for k in ("0.25", "0.5", "0.75")]}
                    for c in CHECKED}
     """,
-    "sketchbox, k 4000": """
+    "sketchbox, k 200": """
         import sketchbox
-        doc = sketchbox.profile(PATH, k=4000).to_dict()["columns"]
+        doc = sketchbox.profile(PATH, k=200).to_dict()["columns"]
         answers = {c: {"distinct": doc[c]["distinct"]["estimate"],
                        "q": [doc[c]["quantiles"][k] for k in ("0.25", "0.5", "0.75")]}
                    for c in CHECKED}

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from .errors import SketchError
+from .profile import PROFILE_K
 
 USAGE_ERROR = 2
 DATA_ERROR = 1
@@ -43,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--columns", help="comma-separated column names (default: all)")
     prof.add_argument("--top", type=int, default=10, metavar="N", help="heaviest values kept")
     prof.add_argument("--lg-k", type=int, default=12, help="HyperLogLog lg_k, from 4 to 21")
-    prof.add_argument("--k", type=int, default=200, help="KLL k, from 8 to 65535")
+    prof.add_argument(
+        "--k", type=int, default=PROFILE_K, help=f"KLL k, from 8 to 65535 (default {PROFILE_K})"
+    )
     prof.add_argument("--threads", type=int, default=None, help="columns sketched at once")
     prof.add_argument(
         "--dask", metavar="ADDRESS", help="run on this Dask scheduler (files read on the workers)"

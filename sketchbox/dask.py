@@ -28,7 +28,7 @@ import numpy as np
 from ._kinds import AnySketch, Kind, kind_of
 from .hll import HyperLogLog
 from .kll import KllSketch
-from .profile import Profile
+from .profile import PROFILE_K, Profile
 from .profile import profile as _profile_local
 
 SPLIT_EVERY = 8
@@ -180,7 +180,7 @@ def profile(
     columns: Optional[list[str]] = None,
     top: int = 10,
     lg_k: int = 12,
-    k: int = 200,
+    k: int = PROFILE_K,
     compute: bool = True,
     split_every: int = SPLIT_EVERY,
 ) -> Any:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 from ._kinds import AnySketch, Kind, kind_of
-from .profile import Profile
+from .profile import PROFILE_K, Profile
 
 IMAGE_SCHEMA = "image binary"
 
@@ -86,7 +86,11 @@ def groupby_sketch(
 
 
 def profile(
-    df: Any, columns: Optional[list[str]] = None, top: int = 10, lg_k: int = 12, k: int = 200
+    df: Any,
+    columns: Optional[list[str]] = None,
+    top: int = 10,
+    lg_k: int = 12,
+    k: int = PROFILE_K,
 ) -> Profile:
     """The :class:`~sketchbox.Profile` of a Spark DataFrame: each partition profiled on
     its executor, the profiles' images merged on the driver; the same fields as
