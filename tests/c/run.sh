@@ -123,6 +123,7 @@ family_test() {
 family_test test_kll
 family_test test_theta
 family_test test_tuple
+family_test test_frequent
 
 # The estimate of HyperLogLog(12) (HLL_8) over the lines of a file, as count_distinct
 # splits them (on "\n", one trailing "\r" removed from terminated lines), as str.

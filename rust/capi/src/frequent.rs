@@ -459,7 +459,9 @@ pub unsafe extern "C" fn sk_frequent_copy(
 /// 2^lg_max_map_size, but is not that of one-item updates once a purge happened).
 /// After sk_frequent_set_in_order(sketch, true) every item is applied one by one in
 /// input order: byte for byte the result of one-item updates, and of
-/// datasketches-java fed the same stream. Items go SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
+/// datasketches-java fed the same stream.
+///
+/// Items go SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
 /// the sketch holds the items of every completed block (a prefix of the input) and
 /// the call returns SK_ERR_CANCELLED. A block whose weights would take the total
 /// weight past INT64_MAX gives SK_ERR_INVALID_ARGUMENT, the sketch holding the blocks
