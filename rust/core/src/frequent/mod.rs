@@ -579,10 +579,18 @@ impl<T: FrequentItem> FrequentItems<T> {
             }
             p.applied = applied;
         });
+        // The parts' buckets summed into the first part's (no fresh 2 MiB table a span).
+        if let Some((first, rest)) = scratch[..used].split_first_mut() {
+            for p in rest.iter() {
+                for (b, w) in first.buckets.iter_mut().zip(&p.buckets) {
+                    *b = b.saturating_add(*w);
+                }
+            }
+        }
         let parts = &scratch[..used];
+        let buckets = &parts[0].buckets;
         let at = |r: u64| start + (r & 0xffff_ffff) as usize;
         let mut applied = 0u64;
-        let mut buckets = vec![0u8; 1 << lg];
         for p in parts {
             applied += p.applied;
             for (slot, &w) in p.deltas.iter().enumerate().skip(1) {
@@ -592,9 +600,6 @@ impl<T: FrequentItem> FrequentItems<T> {
             }
             for &r in &p.hits {
                 self.map.add_at((r >> 32) as usize, weight_at(at(r)));
-            }
-            for (b, w) in buckets.iter_mut().zip(&p.buckets) {
-                *b = b.saturating_add(*w);
             }
         }
         let r = self.map.capacity() / 2;
