@@ -257,6 +257,12 @@ impl KeyIndex {
         KeyIndex { entries }
     }
 
+    /// Prefetches the first entry a lookup of tally hash `h` reads.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, h: u64) {
+        super::prefetch(&self.entries[h as usize & (self.entries.len() - 1)]);
+    }
+
     /// The map slot of `r`, whose tally hash is `h`, plus one; 0 if it is not in the map.
     #[inline(always)]
     pub(crate) fn slot_plus_one<T: FrequentItem>(
