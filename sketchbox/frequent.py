@@ -131,8 +131,9 @@ class FrequentItems(MergeableSketch):
     are added, and one purge subtracts the ``r``-th largest count from all, ``r`` being
     half the counters (the merge of Misra-Gries summaries). The result is another
     sketch of the same stream, with the same guarantee and a smaller error bound
-    (``maximum_error <= 2.67 * total_weight / 2**lg_max_map_size``), several times
-    faster than one purge per new item; it is not the bytes Java's sketch would hold.
+    (``maximum_error <= 2.67 * total_weight / 2**lg_max_map_size`` when every purge was
+    a combining one), several times faster than one purge per new item; it is not the
+    bytes Java's sketch would hold.
     ``in_order=True`` applies every item one by one in input order instead, as
     datasketches-java does (byte for byte its sketch fed the same stream).
 

@@ -56,9 +56,10 @@
 //! other items are counted, and one purge subtracts `m`, the `r`-th largest of all
 //! those counts (`r` = half the map's capacity), keeping the items left positive — the
 //! merge of Misra-Gries summaries (Agarwal et al., "Mergeable Summaries", 2012). At
-//! least `r` counts lose `m` in each such purge, so the error it adds is at most the
-//! span's weight over `r`: `maximum_error() <= total_weight() / r`, about
-//! `2.67 / 2^lg_max_map_size` of the total weight, a deterministic bound inside
+//! least `r` counts lose `m` in each such purge, and all purges together cannot take more
+//! than the total weight from the counts, so when every purge is a combining one
+//! `maximum_error() <= total_weight() / r`, about `2.67 / 2^lg_max_map_size` of the
+//! total weight, a deterministic bound inside
 //! DataSketches' `epsilon` (and on skewed streams several times smaller than what one
 //! median purge per new item leaves). The result does not depend on the number of
 //! threads; it is a valid sketch of the stream, but not Java's bytes once a span was
@@ -516,9 +517,9 @@ impl<T: FrequentItem> FrequentItems<T> {
     /// counted; then the `r`-th largest of all those counts, `m` (`r` = half the map's
     /// capacity), is subtracted from every count, as a Misra-Gries purge does, and the
     /// items left positive keep a counter (the new ones in order of first occurrence).
-    /// Every count that reaches zero vanished by at least `m`, and at least `r` counts
-    /// lost `m` each, so the offset grows by `m <= weight / r`: the error stays below
-    /// `total_weight / r = 2.67 * total_weight / 2^lg_max_map_size`, inside
+    /// At least `r` counts lose `m` each, and the purges together cannot take more than
+    /// the total weight from the counts, so the offsets all combining purges add sum to
+    /// at most `total_weight / r = 2.67 * total_weight / 2^lg_max_map_size`, inside
     /// DataSketches' `epsilon`.
     ///
     /// Only items that may reach `m` are counted exactly. `m` is at least the `r`-th
