@@ -606,7 +606,8 @@ int32_t sk_frequent_copy(const SkFrequent *sketch, SkFrequent **out);
  from there, spans of the input are combined at once on every core, with one purge
  per span (the Misra-Gries merge of the span's counts: the result keeps the
  guarantee of SkFrequent, with an error below 2.67 * total_weight /
- 2^lg_max_map_size, but is not that of one-item updates once a purge happened).
+ 2^lg_max_map_size when every purge was a combining one, but is not that of one-item
+ updates once a purge happened).
  After sk_frequent_set_in_order(sketch, true) every item is applied one by one in
  input order: byte for byte the result of one-item updates, and of
  datasketches-java fed the same stream.
