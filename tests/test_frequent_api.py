@@ -187,6 +187,12 @@ def test_copy_pickle_merge_or_and_close():
         f.update("a")
     with pytest.raises(ValueError, match="closed"):
         f.top()
+    with pytest.raises(ValueError, match="closed"):
+        assert f.in_order is None  # never reached: the property raises
+    with pytest.raises(ValueError, match="closed"):
+        f.in_order = True
+    with pytest.raises(ValueError, match="closed"):
+        f.spark_top_k()
     assert "closed" in repr(f)
 
 

@@ -8,14 +8,7 @@ use crate::test_fixtures::read_fixture;
 use map::capacity_of;
 use std::collections::HashMap;
 
-/// SplitMix64: a deterministic stream of test values.
-pub(crate) fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub(crate) use crate::test_fixtures::splitmix;
 
 /// `base` with 1 to 4 random edits: a byte replaced, a bit flipped, or a truncation.
 pub(crate) fn mutate_image(rng: &mut u64, base: &[u8]) -> Vec<u8> {
