@@ -396,6 +396,34 @@ def _bytes_data_offset() -> Optional[int]:
 _BYTES_DATA_OFFSET = _bytes_data_offset()
 
 
+def _tuple_items_offset() -> Optional[int]:
+    """Where CPython keeps a tuple's item pointers relative to its id(), if it does
+    (checked against the ids of a probe tuple's items); None on other interpreters."""
+    probe = (b"sketch", b"box", object())
+    offset = tuple.__basicsize__
+    try:
+        items = ffi.cast("uintptr_t *", id(probe) + offset)
+        if [int(items[i]) for i in range(3)] == [id(x) for x in probe]:
+            return offset
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return None
+
+
+_TUPLE_ITEMS_OFFSET = _tuple_items_offset() if _BYTES_DATA_OFFSET is not None else None
+
+
+def _ids(items: tuple[object, ...]) -> np.ndarray:
+    """The id() of each item, as uintp, copied from the tuple's item array where the
+    interpreter is CPython (100,000 items: 0.1 ms, where map(id) took 9 ms)."""
+    n = len(items)
+    if _TUPLE_ITEMS_OFFSET is None or n == 0:
+        return np.fromiter(map(id, items), dtype=np.uintp, count=n)
+    raw = ffi.buffer(ffi.cast("char *", id(items) + _TUPLE_ITEMS_OFFSET), n * ffi.sizeof("void *"))
+    ids: np.ndarray = np.frombuffer(raw, dtype=np.uintp).copy()
+    return ids
+
+
 def byte_views(items: Any) -> Optional[tuple[Any, Any, int, tuple[object, ...]]]:
     """Pointers to and lengths of many bytes-like objects (serialized sketches), for one
     native call that reads them all: ``(pointers, lengths, n, keep)``, or None if an item
@@ -404,22 +432,35 @@ def byte_views(items: Any) -> Optional[tuple[Any, Any, int, tuple[object, ...]]]
 
     The items are snapshotted into a tuple, so another thread changing the caller's
     list cannot free them during the call. A list of plain ``bytes`` (immutable) costs
-    about 50 ns per item: their addresses are read from the interpreter; anything else
-    goes through the buffer protocol (which also pins a bytearray's size)."""
+    a few ns per item on CPython: their addresses and lengths are read from the
+    interpreter's objects natively; anything else goes through the buffer protocol
+    (which also pins a bytearray's size)."""
     items = tuple(items)
     n = len(items)
+    if _TUPLE_ITEMS_OFFSET is not None and n:
+        ids = _ids(items)
+        addrs = np.empty(n, np.uintp)
+        lens = np.empty(n, np.uintp)
+        not_bytes = lib._sk_py_bytes_views(
+            ffi.cast("uintptr_t *", ffi.from_buffer(ids)),
+            n,
+            ffi.cast("uintptr_t *", ffi.from_buffer(addrs)),
+            ffi.cast("size_t *", ffi.from_buffer(lens)),
+        )
+        if not not_bytes:
+            return _views(addrs, lens, n, (items, addrs, lens))
     types = set(map(type, items))
-    if types == {bytes} and _BYTES_DATA_OFFSET is not None:
-        lens = np.fromiter(map(len, items), dtype=np.uintp, count=n)
-        addrs = np.fromiter(map(id, items), dtype=np.uintp, count=n) + _BYTES_DATA_OFFSET
-        keep: tuple[object, ...] = (items, addrs, lens)
-    elif all(issubclass(t, (bytes, bytearray, memoryview)) for t in types):
+    if all(issubclass(t, (bytes, bytearray, memoryview)) for t in types):
         views = [ffi.from_buffer(b) for b in items]
         lens = np.fromiter(map(len, views), dtype=np.uintp, count=n)
         addrs = np.fromiter((int(ffi.cast("uintptr_t", v)) for v in views), np.uintp, n)
-        keep = (items, views, addrs, lens)
-    else:
-        return None
+        return _views(addrs, lens, n, (items, views, addrs, lens))
+    return None
+
+
+def _views(
+    addrs: np.ndarray, lens: np.ndarray, n: int, keep: tuple[object, ...]
+) -> tuple[Any, Any, int, tuple[object, ...]]:
     return (
         ffi.cast("uint8_t **", ffi.from_buffer(addrs)),
         ffi.cast("size_t *", ffi.from_buffer(lens)),

@@ -92,6 +92,26 @@ def test_hll_union_reads_pyarrow_and_numpy_images() -> None:
         HyperLogLog.union(pa.array([1, 2]))
 
 
+class _Image(bytes):
+    """A bytes subclass: not the plain bytes whose headers the fast path reads."""
+
+
+@pytest.mark.parametrize("at", [0, 17, 39])
+def test_images_of_every_bytes_like_kind_give_the_same_union(at: int) -> None:
+    images = [h.to_bytes() for h in _hll_parts()]
+    want = HyperLogLog.union(images).to_bytes()
+    for odd in (_Image(images[at]), bytearray(images[at]), memoryview(images[at])):
+        mixed = images[:at] + [odd] + images[at + 1 :]
+        assert HyperLogLog.union(mixed).to_bytes() == want
+    # a generator, a tuple, and a list holding one object twice
+    assert HyperLogLog.union(b for b in images).to_bytes() == want
+    assert HyperLogLog.union(tuple(images)).to_bytes() == want
+    assert HyperLogLog.union(images + [images[at]]).to_bytes() == want
+    assert HyperLogLog.union([]).estimate() == 0.0
+    with pytest.raises(TypeError, match=f"item {at}"):
+        HyperLogLog.union(images[:at] + ["not an image"] + images[at + 1 :])
+
+
 @pytest.mark.parametrize("where", ["images", "mixed"])
 def test_a_corrupt_image_names_its_index(where: str) -> None:
     parts = _hll_parts(5)
