@@ -217,7 +217,11 @@ class KllSketch(MergeableSketch):
     skipped). Values are converted once to the sketch's dtype: float64 input to a
     float32 sketch is rounded to the nearest float32 (beyond its range, to +-inf, with
     NumPy's overflow warning). NaN is ignored and not counted, as in DataSketches.
-    Strings, bytes and other types raise TypeError.
+    Strings, bytes and other types raise TypeError. An input of 2**20 items or more is
+    sketched on two cores: each block is shared between the sketch and a helper sketch
+    that is merged in at the end. That is another sketch of the same stream with the
+    same guarantee, deterministic for a ``seed`` on any machine, but not the bytes that
+    updating one item at a time would give; shorter inputs apply in order.
 
     An ``int64`` sketch keeps every integer exactly (beyond 2**53 too): it takes ints,
     bools and integer columns of any width without a float round trip, and datetime64 /

@@ -641,9 +641,26 @@ impl<T: KllItem> KllSketch<T> {
 /// The bulk driver's view of a KLL sketch: items are applied with
 /// [`KllSketch::update_slice`]; [`crate::bulk::update_values`] converts any numeric
 /// column to `T` (a column of `T` is read in place).
+///
+/// A long column ([`crate::bulk::SPLIT_MIN`] items or more) is shared with a helper
+/// sketch on a second core and merged at the end: a sketch of the same stream with the
+/// same guarantee (KLL sketches merge without losing accuracy), not the state of
+/// one-by-one updates. The helper's seed is drawn from this sketch's offsets, so a
+/// seeded sketch gives the same result on every machine.
 impl<T: KllItem> crate::bulk::ValueSketch for KllSketch<T> {
     type Item = T;
     fn apply_values(&mut self, items: &[T]) {
         self.update_slice(items);
+    }
+    fn helper(&mut self) -> Option<Self> {
+        Some(KllSketch::empty_unchecked(
+            self.k,
+            splitmix64(&mut self.rng.state),
+        ))
+    }
+    fn absorb(&mut self, helper: Self) {
+        self.view.take();
+        self.merge(&helper)
+            .expect("a helper has this sketch's item type and k");
     }
 }
