@@ -1179,10 +1179,12 @@ int32_t sk_kll_union_many(const SkKll *const *sketches,
 
 /*
  Writes to *out the union of the `n` KLL images at `data[i]` (`lens[i]` bytes each;
- from sketchbox or any DataSketches library, read as `item_type` items): the result
- of deserializing each and calling sk_kll_union_many (same `k`, `item_type` and
- `seed`), in one call; each image's items are checked and merged straight from its
- bytes, without a sketch per image.
+ from sketchbox or any DataSketches library, read as `item_type` items), in one call;
+ each image's items are checked and merged straight from its bytes, without a sketch
+ per image. Fewer than 64 images give the result of deserializing each and calling
+ sk_kll_union_many (same `k`, `item_type` and `seed`); from 64 on, the second half is
+ merged on another thread into a sketch that is then merged in: the same guarantee,
+ deterministic for a `seed`, not the same bytes.
  `k` 0 takes the largest k of the images. An invalid image gives SK_ERR_CORRUPT_DATA
  naming its index, and no result.
  */

@@ -502,10 +502,12 @@ fn image_k(image: &[u8]) -> Option<u16> {
 }
 
 /// Writes to *out the union of the `n` KLL images at `data[i]` (`lens[i]` bytes each;
-/// from sketchbox or any DataSketches library, read as `item_type` items): the result
-/// of deserializing each and calling sk_kll_union_many (same `k`, `item_type` and
-/// `seed`), in one call; each image's items are checked and merged straight from its
-/// bytes, without a sketch per image.
+/// from sketchbox or any DataSketches library, read as `item_type` items), in one call;
+/// each image's items are checked and merged straight from its bytes, without a sketch
+/// per image. Fewer than 64 images give the result of deserializing each and calling
+/// sk_kll_union_many (same `k`, `item_type` and `seed`); from 64 on, the second half is
+/// merged on another thread into a sketch that is then merged in: the same guarantee,
+/// deterministic for a `seed`, not the same bytes.
 /// `k` 0 takes the largest k of the images. An invalid image gives SK_ERR_CORRUPT_DATA
 /// naming its index, and no result.
 #[no_mangle]
@@ -523,9 +525,7 @@ pub unsafe extern "C" fn sk_kll_union_images(
         let images = image_slices(data, lens, n)?;
         let inputs_k = images.iter().filter_map(|b| image_k(b)).max();
         let mut union = union_sketch(k, inputs_k, item_type, seed)?;
-        for (i, image) in images.iter().enumerate() {
-            with_kll!(&mut union, s => s.merge_image(image)).map_err(at_image(i))?;
-        }
+        with_kll!(&mut union, s => s.merge_images(&images)).map_err(|(i, e)| at_image(i)(e))?;
         *out = SkKll::into_raw(union);
         Ok(())
     })

@@ -77,6 +77,23 @@ where
     out
 }
 
+/// `(a(), b())`, on two of rayon's threads where it has two and its pool is usable in
+/// this process, else one after the other: for work split in two fixed halves, whose
+/// result then does not depend on the machine.
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    if pool_usable() && rayon::current_num_threads() > 1 {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
+    }
+}
+
 /// `f(part, &mut scratch[k])` for consecutive parts `k` of `range`, split over rayon's
 /// pool as [`par_parts`] splits it; returns the number of parts, whose results are
 /// `scratch[..parts]`, in range order. `scratch` grows with `new()` to one element per
@@ -520,22 +537,15 @@ pub fn update_values<S: ValueSketch>(
     } else {
         None
     };
-    let parallel = helper.is_some() && pool_usable() && rayon::current_num_threads() > 1;
     let result = in_blocks(column.len(), progress, |block| {
         match helper.as_mut() {
             None => apply_range(sketch, column, block),
             Some(h) => {
-                let (a, b) = (block.start..block.start + block.len() / 2, block);
-                let b = a.end..b.end;
-                if parallel {
-                    rayon::join(
-                        || apply_range(sketch, column, a),
-                        || apply_range(h, column, b),
-                    );
-                } else {
-                    apply_range(sketch, column, a);
-                    apply_range(h, column, b);
-                }
+                let mid = block.start + block.len() / 2;
+                join(
+                    || apply_range(sketch, column, block.start..mid),
+                    || apply_range(h, column, mid..block.end),
+                );
             }
         }
         Ok(())

@@ -129,7 +129,41 @@ impl<T: KllItem> KllSketch<T> {
         self.image = parts;
         result
     }
+
+    /// Merges the sketches of many KLL images into this one. From
+    /// [`SPLIT_IMAGES_MIN`] images on, the second half is merged into a helper sketch
+    /// on another core (its coin flips drawn from this sketch's) and the helper into
+    /// this one at the end: the same guarantee as merging in order (KLL merges lose no
+    /// accuracy), deterministic for a seeded sketch on every machine, but not the same
+    /// state; fewer images are merged in order, as [`Self::merge_image`] does.
+    ///
+    /// Errors: the index of the first invalid image and its error (this sketch is then
+    /// in an unspecified state: a union discards it).
+    pub fn merge_images(&mut self, images: &[&[u8]]) -> std::result::Result<(), (usize, Error)> {
+        let in_order = |s: &mut Self, images: &[&[u8]], base: usize| {
+            for (i, image) in images.iter().enumerate() {
+                s.merge_image(image).map_err(|e| (base + i, e))?;
+            }
+            Ok(())
+        };
+        if images.len() < SPLIT_IMAGES_MIN {
+            return in_order(self, images, 0);
+        }
+        let mut helper = Self::empty_unchecked(self.k, splitmix64(&mut self.rng.state));
+        let (first, second) = images.split_at(images.len() / 2);
+        let (a, b) = crate::bulk::join(
+            || in_order(self, first, 0),
+            || in_order(&mut helper, second, first.len()),
+        );
+        a?;
+        b?;
+        self.merge(&helper).map_err(|e| (images.len() - 1, e))
+    }
 }
+
+/// Unions of at least this many images are merged on two cores
+/// ([`KllSketch::merge_images`]).
+pub const SPLIT_IMAGES_MIN: usize = 64;
 
 /// What a KLL image holds besides its items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

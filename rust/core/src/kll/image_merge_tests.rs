@@ -154,3 +154,60 @@ fn corrupt_images_fail_as_the_reader_fails_them() {
     }
     assert!(rejected > 3_000 && accepted > 500, "{rejected} {accepted}");
 }
+
+/// `merge_images` of `count` random images against merging them by hand as it documents:
+/// in order below SPLIT_IMAGES_MIN, else the second half into a helper seeded from the
+/// union's coin flips, merged in at the end.
+#[test]
+fn merge_images_splits_at_its_documented_point() {
+    let mut rng = 5u64;
+    for count in [0, 1, SPLIT_IMAGES_MIN - 1, SPLIT_IMAGES_MIN, 151] {
+        let images: Vec<Vec<u8>> = (0..count)
+            .map(|_| random_image::<f64>(&mut rng, |x| x))
+            .collect();
+        let views: Vec<&[u8]> = images.iter().map(|b| &b[..]).collect();
+        let mut got = KllSketch::<f64>::with_seed(200, 11).unwrap();
+        got.merge_images(&views).unwrap();
+        let mut want = KllSketch::<f64>::with_seed(200, 11).unwrap();
+        if count < SPLIT_IMAGES_MIN {
+            views.iter().for_each(|b| want.merge_image(b).unwrap());
+        } else {
+            let mut helper =
+                KllSketch::<f64>::with_seed(200, splitmix(&mut want.rng.state)).unwrap();
+            let (a, b) = views.split_at(count / 2);
+            a.iter().for_each(|b| want.merge_image(b).unwrap());
+            b.iter().for_each(|b| helper.merge_image(b).unwrap());
+            want.merge(&helper).unwrap();
+        }
+        assert_eq!(got, want, "{count} images");
+        let total: u64 = views
+            .iter()
+            .map(|b| KllSketch::<f64>::deserialize(b).unwrap().n())
+            .sum();
+        assert_eq!(got.n(), total);
+    }
+}
+
+/// A bad image in either half is reported by its index in the whole list; with one in
+/// each half, the first.
+#[test]
+fn merge_images_names_the_first_bad_image() {
+    let mut rng = 9u64;
+    let mut images: Vec<Vec<u8>> = (0..100)
+        .map(|_| random_image::<f64>(&mut rng, |x| x))
+        .collect();
+    let bad = vec![0xffu8; 12];
+    for (at, also) in [(3, None), (77, None), (20, Some(60)), (99, None)] {
+        let saved = images.clone();
+        images[at] = bad.clone();
+        if let Some(j) = also {
+            images[j] = bad.clone();
+        }
+        let views: Vec<&[u8]> = images.iter().map(|b| &b[..]).collect();
+        let mut u = KllSketch::<f64>::with_seed(200, 1).unwrap();
+        let (i, e) = u.merge_images(&views).unwrap_err();
+        assert_eq!(i, at);
+        assert!(matches!(e, Error::CorruptData(_)), "{e:?}");
+        images = saved;
+    }
+}

@@ -68,6 +68,7 @@
 
 mod compaction;
 mod image;
+pub use image::SPLIT_IMAGES_MIN;
 #[cfg(test)]
 mod image_merge_tests;
 mod sorted_view;
