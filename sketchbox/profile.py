@@ -23,18 +23,22 @@ Semantics (the JSON keys of :meth:`Profile.to_dict`):
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
 import queue
 import re
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+import numpy as np
 
 from .errors import IncompatibleSketchError
 
@@ -189,11 +193,12 @@ class ColumnProfile:
         lo_hi = pc.min_max(array)
         self._extend(lo_hi["min"], lo_hi["max"])
         if self.kind == "numeric":
+            # No Python scalar goes into a compute call: pyarrow converts one by
+            # importing pandas (60 MiB of memory) when it is installed.
             as_float = array.cast(pa.float64())
-            not_nan = pc.sum(pc.invert(pc.is_nan(as_float)).cast(pa.int64())).as_py() or 0
-            total = pc.sum(pc.if_else(pc.is_nan(as_float), 0.0, as_float)).as_py()
-            self.sum += total or 0.0
-            self.summed += not_nan
+            not_nan = as_float.filter(pc.invert(pc.is_nan(as_float)))  # nulls dropped too
+            self.sum += pc.sum(not_nan).as_py() or 0.0
+            self.summed += len(not_nan)
         if self.quantiles is not None:
             self.quantiles.update(_quantile_values(array, self.kind))
         if self.top is not None:
@@ -291,7 +296,9 @@ class ColumnProfile:
     def _quantile_value(self, v: float) -> Any:
         if self.kind == "temporal":
             pa = _pa()
-            ticks = pa.array([int(round(v))], pa.int64())
+            # From a buffer: pa.array() of a list imports pandas (60 MiB) to check it.
+            tick = np.array([int(round(v))], dtype=np.int64)
+            ticks = pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(tick)])
             storage = pa.int32() if self.arrow_type.bit_width == 32 else pa.int64()
             return _json_value(ticks.cast(storage).cast(self.arrow_type)[0])
         if self.kind in ("string", "binary") or (
@@ -362,6 +369,16 @@ def _quantile_values(array: Any, kind: str) -> Any:
     return array.cast(pa.float64())
 
 
+def _iso_ns(ticks: int) -> str:
+    """A nanosecond timestamp as pandas' ``Timestamp.isoformat`` writes it, without
+    pandas: ``as_py()`` of such a scalar imports it (60 MiB of memory)."""
+    secs, ns = divmod(ticks, 10**9)
+    iso = (datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=secs)).isoformat()
+    if ns % 1000:
+        return f"{iso}.{ns:09d}"
+    return f"{iso}.{ns // 1000:06d}" if ns else iso
+
+
 def _json_value(v: Any) -> Any:
     """An Arrow scalar (or a plain value) as JSON: ISO 8601 for temporal values, floats for
     decimals, hex for bytes, None for NaN/missing."""
@@ -371,6 +388,8 @@ def _json_value(v: Any) -> Any:
     if isinstance(v, pa.Scalar):
         if not v.is_valid:
             return None
+        if pa.types.is_timestamp(v.type) and v.type.unit == "ns" and v.type.tz is None:
+            return _iso_ns(v.cast(pa.int64()).as_py())
         if pa.types.is_temporal(v.type):
             py = v.as_py()
             return py.isoformat() if hasattr(py, "isoformat") else str(py)
@@ -770,7 +789,9 @@ def open_source(
     """Record batches of a path, glob, folder (Hive partitions), list of paths, pyarrow
     Table / RecordBatchReader / Dataset or pandas DataFrame, read lazily."""
     pa = _pa()
-    import pyarrow.dataset as ds
+    # Not imported here: pyarrow.dataset adds 55 MiB to the process (measured), and a
+    # Dataset argument means its module is already loaded.
+    ds = sys.modules.get("pyarrow.dataset")
 
     def select(batch: Any) -> Any:
         if columns is None:
@@ -789,7 +810,7 @@ def open_source(
         return Source(lambda: iter([select(source)]))
     if isinstance(source, pa.RecordBatchReader):
         return Source(lambda: (select(b) for b in source))
-    if isinstance(source, ds.Dataset):
+    if ds is not None and isinstance(source, ds.Dataset):
         return Source(
             lambda: (select(b) for b in source.to_batches(columns=columns, batch_size=batch_rows))
         )

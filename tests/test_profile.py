@@ -389,3 +389,26 @@ def test_progress_reports_rows_and_bytes_up_to_the_whole_file(tmp_path, table, n
     rows, nbytes = zip(*seen)
     assert list(rows) == sorted(rows) and list(nbytes) == sorted(nbytes)
     assert seen[-1] == (p.rows, path.stat().st_size)
+
+
+@pytest.mark.parametrize("name", ["d.parquet", "d.csv"])
+def test_profiling_a_file_does_not_load_pandas(tmp_path, table, name):
+    # pyarrow imports pandas (60 MiB of memory) for to_numpy() and for Python values in
+    # compute calls: the profiler avoids both, whose peak memory the README states.
+    import subprocess
+    import sys
+
+    path = str(tmp_path / name)
+    write(table, path)
+    script = (
+        "import sys\n"
+        "from sketchbox.cli import main\n"
+        "try:\n"
+        f"    main(['profile', {path!r}, '--no-progress', '--json'])\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('pandas' in sys.modules, 'pyarrow.dataset' in sys.modules, file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stderr.split()[-2:] == ["False", "False"], out.stderr
+    assert '"rows": ' in out.stdout
