@@ -217,3 +217,39 @@ def test_parameters_accept_numpy_ints_and_check_progress(family):
         s.update(1, progress=5)
     with pytest.raises(TypeError):
         family(True)
+
+
+def test_arrow_numpy_reads_sliced_chunked_and_bit_packed_arrays_as_to_numpy_does() -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from sketchbox._input import arrow_numpy
+
+    rng = np.random.default_rng(5)
+    arrays = [
+        pa.array(rng.integers(-(2**40), 2**40, 1000)),
+        pa.array(rng.integers(0, 200, 1000).astype(np.uint8)),
+        pa.array(rng.normal(size=1000).astype(np.float32)),
+        pa.array(rng.normal(size=1000).astype(np.float16)),
+        pa.array(rng.random(1000) < 0.3),
+        pa.array([dt.datetime(2026, 1, 1) + dt.timedelta(seconds=int(s)) for s in range(1000)]),
+    ]
+    for a in arrays:
+        for part in (
+            a,
+            a.slice(3),
+            a.slice(7, 50),
+            a.slice(1000),
+            pa.chunked_array([a[:5], a[13:]]),
+        ):
+            if pa.types.is_temporal(part.type):
+                part = part.cast(pa.int64())
+            got = arrow_numpy(part)
+            want = (
+                part.to_numpy(zero_copy_only=False)
+                if isinstance(part, pa.Array)
+                else part.to_numpy()
+            )
+            assert got.dtype == want.dtype and np.array_equal(got, want), (a.type, len(part))
+    assert arrow_numpy(pa.chunked_array([], pa.float64())).dtype == np.float64

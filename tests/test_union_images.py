@@ -191,3 +191,22 @@ def test_kll_union_k_and_errors() -> None:
         KllSketch.union([a, KllSketch(dtype="float32")])
     with pytest.raises(ValueError, match="k must be from 8 to 65535"):
         KllSketch.union([a], k=3)
+
+
+def test_kll_union_of_many_images_names_a_bad_image_in_either_half() -> None:
+    # From 64 images the second half is merged on another core: its errors still name
+    # the index in the whole list, and the first of two bad images is the one named.
+    images = [k.to_bytes() for k in _kll_parts(100)]
+    for at in (10, 80):
+        bad = list(images)
+        bad[at] = bad[at][:9]
+        with pytest.raises(SketchFormatError, match=f"image {at}:"):
+            KllSketch.union(bad)
+    both = list(images)
+    both[30] = both[30][:9]
+    both[90] = both[90][:9]
+    with pytest.raises(SketchFormatError, match="image 30:"):
+        KllSketch.union(both)
+    u = KllSketch.union(images, seed=3)
+    assert u.n == sum(KllSketch.from_bytes(b).n for b in images)
+    assert KllSketch.union(images, seed=3).to_bytes() == u.to_bytes()  # deterministic

@@ -333,13 +333,10 @@ mod avx2 {
                     _mm256_storeu_si256(d1, _mm256_max_epu8(_mm256_loadu_si256(d1), r1));
                 }
             }
-            for (d, &b) in d64
-                .into_remainder()
-                .chunks_exact_mut(2)
-                .zip(p32.remainder())
-            {
-                d[0] = d[0].max((b & 15) + cur_min);
-                d[1] = d[1].max((b >> 4) + cur_min);
+            // Arrays under 64 registers (lg_k 4, 5): the portable loop.
+            let rest = d64.into_remainder();
+            if !rest.is_empty() {
+                super::fold_max_nibbles(rest, p32.remainder(), cur_min);
             }
         }
     }
