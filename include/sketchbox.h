@@ -1182,9 +1182,10 @@ int32_t sk_kll_union_many(const SkKll *const *sketches,
  from sketchbox or any DataSketches library, read as `item_type` items), in one call;
  each image's items are checked and merged straight from its bytes, without a sketch
  per image. Fewer than 64 images give the result of deserializing each and calling
- sk_kll_union_many (same `k`, `item_type` and `seed`); from 64 on, the second half is
- merged on another thread into a sketch that is then merged in: the same guarantee,
- deterministic for a `seed`, not the same bytes.
+ sk_kll_union_many (same `k`, `item_type` and `seed`); from 64 on, they are merged as
+ one batch on two threads (each level pooled across the images and compacted in
+ groups of at least its capacity): the same error bound, deterministic for a `seed`,
+ not the same bytes.
  `k` 0 takes the largest k of the images. An invalid image gives SK_ERR_CORRUPT_DATA
  naming its index, and no result.
  */

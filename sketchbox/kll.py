@@ -517,9 +517,10 @@ class KllSketch(MergeableSketch):
     ) -> KllSketch:
         """A new sketch of ``dtype`` into which every sketch or image of ``items`` is
         merged, in one native call: in order (as ``merge`` does) for sketches and for
-        fewer than 64 images; from 64 images on, the second half is merged on another
-        core into a sketch that is merged in at the end (the same guarantee,
-        deterministic for a ``seed``, not the bytes of merging in order).
+        fewer than 64 images; from 64 images on, as one batch on two cores (each level
+        pooled across the images and compacted in groups of at least its capacity: the
+        same error bound, deterministic for a ``seed``, not the bytes of merging in
+        order, and several times faster).
 
         ``items``: KllSketch objects of that dtype and/or images (bytes-like, read as
         ``dtype``), a NumPy object array of images, or a pyarrow binary array of them

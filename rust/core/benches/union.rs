@@ -1,7 +1,7 @@
 //! Microseconds per image of the unions of many images (the native half of
 //! `benchmarks/bench_union.py`, without Python): `HllUnion::update_image` and
-//! `KllSketch::merge_image` against reading each image and merging the sketch, best of
-//! 5 runs.
+//! `KllSketch::merge_image` against reading each image and merging the sketch, and
+//! `KllSketch::merge_images` (the batch union), best of 5 runs.
 //!
 //! `cargo bench -p sketchbox-core --bench union`. Images as in the Python benchmark:
 //! 1,000 distinct HLL_4 lg_k 12 sketches of 20,000 items each, 100 times over; 10,000
@@ -89,8 +89,14 @@ fn main() {
             .for_each(|b| u.merge(&KllSketch::deserialize(b).unwrap()).unwrap());
         black_box(u.n());
     });
+    let views: Vec<&[u8]> = kll.iter().map(|b| &b[..]).collect();
+    let batch = best_of_5(kll.len(), || {
+        let mut u = KllSketch::<f64>::with_seed(200, 1).unwrap();
+        u.merge_images(&views).unwrap();
+        black_box(u.n());
+    });
     println!(
         "KLL k 200, us/image (wall, cpu): merge_image {direct:.3?}, \
-         deserialize + merge {read:.3?}"
+         deserialize + merge {read:.3?}, merge_images (batch, both cores) {batch:.3?}"
     );
 }

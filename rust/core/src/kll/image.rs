@@ -130,40 +130,30 @@ impl<T: KllItem> KllSketch<T> {
         result
     }
 
-    /// Merges the sketches of many KLL images into this one. From
-    /// [`SPLIT_IMAGES_MIN`] images on, the second half is merged into a helper sketch
-    /// on another core (its coin flips drawn from this sketch's) and the helper into
-    /// this one at the end: the same guarantee as merging in order (KLL merges lose no
-    /// accuracy), deterministic for a seeded sketch on every machine, but not the same
-    /// state; fewer images are merged in order, as [`Self::merge_image`] does.
+    /// Merges the sketches of many KLL images into this one. Fewer than
+    /// [`BATCH_IMAGES_MIN`] images are merged in order, as [`Self::merge_image`] merges
+    /// them; more are merged as one batch (see `batch_union.rs`): each level pooled
+    /// across the images and compacted in groups of at least its capacity, on two cores
+    /// (the images split in two fixed halves). A batch keeps the error bound of a KLL
+    /// sketch of this `k` and is deterministic for a seeded sketch on every machine,
+    /// but it is not the state of merging in order.
     ///
     /// Errors: the index of the first invalid image and its error (this sketch is then
     /// in an unspecified state: a union discards it).
     pub fn merge_images(&mut self, images: &[&[u8]]) -> std::result::Result<(), (usize, Error)> {
-        let in_order = |s: &mut Self, images: &[&[u8]], base: usize| {
-            for (i, image) in images.iter().enumerate() {
-                s.merge_image(image).map_err(|e| (base + i, e))?;
-            }
-            Ok(())
-        };
-        if images.len() < SPLIT_IMAGES_MIN {
-            return in_order(self, images, 0);
+        if images.len() >= BATCH_IMAGES_MIN {
+            return self.merge_images_batched(images);
         }
-        let mut helper = Self::empty_unchecked(self.k, splitmix64(&mut self.rng.state));
-        let (first, second) = images.split_at(images.len() / 2);
-        let (a, b) = crate::bulk::join(
-            || in_order(self, first, 0),
-            || in_order(&mut helper, second, first.len()),
-        );
-        a?;
-        b?;
-        self.merge(&helper).map_err(|e| (images.len() - 1, e))
+        for (i, image) in images.iter().enumerate() {
+            self.merge_image(image).map_err(|e| (i, e))?;
+        }
+        Ok(())
     }
 }
 
-/// Unions of at least this many images are merged on two cores
+/// Unions of at least this many images are merged as one batch, on two cores
 /// ([`KllSketch::merge_images`]).
-pub const SPLIT_IMAGES_MIN: usize = 64;
+pub const BATCH_IMAGES_MIN: usize = 64;
 
 /// What a KLL image holds besides its items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,12 +164,12 @@ pub(super) enum ImageForm {
 }
 
 pub(super) struct ImageHeader<T> {
-    form: ImageForm,
+    pub(super) form: ImageForm,
     k: u16,
-    n: u64,
-    min_k: u16,
-    min_item: T,
-    max_item: T,
+    pub(super) n: u64,
+    pub(super) min_k: u16,
+    pub(super) min_item: T,
+    pub(super) max_item: T,
     sorted_flag: bool,
 }
 
@@ -351,9 +341,12 @@ pub(super) fn read_image<T: KllItem>(
         ));
     }
     let items = &mut parts.retained;
-    items.extend(bytes[min_len..].chunks_exact(T::SIZE).map(T::from_le_slice));
-    // NaN fails both comparisons, so one test per item finds NaN and strays alike.
-    if let Some(&x) = items.iter().find(|&&x| !(min_item <= x && x <= max_item)) {
+    T::extend_from_le(items, &bytes[min_len..]);
+    // NaN fails both comparisons, so one test per item finds NaN and strays alike; the
+    // scan without an early exit vectorizes, and only a bad image searches again.
+    let outside = |x: T| !(min_item <= x && x <= max_item);
+    let any_outside = items.iter().fold(false, |bad, &x| bad | outside(x));
+    if let Some(&x) = items.iter().find(|&&x| any_outside && outside(x)) {
         if x.is_nan() {
             return corrupt("a retained item is NaN");
         }

@@ -155,13 +155,11 @@ fn corrupt_images_fail_as_the_reader_fails_them() {
     assert!(rejected > 3_000 && accepted > 500, "{rejected} {accepted}");
 }
 
-/// `merge_images` of `count` random images against merging them by hand as it documents:
-/// in order below SPLIT_IMAGES_MIN, else the second half into a helper seeded from the
-/// union's coin flips, merged in at the end.
+/// Below BATCH_IMAGES_MIN images, `merge_images` is `merge_image` in order, state for state.
 #[test]
-fn merge_images_splits_at_its_documented_point() {
+fn few_images_merge_in_order() {
     let mut rng = 5u64;
-    for count in [0, 1, SPLIT_IMAGES_MIN - 1, SPLIT_IMAGES_MIN, 151] {
+    for count in [0, 1, 2, BATCH_IMAGES_MIN - 1] {
         let images: Vec<Vec<u8>> = (0..count)
             .map(|_| random_image::<f64>(&mut rng, |x| x))
             .collect();
@@ -169,22 +167,173 @@ fn merge_images_splits_at_its_documented_point() {
         let mut got = KllSketch::<f64>::with_seed(200, 11).unwrap();
         got.merge_images(&views).unwrap();
         let mut want = KllSketch::<f64>::with_seed(200, 11).unwrap();
-        if count < SPLIT_IMAGES_MIN {
-            views.iter().for_each(|b| want.merge_image(b).unwrap());
-        } else {
-            let mut helper =
-                KllSketch::<f64>::with_seed(200, splitmix(&mut want.rng.state)).unwrap();
-            let (a, b) = views.split_at(count / 2);
-            a.iter().for_each(|b| want.merge_image(b).unwrap());
-            b.iter().for_each(|b| helper.merge_image(b).unwrap());
-            want.merge(&helper).unwrap();
-        }
+        views.iter().for_each(|b| want.merge_image(b).unwrap());
         assert_eq!(got, want, "{count} images");
-        let total: u64 = views
-            .iter()
-            .map(|b| KllSketch::<f64>::deserialize(b).unwrap().n())
-            .sum();
-        assert_eq!(got.n(), total);
+    }
+}
+
+/// The sketches of `parts` slices of one stream (values `0..n` in a shuffled order),
+/// with their images.
+fn stream_images<T: KllItem>(
+    parts: usize,
+    per_part: usize,
+    k: u16,
+    from_f64: fn(f64) -> T,
+) -> (Vec<Vec<u8>>, usize) {
+    let n = parts * per_part;
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = 17u64;
+    for i in (1..n).rev() {
+        order.swap(i, (splitmix(&mut rng) % (i as u64 + 1)) as usize);
+    }
+    let images = order
+        .chunks(per_part)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut s = KllSketch::<T>::with_seed(k, 1000 + i as u64).unwrap();
+            chunk.iter().for_each(|&v| s.update(from_f64(v as f64)));
+            s.serialize()
+        })
+        .collect();
+    (images, n)
+}
+
+/// The largest error of the normalized ranks of a union of the values `0..n` at 1,000
+/// evenly spaced values.
+fn max_rank_error<T: KllItem>(s: &KllSketch<T>, n: usize, from_f64: fn(f64) -> T) -> f64 {
+    (0..1000)
+        .map(|i| {
+            let v = (i * n / 1000) as f64;
+            let exact = (v + 1.0) / n as f64;
+            (s.rank(from_f64(v), true).unwrap() - exact).abs()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// A batch union of many images keeps the KLL guarantee: every rank within the
+/// documented single-sided bound for its k (a 99 % bound: with 12 fixed seeds each
+/// union must meet it), for every item type; its counts, min and max are exact; it
+/// is a valid sketch (fits its capacity, reads back from its image); and it is the
+/// same for the same seed whether the two halves run on two threads or on one.
+fn batch_union_keeps_the_bound<T: KllItem>(from_f64: fn(f64) -> T) {
+    let (images, n) = stream_images::<T>(300, 2000, 200, from_f64);
+    let views: Vec<&[u8]> = images.iter().map(|b| &b[..]).collect();
+    let bound = normalized_rank_error(200, false);
+    let mut errors = Vec::new();
+    for seed in 0..12 {
+        let mut u = KllSketch::<T>::with_seed(200, seed).unwrap();
+        u.merge_images(&views).unwrap();
+        assert_eq!(u.n(), n as u64);
+        assert_eq!(u.min_item().unwrap().to_f64(), 0.0);
+        assert_eq!(u.max_item().unwrap().to_f64(), (n - 1) as f64);
+        assert!(u.num_retained() <= total_capacity(200, u.num_levels()));
+        assert_eq!(u.total_weight(), n as u128);
+        let err = max_rank_error(&u, n, from_f64);
+        assert!(
+            err <= bound,
+            "seed {seed}: rank error {err} over the bound {bound}"
+        );
+        errors.push(err);
+        let back = KllSketch::<T>::deserialize(&u.serialize()).unwrap();
+        assert_eq!(back, u);
+        if seed == 0 {
+            let one_thread = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            let mut v = KllSketch::<T>::with_seed(200, seed).unwrap();
+            one_thread.install(|| v.merge_images(&views).unwrap());
+            assert_eq!(v, u);
+            // updates go on from the union's state
+            (0..10_000).for_each(|i| v.update(from_f64(f64::from(i % 7))));
+            assert_eq!(v.n(), n as u64 + 10_000);
+        }
+    }
+    // the typical error is well inside the 99 % bound, as for sketches merged in order
+    let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+    assert!(mean < 0.75 * bound, "mean rank error {mean}, bound {bound}");
+}
+
+#[test]
+fn batch_union_keeps_the_bound_f64() {
+    batch_union_keeps_the_bound::<f64>(|x| x);
+}
+
+#[test]
+fn batch_union_keeps_the_bound_f32() {
+    batch_union_keeps_the_bound::<f32>(|x| x as f32);
+}
+
+#[test]
+fn batch_union_keeps_the_bound_i64() {
+    batch_union_keeps_the_bound::<i64>(|x| x as i64);
+}
+
+/// A union into a sketch that already holds items counts them, and images of every
+/// shape (empty, one item, exact, estimation mode, other k, merged, level 0 sorted)
+/// add up to a valid sketch.
+#[test]
+fn batch_union_of_every_shape_into_a_non_empty_sketch() {
+    let mut rng = 23u64;
+    let images: Vec<Vec<u8>> = (0..150)
+        .map(|_| random_image::<f64>(&mut rng, |x| x))
+        .collect();
+    let views: Vec<&[u8]> = images.iter().map(|b| &b[..]).collect();
+    let parts: Vec<KllSketch<f64>> = views
+        .iter()
+        .map(|b| KllSketch::deserialize(b).unwrap())
+        .collect();
+    let mut u = KllSketch::<f64>::with_seed(200, 3).unwrap();
+    (0..5000).for_each(|i| u.update(-1.0 - f64::from(i)));
+    u.merge_images(&views).unwrap();
+    let n: u64 = 5000 + parts.iter().map(|p| p.n()).sum::<u64>();
+    assert_eq!(u.n(), n);
+    assert_eq!(u.total_weight(), u128::from(n));
+    assert_eq!(u.min_item(), Some(-5000.0));
+    let max = parts
+        .iter()
+        .filter_map(|p| p.max_item())
+        .fold(f64::MIN, f64::max);
+    assert_eq!(u.max_item(), Some(max));
+    let min_k = parts
+        .iter()
+        .filter(|p| p.is_estimation_mode())
+        .map(|p| p.min_k())
+        .fold(200, u16::min);
+    assert_eq!(u.min_k(), min_k);
+    assert!(u.num_retained() <= total_capacity(200, u.num_levels()));
+    // the 5,000 negative items are 5000 / n of the weight, within the bound
+    let r = u.rank(-0.5, true).unwrap();
+    assert!((r - 5000.0 / n as f64).abs() <= normalized_rank_error(u.min_k(), false));
+    assert_eq!(KllSketch::<f64>::deserialize(&u.serialize()).unwrap(), u);
+}
+
+/// The batch compacts each level in groups no smaller than the level's capacity in the
+/// sketch the union becomes (which the bound argument in batch_union.rs rests on).
+#[test]
+fn batch_groups_are_at_least_the_final_capacities() {
+    for (parts, per_part, k) in [
+        (100, 2000, 200),
+        (64, 50_000, 200),
+        (500, 300, 64),
+        (80, 1000, 1000),
+    ] {
+        let (images, n) = stream_images::<f64>(parts, per_part, k, |x| x);
+        let views: Vec<&[u8]> = images.iter().map(|b| &b[..]).collect();
+        let mut u = KllSketch::<f64>::with_seed(k, 1).unwrap();
+        u.merge_images(&views).unwrap();
+        let groups = batch_union::group_sizes(k, n as u64);
+        for (h, &g) in groups.iter().enumerate() {
+            let cap = level_capacity(k, u.num_levels(), h) as usize;
+            assert!(
+                g >= cap,
+                "k {k} n {n}: level {h} group {g} < capacity {cap}"
+            );
+        }
+        assert!(
+            groups.len() < u.num_levels(),
+            "the top levels are piled, not streamed"
+        );
     }
 }
 

@@ -66,9 +66,10 @@
 //! level 0 in DataSketches' order, so images of sketches that never compacted
 //! are byte-identical to DataSketches' own.
 
+mod batch_union;
 mod compaction;
 mod image;
-pub use image::SPLIT_IMAGES_MIN;
+pub use image::BATCH_IMAGES_MIN;
 #[cfg(test)]
 mod image_merge_tests;
 mod sorted_view;
@@ -103,6 +104,10 @@ pub trait KllItem:
     /// The item from the first `SIZE` little-endian bytes; NaN if `bytes` is
     /// too short (which the image validation then rejects).
     fn from_le_slice(bytes: &[u8]) -> Self;
+    /// Appends the items of `bytes`, `SIZE` little-endian bytes each (a partial item
+    /// at the end is ignored). One loop per concrete width, which the compiler turns
+    /// into plain copies.
+    fn extend_from_le(out: &mut Vec<Self>, bytes: &[u8]);
     /// Appends the item's `SIZE` little-endian bytes.
     fn write_le(self, out: &mut Vec<u8>);
     fn is_nan(self) -> bool;
@@ -142,6 +147,13 @@ macro_rules! kll_float_item {
                     Some(b) => $t::from_le_bytes(b),
                     None => $t::NAN,
                 }
+            }
+            fn extend_from_le(out: &mut Vec<Self>, bytes: &[u8]) {
+                out.extend(
+                    bytes
+                        .chunks_exact($size)
+                        .map(|c| $t::from_le_bytes(c.try_into().expect("chunks of SIZE"))),
+                );
             }
             #[inline]
             fn write_le(self, out: &mut Vec<u8>) {
@@ -185,6 +197,13 @@ impl KllItem for i64 {
             .get(..8)
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map_or(0, i64::from_le_bytes)
+    }
+    fn extend_from_le(out: &mut Vec<Self>, bytes: &[u8]) {
+        out.extend(
+            bytes
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("chunks of 8"))),
+        );
     }
     #[inline]
     fn write_le(self, out: &mut Vec<u8>) {
