@@ -209,6 +209,15 @@ pub(crate) unsafe fn image_slices<'a>(
         .collect()
 }
 
+/// Calls `f` on each image in order (prefetching ahead, see
+/// `sketchbox_core::bulk::for_each_image`); the first error stops it, naming its image.
+pub(crate) fn each_image(
+    images: &[&[u8]],
+    f: impl FnMut(&[u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    sketchbox_core::bulk::for_each_image(images, f).map_err(|(i, e)| at_image(i)(e))
+}
+
 /// Names image `i` in a format or compatibility error.
 pub(crate) fn at_image(i: usize) -> impl FnOnce(Error) -> Error {
     move |e| match e {

@@ -952,15 +952,12 @@ pub unsafe extern "C" fn sk_frequent_union_images(
     guard(|| {
         let out = out_ref(out)?;
         let t = SkFrequentItemType::try_from(item_type)?;
-        let (ptrs, lens) = (in_slice(ptrs, n)?, in_slice(lens, n)?);
+        let images = image_slices(ptrs, lens, n)?;
         let mut parts = Vec::with_capacity(n);
-        for (i, (&p, &len)) in ptrs.iter().zip(lens).enumerate() {
-            let part = Frequent::deserialize(in_slice(p, len)?, t).map_err(|e| match e {
-                Error::CorruptData(m) => Error::CorruptData(format!("image {i}: {m}")),
-                other => other,
-            })?;
-            parts.push(part);
-        }
+        each_image(&images, |b| {
+            parts.push(Frequent::deserialize(b, t)?);
+            Ok(())
+        })?;
         let lg = match lg_max_map_size {
             0 => parts
                 .iter()

@@ -300,9 +300,7 @@ pub unsafe extern "C" fn sk_hll_union_images(
                 .unwrap_or(12);
         }
         let mut union = HllUnion::new(lg)?;
-        for (i, image) in images.iter().enumerate() {
-            union.update_image(image).map_err(at_image(i))?;
-        }
+        each_image(&images, |b| union.update_image(b))?;
         *out = SkHll::into_raw(union.result(tgt));
         Ok(())
     })

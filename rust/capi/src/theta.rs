@@ -290,13 +290,9 @@ pub unsafe extern "C" fn sk_theta_union_images(
 ) -> i32 {
     guard(|| {
         let out = out_ref(out)?;
-        let ptrs = in_slice(data, n)?;
-        let lens = in_slice(lens, n)?;
+        let images = image_slices(data, lens, n)?;
         let mut union = union_of(union_lg_k(lg_k)?, seed)?;
-        for (i, (&ptr, &len)) in ptrs.iter().zip(lens).enumerate() {
-            let image = in_slice(ptr, len)?;
-            union.update_image(image).map_err(at_image(i))?;
-        }
+        each_image(&images, |b| union.update_image(b))?;
         new_compact(out, union.result(), seed);
         Ok(())
     })

@@ -730,10 +730,7 @@ pub unsafe extern "C" fn sk_tuple_union_images(
         let images = image_slices(data, lens, n)?;
         by_summary!(summary, S => {
             let mut union = TupleUnion::<S>::new(lg, mode, seed)?;
-            for (i, image) in images.iter().enumerate() {
-                let sketch = CompactTuple::<S>::deserialize(image, seed).map_err(at_image(i))?;
-                union.update(&sketch).map_err(at_image(i))?;
-            }
+            each_image(&images, |b| union.update(&CompactTuple::<S>::deserialize(b, seed)?))?;
             new_compact(out, union.result(), mode, seed);
         });
         Ok(())

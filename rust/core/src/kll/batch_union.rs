@@ -186,10 +186,7 @@ impl<T: KllItem> LevelPools<T> {
         images: &[&[u8]],
         base: usize,
     ) -> std::result::Result<(), (usize, Error)> {
-        for (i, image) in images.iter().enumerate() {
-            self.add_image(image).map_err(|e| (base + i, e))?;
-        }
-        Ok(())
+        crate::bulk::for_each_image(images, |b| self.add_image(b)).map_err(|(i, e)| (base + i, e))
     }
 
     pub(super) fn add_sketch(&mut self, s: &KllSketch<T>) -> Result<()> {
