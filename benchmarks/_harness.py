@@ -48,6 +48,13 @@ class Table:
         )
         return ratio
 
+    def measure(self, work: str, ours: float, peer: str, theirs: float, fmt: str) -> None:
+        """Adds a row comparing a measure other than speed (an error, a size), where
+        lower is better: the ratio is ours / theirs, and no target."""
+        self.rows.append(
+            (work, fmt.format(ours), fmt.format(theirs), peer, f"{ours / theirs:,.2f}x", "")
+        )
+
     def print(self) -> None:
         print(f"\n### {self.title}\n")
         print("| work | sketchbox | peer | peer is | ratio | target |")
