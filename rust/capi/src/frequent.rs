@@ -176,9 +176,23 @@ fn mismatch(f: &Frequent, given: &str) -> Error {
 
 // ---- bulk updates ----
 
-/// The weight of item `i`: `weights[i]`, or 1 each without weights.
-fn weight_fn(weights: Option<&[u64]>) -> impl Fn(usize) -> u64 + Sync + '_ {
-    move |i| weights.map_or(1, |w| w[i])
+/// Evaluates `$body` with `$w` the weight of item `i`: a constant 1 without a weight
+/// array, else its entry. Two builds of the loops, not one that asks per item: the
+/// constant lets the combining pass drop its weight loads and checks (zipf(1.1) int64:
+/// 1.3-1.6x faster than one closure that matches on the Option).
+macro_rules! with_weight_fn {
+    ($weights:expr, |$w:ident| $body:expr) => {
+        match $weights {
+            None => {
+                let $w = &|_: usize| 1u64;
+                $body
+            }
+            Some(array) => {
+                let $w = &move |i: usize| array[i];
+                $body
+            }
+        }
+    };
 }
 
 unsafe fn weights_slice<'a>(weights: *const u64, n: usize) -> Result<Option<&'a [u64]>, Error> {
@@ -240,16 +254,15 @@ fn update_numeric(
     weights: Option<&[u64]>,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<(), Error> {
-    let w = weight_fn(weights);
     let n = col.len();
-    match f {
-        Frequent::I64(s) => update_ints(s, col, &w, progress),
-        Frequent::JavaI64(s) => update_ints(s, col, &w, progress),
+    with_weight_fn!(weights, |w| match f {
+        Frequent::I64(s) => update_ints(s, col, w, progress),
+        Frequent::JavaI64(s) => update_ints(s, col, w, progress),
         Frequent::F64(s) => {
             macro_rules! nums {
                 ($v:expr, $conv:expr) => {{
                     let v = $v;
-                    s.update_bulk(n, |i| Some($conv(v[i])), &w, progress)
+                    s.update_bulk(n, |i| Some($conv(v[i])), w, progress)
                 }};
             }
             match *col {
@@ -267,7 +280,7 @@ fn update_numeric(
             }
         }
         Frequent::Str(_) => Err(mismatch(f, "numbers")),
-    }
+    })
 }
 
 /// A string column as UTF-8 text: borrowed where the column holds UTF-8 bytes (Arrow,
@@ -381,7 +394,12 @@ fn update_strings(
         return Err(mismatch(f, "strings"));
     };
     let text = Text::new(col)?;
-    s.update_bulk(text.len(), |i| text.item(i), weight_fn(weights), progress)
+    with_weight_fn!(weights, |w| s.update_bulk(
+        text.len(),
+        |i| text.item(i),
+        w,
+        progress
+    ))
 }
 
 /// Validates the column and weights, then applies them to the locked sketch.

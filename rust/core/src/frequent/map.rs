@@ -232,57 +232,262 @@ impl<T: FrequentItem> ReversePurgeMap<T> {
     }
 }
 
+/// Lanes of one group of a [`KeyIndex`]: a cache line of tally hashes.
+const LANES: usize = 8;
+/// Entries per group: its lanes, then one for the items that miss it.
+pub(crate) const GROUP_ENTRIES: usize = LANES + 1;
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Group([u64; LANES]);
+
 /// A read-only index of a map's keys for the combining bulk path: the keys' tally hashes
-/// in a table at most a quarter full, so that a lookup, found or not, takes about one
-/// probe (the map itself, three quarters full, walks about eight slots to miss).
+/// in groups of 8 lanes (a cache line), a group per two keys or so, lanes filled from the
+/// first. A lookup compares its group's 8 lanes at once and takes the first equal one,
+/// without a branch on the outcome: whether an item is in the map is a coin toss on
+/// skewed streams, and the walk of a linear-probing table (the map's own, or an index
+/// a quarter full) mispredicted its end often enough to halve the speed of the pass
+/// (zipf(1.1) int64: 50 M items/s per core with the table a quarter full, 116 M with
+/// the groups, on a Sapphire Rapids Xeon).
+///
+/// A lookup gives an *entry*: `group * 9 + lane`, or `group * 9 + 8` when the item is
+/// in no lane of its group; keys that found their group full follow, each an entry of
+/// its own. Entries index per-part arrays (the hits' weights) without a branch.
 pub(crate) struct KeyIndex {
-    /// (tally hash, slot of the map + 1); 0 marks an empty entry.
-    entries: Vec<(u64, u32)>,
+    groups: Vec<Group>,
+    /// The map slot + 1 of each entry (0: no key).
+    slots: Vec<u32>,
+    /// (tally hash, map slot) of the keys whose group was full, in entry order.
+    overflow: Vec<(u64, u32)>,
+    /// A value that is no key's tally hash, marking free lanes.
+    free: u64,
 }
 
 impl KeyIndex {
     pub(crate) fn new<T: FrequentItem>(map: &ReversePurgeMap<T>, key: &TallyKey) -> Self {
-        let len = (4 * map.num_active).next_power_of_two().max(16);
-        let mut entries = vec![(0u64, 0u32); len];
-        for (slot, (k, s)) in map.keys.iter().zip(&map.states).enumerate() {
-            if *s > 0 {
-                let h = T::tally_hash(k.as_item_ref(), key);
-                let mut probe = h as usize & (len - 1);
-                while entries[probe].1 != 0 {
-                    probe = (probe + 1) & (len - 1);
+        Self::from_hashes(
+            (0..map.len())
+                .filter(|&slot| map.states[slot] > 0)
+                .map(|slot| {
+                    (
+                        T::tally_hash(map.keys[slot].as_item_ref(), key),
+                        slot as u32,
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// The index of keys given as (tally hash, map slot).
+    fn from_hashes(keys: Vec<(u64, u32)>) -> Self {
+        let free = (0..)
+            .find(|f| keys.iter().all(|&(h, _)| h != *f))
+            .expect("fewer keys than u64 values");
+        let num_groups = (keys.len().next_power_of_two() / 2).max(1);
+        let mut groups = vec![Group([free; LANES]); num_groups];
+        let mut slots = vec![0u32; num_groups * GROUP_ENTRIES];
+        let mut overflow = Vec::new();
+        for &(h, slot) in &keys {
+            let g = h as usize & (num_groups - 1);
+            match groups[g].0.iter().position(|&lane| lane == free) {
+                Some(lane) => {
+                    groups[g].0[lane] = h;
+                    slots[g * GROUP_ENTRIES + lane] = slot + 1;
                 }
-                entries[probe] = (h, slot as u32 + 1);
+                None => overflow.push((h, slot)),
             }
         }
-        KeyIndex { entries }
+        slots.extend(overflow.iter().map(|&(_, slot)| slot + 1));
+        KeyIndex {
+            groups,
+            slots,
+            overflow,
+            free,
+        }
     }
 
-    /// Prefetches the first entry a lookup of tally hash `h` reads.
+    /// The number of entries (see the type's documentation).
+    pub(crate) fn num_entries(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The map slot of `entry`, if a key has it.
+    pub(crate) fn slot(&self, entry: usize) -> Option<usize> {
+        self.slots[entry].checked_sub(1).map(|s| s as usize)
+    }
+
+    /// Prefetches the group a lookup of tally hash `h` reads.
     #[inline(always)]
     pub(crate) fn prefetch(&self, h: u64) {
-        super::prefetch(&self.entries[h as usize & (self.entries.len() - 1)]);
+        super::prefetch(&self.groups[h as usize & (self.groups.len() - 1)]);
     }
 
-    /// The map slot of `r`, whose tally hash is `h`, plus one; 0 if it is not in the map.
+    /// The entry of `r`, whose tally hash is `h`, and whether `r` is in the map. `AVX512`:
+    /// compiled for AVX-512 (see [`crate::bulk::dispatch`]), the lanes compared in one
+    /// instruction.
     #[inline(always)]
-    pub(crate) fn slot_plus_one<T: FrequentItem>(
+    pub(crate) fn entry<const AVX512: bool, T: FrequentItem>(
         &self,
         map: &ReversePurgeMap<T>,
         r: T::Ref<'_>,
         h: u64,
-    ) -> u32 {
-        let mask = self.entries.len() - 1;
-        let mut probe = h as usize & mask;
-        loop {
-            let (eh, slot) = self.entries[probe];
-            // One branch for both ends of the walk (an empty entry, the item): which
-            // one it is varies from item to item, that the walk ends mostly does not.
-            if ((slot == 0) | (eh == h))
-                && (slot == 0 || T::TALLY_HASH_INJECTIVE || map.keys[slot as usize - 1].is(r))
-            {
-                return slot;
-            }
-            probe = (probe + 1) & mask;
+    ) -> (usize, bool) {
+        let g = h as usize & (self.groups.len() - 1);
+        let lanes = &self.groups[g].0;
+        let lane = first_equal::<AVX512>(lanes, h);
+        let (entry, found) = (g * GROUP_ENTRIES + lane, lane < LANES);
+        // Rare cases, one branch that is almost never taken: a hash equal to the free
+        // mark, or a miss in a full group (the key may have overflowed). Bitwise, so
+        // that no branch depends on `found`.
+        let rare = (h == self.free) | (!found & (lanes[LANES - 1] != self.free));
+        // Items whose hashes may collide compare the key of the lane they found.
+        let other_key =
+            !T::TALLY_HASH_INJECTIVE && found && !map.keys[self.slots[entry] as usize - 1].is(r);
+        if rare | other_key {
+            return self.entry_exactly(map, r, h);
         }
+        (entry, found)
+    }
+
+    /// [`Self::entry`] by comparing every candidate key.
+    #[cold]
+    #[inline(never)]
+    fn entry_exactly<T: FrequentItem>(
+        &self,
+        map: &ReversePurgeMap<T>,
+        r: T::Ref<'_>,
+        h: u64,
+    ) -> (usize, bool) {
+        let g = h as usize & (self.groups.len() - 1);
+        let is = |slot: u32| T::TALLY_HASH_INJECTIVE || map.keys[slot as usize].is(r);
+        for (lane, &lh) in self.groups[g].0.iter().enumerate() {
+            let entry = g * GROUP_ENTRIES + lane;
+            if lh == h && self.slots[entry] != 0 && is(self.slots[entry] - 1) {
+                return (entry, true);
+            }
+        }
+        let first_overflow = self.groups.len() * GROUP_ENTRIES;
+        for (k, &(oh, slot)) in self.overflow.iter().enumerate() {
+            if oh == h && is(slot) {
+                return (first_overflow + k, true);
+            }
+        }
+        (g * GROUP_ENTRIES + LANES, false)
+    }
+}
+
+/// The first lane of `lanes` equal to `h`, or [`LANES`] if none is.
+#[inline(always)]
+fn first_equal<const AVX512: bool>(lanes: &[u64; LANES], h: u64) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if AVX512 {
+        use std::arch::x86_64::{_mm512_cmpeq_epi64_mask, _mm512_loadu_si512, _mm512_set1_epi64};
+        // SAFETY: AVX512 is true only in code compiled for AVX-512 and run on a
+        // processor that has it (`bulk::dispatch`); the load reads the 64 bytes of `lanes`.
+        let equal = unsafe {
+            _mm512_cmpeq_epi64_mask(
+                _mm512_loadu_si512(lanes.as_ptr().cast()),
+                _mm512_set1_epi64(h as i64),
+            )
+        };
+        return (u32::from(equal) | 1 << LANES).trailing_zeros() as usize;
+    }
+    // Selects, not branches (measured 74 M items/s per core against 61 for a mask
+    // built lane by lane, on the baseline x86-64 build).
+    let mut first = LANES;
+    for lane in (0..LANES).rev() {
+        first = if lanes[lane] == h { lane } else { first };
+    }
+    first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map_of<T: FrequentItem>(items: &[T::Ref<'_>]) -> (ReversePurgeMap<T>, Vec<u32>) {
+        let mut map = ReversePurgeMap::<T>::new(6);
+        let slots = items
+            .iter()
+            .map(|&r| {
+                map.adjust_or_insert(r, 1);
+                map.find(r, T::java_hash_input(r)).unwrap() as u32
+            })
+            .collect();
+        (map, slots)
+    }
+
+    /// The map slot a lookup finds, asserting that both builds of the lookup agree.
+    fn lookup<T: FrequentItem>(
+        index: &KeyIndex,
+        map: &ReversePurgeMap<T>,
+        r: T::Ref<'_>,
+        h: u64,
+    ) -> Option<usize> {
+        let (entry, found) = index.entry::<false, T>(map, r, h);
+        #[cfg(target_arch = "x86_64")]
+        if crate::bulk::has_avx512() {
+            // SAFETY: the processor has AVX-512.
+            let vector = unsafe { entry_avx512(index, map, r, h) };
+            assert_eq!(vector, (entry, found), "the AVX-512 build differs");
+        }
+        found.then(|| index.slot(entry).expect("a found entry has a slot"))
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512cd")]
+    unsafe fn entry_avx512<T: FrequentItem>(
+        index: &KeyIndex,
+        map: &ReversePurgeMap<T>,
+        r: T::Ref<'_>,
+        h: u64,
+    ) -> (usize, bool) {
+        index.entry::<true, T>(map, r, h)
+    }
+
+    #[test]
+    fn full_groups_overflow_and_every_key_is_found() {
+        // 20 keys whose hashes all choose group 0: 8 lanes, then 12 overflow entries.
+        let items: Vec<i64> = (0..20).collect();
+        let (map, slots) = map_of::<i64>(&items);
+        let hash = |x: i64| (x as u64 + 1) << 40;
+        let index = KeyIndex::from_hashes(
+            items
+                .iter()
+                .zip(&slots)
+                .map(|(&x, &s)| (hash(x), s))
+                .collect(),
+        );
+        assert_eq!(index.overflow.len(), 12);
+        for (&x, &slot) in items.iter().zip(&slots) {
+            assert_eq!(
+                lookup(&index, &map, x, hash(x)),
+                Some(slot as usize),
+                "key {x}"
+            );
+        }
+        // Misses in the full group, and elsewhere.
+        assert_eq!(lookup(&index, &map, 99, hash(99)), None);
+        assert_eq!(lookup(&index, &map, 99, 7), None);
+    }
+
+    #[test]
+    fn a_hash_equal_to_the_free_mark_is_not_a_key() {
+        let (map, slots) = map_of::<i64>(&[5, 6]);
+        // Key 5 hashes to 0, the first free mark tried: free lanes are marked 1.
+        let index = KeyIndex::from_hashes(vec![(0, slots[0]), (2, slots[1])]);
+        assert_eq!(index.free, 1);
+        assert_eq!(lookup(&index, &map, 5, 0), Some(slots[0] as usize));
+        assert_eq!(lookup(&index, &map, 6, 2), Some(slots[1] as usize));
+        assert_eq!(lookup(&index, &map, 7, 1), None);
+    }
+
+    #[test]
+    fn strings_with_one_hash_are_told_apart_by_their_keys() {
+        let (map, slots) = map_of::<String>(&["a", "b"]);
+        let index = KeyIndex::from_hashes(vec![(42, slots[0]), (42, slots[1])]);
+        assert_eq!(lookup(&index, &map, "a", 42), Some(slots[0] as usize));
+        assert_eq!(lookup(&index, &map, "b", 42), Some(slots[1] as usize));
+        assert_eq!(lookup(&index, &map, "c", 42), None);
     }
 }

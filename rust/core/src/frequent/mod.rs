@@ -102,15 +102,29 @@ const SAMPLE_SIZE: usize = 1024;
 const EPSILON_FACTOR: f64 = 3.5;
 /// Total weights are at most `i64::MAX`: Java keeps them in signed longs.
 const MAX_TOTAL_WEIGHT: u64 = i64::MAX as u64;
-/// The combining path sums new items' weights in eight times as many buckets as the
-/// span has items (so that few items share a bucket, and flat streams, whose counts
-/// stay low, keep few candidates), from 2^16 to 2^21 (2 MiB of one-byte counters per
-/// part, for the longest span).
+/// The combining path sums new items' weights in buckets (one-byte counters), from
+/// 2^16 to 2^21 of them (2 MiB per part, for the longest span).
 const LG_BUCKETS: std::ops::RangeInclusive<u32> = 16..=21;
 
-/// Log2 of the buckets of a span of `len` items.
-fn lg_buckets(len: usize) -> u32 {
-    (8 * len)
+/// Log2 of the buckets of a span of `len` items, when the map's counters are at least
+/// `floor` before the span (see [`FrequentItems::combine`]: a new item is counted exactly
+/// only if its bucket exceeds the floor).
+///
+/// Few buckets stay in the caches (two parts' 2 MiB tables thrash the 2 MiB L2 that
+/// two hyperthreads share: a zipf stream combines 1.5x faster with 2^16 than 2^21);
+/// many keep flat streams fast, whose floor is 1 or 2, where a bucket shared by two
+/// items already exceeds it (8 buckets per item: 4x faster there than 1). The spread
+/// of a bucket's load decides: with `len / buckets` items per bucket (unit weights, a
+/// Poisson load), a floor of 8 or more is passed by chance about once in 10^6 buckets
+/// at one item per bucket, a floor of 4 at half an item, 2 at a quarter.
+fn lg_buckets(len: usize, floor: u64) -> u32 {
+    let per_item = match floor {
+        0..=1 => 8,
+        2..=3 => 4,
+        4..=7 => 2,
+        _ => 1,
+    };
+    (per_item * len)
         .next_power_of_two()
         .trailing_zeros()
         .clamp(*LG_BUCKETS.start(), *LG_BUCKETS.end())
@@ -120,35 +134,153 @@ fn lg_buckets(len: usize) -> u32 {
 /// kept between spans of one bulk update so that its buffers are allocated once.
 #[derive(Default)]
 struct CombinePart {
-    /// `slot << 32 | index` of the items in the map (indices relative to the span).
+    /// `entry << 32 | index` of the items in the map (their [`map::KeyIndex`] entries;
+    /// indices relative to the span).
     hits: Vec<u64>,
     /// `bucket << 32 | index` of the others.
     misses: Vec<u64>,
     /// The others' weights summed per bucket.
     /// saturating at 255 (an item whose bucket is below 255 weighs at most that).
     buckets: Vec<u8>,
-    /// The hits' weights summed per map slot + 1 (then there are no hit records).
+    /// The weights summed per [`map::KeyIndex`] entry (then there are no hit records);
+    /// the misses' entries are not used.
     deltas: Vec<u64>,
     /// The weight of all items of the part.
     applied: u64,
+}
+
+/// One part's pass of [`FrequentItems::combine`]: each item's tally hash, its
+/// [`map::KeyIndex`] entry, its weight added to the entry's delta (or a hit record) if
+/// the map has it, else to its bucket with a miss record. Compiled for AVX-512 where
+/// the processor has it ([`crate::bulk::dispatch`]), for the index's lane compare.
+struct TallyPart<'s, 'a, T: FrequentItem, I, W> {
+    map: &'s ReversePurgeMap<T>,
+    index: &'s map::KeyIndex,
+    key: &'s item::TallyKey,
+    item_at: &'s I,
+    weight_at: &'s W,
+    part: Range<usize>,
+    /// The first item of the span (records hold indices relative to it).
+    start: usize,
+    lg: u32,
+    p: &'s mut CombinePart,
+    _items: std::marker::PhantomData<T::Ref<'a>>,
+}
+
+impl<'a, T, I, W> crate::bulk::Kernel for TallyPart<'_, 'a, T, I, W>
+where
+    T: FrequentItem,
+    I: Fn(usize) -> Option<T::Ref<'a>>,
+    W: Fn(usize) -> u64,
+{
+    type Out = ();
+    #[inline(always)]
+    fn run<const AVX512: bool>(self) {
+        if self.p.deltas.is_empty() {
+            self.pass::<AVX512, true>()
+        } else {
+            self.pass::<AVX512, false>()
+        }
+    }
+}
+
+impl<'a, T, I, W> TallyPart<'_, 'a, T, I, W>
+where
+    T: FrequentItem,
+    I: Fn(usize) -> Option<T::Ref<'a>>,
+    W: Fn(usize) -> u64,
+{
+    /// The pass, hits listed (`LIST_HITS`) or summed per entry.
+    #[inline(always)]
+    fn pass<const AVX512: bool, const LIST_HITS: bool>(self) {
+        let TallyPart {
+            map,
+            index,
+            key,
+            item_at,
+            weight_at,
+            part,
+            start,
+            lg,
+            p,
+            ..
+        } = self;
+        // Both records are written and one kept: whether an item is in the map is a
+        // coin toss on skewed streams, too costly as a branch.
+        let (hits, misses) = (p.hits.spare_capacity_mut(), p.misses.spare_capacity_mut());
+        let (deltas, buckets) = (&mut p.deltas[..], &mut p.buckets[..]);
+        let (mut nh, mut nm, mut applied) = (0, 0, 0u64);
+        // A chunk's hashes first (a loop of their own, which the compiler vectorises),
+        // then its lookups, whose groups and buckets are prefetched AHEAD items ahead
+        // (large maps' and flat streams' tables are not in L1).
+        const CHUNK: usize = 256;
+        const AHEAD: usize = 16;
+        let mut hashes = [0u64; CHUNK];
+        let mut first = part.start;
+        while first < part.end {
+            let chunk = &mut hashes[..CHUNK.min(part.end - first)];
+            for (k, h) in chunk.iter_mut().enumerate() {
+                *h = item_at(first + k).map_or(0, |item| T::tally_hash(item, key));
+            }
+            for (k, &h) in chunk.iter().enumerate() {
+                if let Some(&next) = chunk.get(k + AHEAD) {
+                    index.prefetch(next);
+                    prefetch(&buckets[(next >> (64 - lg)) as usize]);
+                }
+                let i = first + k;
+                let w = weight_at(i);
+                let Some(item) = item_at(i) else { continue };
+                applied += w;
+                let at = (i - start) as u64;
+                let (entry, found) = index.entry::<AVX512, T>(map, item, h);
+                let b = h >> (64 - lg);
+                if LIST_HITS {
+                    hits[nh].write((entry as u64) << 32 | at);
+                    nh += (found & (w != 0)) as usize;
+                } else {
+                    deltas[entry] += w;
+                }
+                misses[nm].write(b << 32 | at);
+                nm += (!found & (w != 0)) as usize;
+                let bucket = &mut buckets[b as usize];
+                *bucket = bucket.saturating_add(if found { 0 } else { w.min(255) as u8 });
+            }
+            first += chunk.len();
+        }
+        // SAFETY: the first nh (nm) elements of the spare capacity were written above;
+        // each index was written before it was counted.
+        unsafe {
+            p.hits.set_len(nh);
+            p.misses.set_len(nm);
+        }
+        p.applied = applied;
+    }
+}
+
+/// What the combined spans of one bulk update keep between spans.
+#[derive(Default)]
+struct CombineScratch {
+    /// One per part (their buffers are allocated once).
+    parts: Vec<CombinePart>,
+    /// The floor of the last span (0 before the first).
+    last_floor: u64,
 }
 
 /// The largest map whose hits are summed per slot (2 MiB of deltas per part).
 const MAX_DELTA_SLOTS: usize = 1 << 18;
 
 impl CombinePart {
-    /// Empties the part for a span of `len` items, a map of `slots` slots summed per
-    /// slot (0: hits listed) and `2^lg_buckets` buckets.
-    fn clear(&mut self, len: usize, slots: usize, lg_buckets: u32) {
+    /// Empties the part for a span of `len` items, `entries` hit weights summed per
+    /// index entry (0: hits listed) and `2^lg_buckets` buckets.
+    fn clear(&mut self, len: usize, entries: usize, lg_buckets: u32) {
         self.hits.clear();
         self.misses.clear();
-        self.hits.reserve(if slots == 0 { len } else { 0 });
+        self.hits.reserve(if entries == 0 { len } else { 0 });
         self.misses.reserve(len);
         self.buckets.clear();
         self.buckets.resize(1 << lg_buckets, 0);
         self.deltas.clear();
-        self.deltas
-            .resize(if slots == 0 { 0 } else { slots + 1 }, 0);
+        self.deltas.resize(entries, 0);
     }
 }
 
@@ -463,7 +595,7 @@ impl<T: FrequentItem> FrequentItems<T> {
         W: Fn(usize) -> u64 + Sync,
     {
         let key = item::TallyKey::random();
-        let mut scratch = Vec::new();
+        let mut scratch = CombineScratch::default();
         crate::bulk::in_blocks(n, progress, |block| {
             self.check_block_total(block.clone(), &item_at, &weight_at)?;
             let mut applied = 0u64;
@@ -533,7 +665,7 @@ impl<T: FrequentItem> FrequentItems<T> {
         item_at: &I,
         weight_at: &W,
         key: &item::TallyKey,
-        scratch: &mut Vec<CombinePart>,
+        scratch: &mut CombineScratch,
     ) -> u64
     where
         I: Fn(usize) -> Option<T::Ref<'a>> + Sync,
@@ -544,82 +676,58 @@ impl<T: FrequentItem> FrequentItems<T> {
         // Small maps take the hits' weights per slot in each part; large ones (whose
         // slot arrays would not stay in the caches) list the hits.
         let deltas = map.len() <= MAX_DELTA_SLOTS;
-        let lg = lg_buckets(range.len());
-        let used = crate::bulk::par_parts_into(range, scratch, CombinePart::default, |part, p| {
-            p.clear(part.len(), if deltas { map.len() } else { 0 }, lg);
-            // Both records are written and one kept: whether an item is in the map is
-            // a coin toss on skewed streams, too costly as a branch.
-            let (hits, misses) = (p.hits.spare_capacity_mut(), p.misses.spare_capacity_mut());
-            let (mut nh, mut nm, mut applied) = (0, 0, 0u64);
-            // Hashes run AHEAD items ahead of their lookups, whose table entries and
-            // buckets are prefetched meanwhile: the lookups wait on the caches.
-            const AHEAD: usize = 16;
-            let mut ahead = [0u64; AHEAD];
-            let hash_at = |i: usize| item_at(i).map_or(0, |item| T::tally_hash(item, key));
-            for i in part.clone().take(AHEAD) {
-                ahead[i % AHEAD] = hash_at(i);
-            }
-            for i in part.clone() {
-                let h = ahead[i % AHEAD];
-                if i + AHEAD < part.end {
-                    let next = hash_at(i + AHEAD);
-                    ahead[(i + AHEAD) % AHEAD] = next;
-                    index.prefetch(next);
-                    prefetch(&p.buckets[(next >> (64 - lg)) as usize]);
-                }
-                let w = weight_at(i);
-                let Some(item) = item_at(i) else { continue };
-                applied += w;
-                let at = (i - start) as u64;
-                let slot = index.slot_plus_one(map, item, h);
-                let b = h >> (64 - lg);
-                let found = slot != 0;
-                if deltas {
-                    // Slot 0 of the deltas takes the misses' weights, unused.
-                    p.deltas[slot as usize] += w;
-                } else {
-                    hits[nh].write((slot as u64).wrapping_sub(1) << 32 | at);
-                    nh += (found & (w != 0)) as usize;
-                }
-                misses[nm].write(b << 32 | at);
-                nm += (!found & (w != 0)) as usize;
-                let bucket = &mut p.buckets[b as usize];
-                *bucket = bucket.saturating_add(if found { 0 } else { w.min(255) as u8 });
-            }
-            // SAFETY: the first nh (nm) elements of the spare capacity were written
-            // above; each index was written before it was counted.
-            unsafe {
-                p.hits.set_len(nh);
-                p.misses.set_len(nm);
-            }
-            p.applied = applied;
-        });
+        let r = self.map.capacity() / 2;
+        let rth_largest = |mut v: Vec<u64>| *v.select_nth_unstable_by(r - 1, |a, b| b.cmp(a)).1;
+        // The floor is known once the span's hits are in the map; the last span's
+        // predicts it (the counters only grow between purges).
+        let lg = lg_buckets(range.len(), scratch.last_floor);
+        let entries = if deltas { index.num_entries() } else { 0 };
+        let used = crate::bulk::par_parts_into(
+            range,
+            &mut scratch.parts,
+            CombinePart::default,
+            |part, p| {
+                p.clear(part.len(), entries, lg);
+                crate::bulk::dispatch(TallyPart {
+                    map,
+                    index: &index,
+                    key,
+                    item_at,
+                    weight_at,
+                    part,
+                    start,
+                    lg,
+                    p,
+                    _items: std::marker::PhantomData,
+                });
+            },
+        );
         // The parts' buckets summed into the first part's (no fresh 2 MiB table a span).
-        if let Some((first, rest)) = scratch[..used].split_first_mut() {
+        if let Some((first, rest)) = scratch.parts[..used].split_first_mut() {
             for p in rest.iter() {
                 for (b, w) in first.buckets.iter_mut().zip(&p.buckets) {
                     *b = b.saturating_add(*w);
                 }
             }
         }
-        let parts = &scratch[..used];
+        let parts = &scratch.parts[..used];
         let buckets = &parts[0].buckets;
         let at = |r: u64| start + (r & 0xffff_ffff) as usize;
         let mut applied = 0u64;
         for p in parts {
             applied += p.applied;
-            for (slot, &w) in p.deltas.iter().enumerate().skip(1) {
-                if w != 0 {
-                    self.map.add_at(slot - 1, w);
+            for (entry, &w) in p.deltas.iter().enumerate() {
+                if let (true, Some(slot)) = (w != 0, index.slot(entry)) {
+                    self.map.add_at(slot, w);
                 }
             }
             for &r in &p.hits {
-                self.map.add_at((r >> 32) as usize, weight_at(at(r)));
+                let slot = index.slot((r >> 32) as usize).expect("hits have a slot");
+                self.map.add_at(slot, weight_at(at(r)));
             }
         }
-        let r = self.map.capacity() / 2;
-        let rth_largest = |mut v: Vec<u64>| *v.select_nth_unstable_by(r - 1, |a, b| b.cmp(a)).1;
         let floor = rth_largest(self.map.active_values().collect());
+        scratch.last_floor = floor;
         let mut candidates: Vec<usize> = Vec::new();
         for &r in parts.iter().flat_map(|p| &p.misses) {
             let b = buckets[(r >> 32) as usize];
