@@ -303,7 +303,7 @@ impl Text<'_> {
     }
 
     /// Item `i` as bytes (`None`: null), borrowed from the column.
-    #[inline]
+    #[inline(always)]
     fn bytes(&self, i: usize) -> Option<&[u8]> {
         match self {
             Text::Borrowed(s) => match s {
@@ -375,7 +375,7 @@ impl<'a> Text<'a> {
     }
 
     /// Item `i` as text (`None`: null).
-    #[inline]
+    #[inline(always)]
     fn item(&self, i: usize) -> Option<&str> {
         // SAFETY: `Text::new` checked every item of the column, which is borrowed
         // immutably for the Text's lifetime (or owned), so the bytes are still UTF-8.
@@ -394,12 +394,25 @@ fn update_strings(
         return Err(mismatch(f, "strings"));
     };
     let text = Text::new(col)?;
-    with_weight_fn!(weights, |w| s.update_bulk(
-        text.len(),
-        |i| text.item(i),
-        w,
-        progress
-    ))
+    let n = text.len();
+    // Arrow strings without nulls (what pyarrow and pandas' Arrow strings hand over
+    // most) get a build of their own: the general item closure, a match per item, is
+    // not inlined into the combining pass (a tenth of its time).
+    if let Text::Borrowed(Strings::Offsets32 {
+        data,
+        offsets,
+        validity: None,
+    }) = text
+    {
+        // SAFETY: as in `Text::item`: `Text::new` checked that every item is UTF-8.
+        let item = |i: usize| unsafe {
+            Some(std::str::from_utf8_unchecked(
+                &data[offsets[i] as usize..offsets[i + 1] as usize],
+            ))
+        };
+        return with_weight_fn!(weights, |w| s.update_bulk(n, item, w, progress));
+    }
+    with_weight_fn!(weights, |w| s.update_bulk(n, |i| text.item(i), w, progress))
 }
 
 /// Validates the column and weights, then applies them to the locked sketch.
