@@ -287,6 +287,9 @@ impl CombinePart {
 /// Fewer items than this left in a block are applied one by one, with DataSketches'
 /// purges: small updates (one item, a buffer of scalars) stay those of Java's sketch.
 pub const MIN_COMBINED_SPAN: usize = 1 << 12;
+/// Items of a block applied one by one without a purge before the next spans add the
+/// items already in the map first (see [`FrequentItems::update_many_combined`]).
+pub const HITS_FIRST_AFTER: usize = 1 << 12;
 /// Items of the first span a block combines (see [`FrequentItems::update_many_combined`]).
 pub const FIRST_COMBINED_SPAN: usize = 1 << 16;
 /// Items of the longest span combined at once: its buckets stay in the caches.
@@ -581,8 +584,18 @@ impl<T: FrequentItem> FrequentItems<T> {
     /// Then items are applied one by one again, and so on. The first span of a block is
     /// [`FIRST_COMBINED_SPAN`] items (or the rest of the block), each next one twice as
     /// long, up to [`MAX_COMBINED_SPAN`]: a purge over few items keeps the heavy ones,
-    /// which the longer spans after it then mostly find in the map. Items are borrowed from the input; only those
-    /// the sketch keeps are copied.
+    /// which the longer spans after it then mostly find in the map.
+    ///
+    /// A stream that fills the map slowly or never (few distinct values, as most
+    /// columns of codes and categories) would be applied one by one, on one core. Once
+    /// [`HITS_FIRST_AFTER`] items of a block went by without a purge, a span (of the
+    /// same lengths, while the map has at most a quarter as many keys as the span has
+    /// items) adds its items already in the map first, all at once on every core, then
+    /// applies the others in order. Without a purge in the span this is the same sketch,
+    /// byte for byte, as applying the span in order (where new keys land depends only on
+    /// the order of the new keys); with one, a sketch of the span's items in another
+    /// order, and the next spans go one by one again. Items are borrowed from the input;
+    /// only those the sketch keeps are copied.
     pub fn update_many_combined<'a, I, W>(
         &mut self,
         n: usize,
@@ -600,11 +613,25 @@ impl<T: FrequentItem> FrequentItems<T> {
             self.check_block_total(block.clone(), &item_at, &weight_at)?;
             let mut applied = 0u64;
             let (mut i, mut span) = (block.start, FIRST_COMBINED_SPAN);
+            // Items applied one by one since the block began or the last purge.
+            let mut unpurged = 0;
             while i < block.end {
+                if unpurged >= HITS_FIRST_AFTER && block.end - i >= MIN_COMBINED_SPAN {
+                    let end = (i + span).min(block.end);
+                    if self.map.num_active() <= (end - i) / 4 {
+                        let (weight, purged) =
+                            self.hits_first(i..end, &item_at, &weight_at, &key, &mut scratch);
+                        applied += weight;
+                        unpurged = if purged { 0 } else { unpurged + (end - i) };
+                        (i, span) = (end, (2 * span).min(MAX_COMBINED_SPAN));
+                        continue;
+                    }
+                }
                 let w = weight_at(i);
                 if w != 0 {
                     if let Some(item) = item_at(i) {
                         if !self.apply_unless_purge(item, w) {
+                            unpurged = 0;
                             if block.end - i < MIN_COMBINED_SPAN {
                                 self.apply(item, w);
                                 applied += w;
@@ -620,6 +647,7 @@ impl<T: FrequentItem> FrequentItems<T> {
                         applied += w;
                     }
                 }
+                unpurged += 1;
                 i += 1;
             }
             self.total_weight += applied;
@@ -672,36 +700,12 @@ impl<T: FrequentItem> FrequentItems<T> {
         W: Fn(usize) -> u64 + Sync,
     {
         let start = range.start;
-        let (map, index) = (&self.map, map::KeyIndex::new(&self.map, key));
-        // Small maps take the hits' weights per slot in each part; large ones (whose
-        // slot arrays would not stay in the caches) list the hits.
-        let deltas = map.len() <= MAX_DELTA_SLOTS;
         let r = self.map.capacity() / 2;
         let rth_largest = |mut v: Vec<u64>| *v.select_nth_unstable_by(r - 1, |a, b| b.cmp(a)).1;
         // The floor is known once the span's hits are in the map; the last span's
         // predicts it (the counters only grow between purges).
         let lg = lg_buckets(range.len(), scratch.last_floor);
-        let entries = if deltas { index.num_entries() } else { 0 };
-        let used = crate::bulk::par_parts_into(
-            range,
-            &mut scratch.parts,
-            CombinePart::default,
-            |part, p| {
-                p.clear(part.len(), entries, lg);
-                crate::bulk::dispatch(TallyPart {
-                    map,
-                    index: &index,
-                    key,
-                    item_at,
-                    weight_at,
-                    part,
-                    start,
-                    lg,
-                    p,
-                    _items: std::marker::PhantomData,
-                });
-            },
-        );
+        let (index, used) = self.tally(range, item_at, weight_at, key, &mut scratch.parts, lg);
         // The parts' buckets summed into the first part's (no fresh 2 MiB table a span).
         if let Some((first, rest)) = scratch.parts[..used].split_first_mut() {
             for p in rest.iter() {
@@ -713,19 +717,7 @@ impl<T: FrequentItem> FrequentItems<T> {
         let parts = &scratch.parts[..used];
         let buckets = &parts[0].buckets;
         let at = |r: u64| start + (r & 0xffff_ffff) as usize;
-        let mut applied = 0u64;
-        for p in parts {
-            applied += p.applied;
-            for (entry, &w) in p.deltas.iter().enumerate() {
-                if let (true, Some(slot)) = (w != 0, index.slot(entry)) {
-                    self.map.add_at(slot, w);
-                }
-            }
-            for &r in &p.hits {
-                let slot = index.slot((r >> 32) as usize).expect("hits have a slot");
-                self.map.add_at(slot, weight_at(at(r)));
-            }
-        }
+        let applied = self.add_hits(parts, &index, weight_at, start);
         let floor = rth_largest(self.map.active_values().collect());
         scratch.last_floor = floor;
         let mut candidates: Vec<usize> = Vec::new();
@@ -751,6 +743,108 @@ impl<T: FrequentItem> FrequentItems<T> {
         }
         self.offset += m;
         applied
+    }
+
+    /// The parallel pass of a span (see [`TallyPart`]) into `parts`, with `2^lg` buckets;
+    /// returns the index it looked keys up in and the number of parts used.
+    fn tally<'a, I, W>(
+        &self,
+        range: Range<usize>,
+        item_at: &I,
+        weight_at: &W,
+        key: &item::TallyKey,
+        parts: &mut Vec<CombinePart>,
+        lg: u32,
+    ) -> (map::KeyIndex, usize)
+    where
+        I: Fn(usize) -> Option<T::Ref<'a>> + Sync,
+        W: Fn(usize) -> u64 + Sync,
+    {
+        let (start, map) = (range.start, &self.map);
+        let index = map::KeyIndex::new(map, key);
+        // Small maps take the hits' weights per entry in each part; large ones (whose
+        // arrays would not stay in the caches) list the hits.
+        let entries = if map.len() <= MAX_DELTA_SLOTS {
+            index.num_entries()
+        } else {
+            0
+        };
+        let used = crate::bulk::par_parts_into(range, parts, CombinePart::default, |part, p| {
+            p.clear(part.len(), entries, lg);
+            crate::bulk::dispatch(TallyPart {
+                map,
+                index: &index,
+                key,
+                item_at,
+                weight_at,
+                part,
+                start,
+                lg,
+                p,
+                _items: std::marker::PhantomData,
+            });
+        });
+        (index, used)
+    }
+
+    /// Adds the hits of a tallied span (first item `start`) to their counters; returns
+    /// the weight of all the span's items.
+    fn add_hits<W: Fn(usize) -> u64>(
+        &mut self,
+        parts: &[CombinePart],
+        index: &map::KeyIndex,
+        weight_at: &W,
+        start: usize,
+    ) -> u64 {
+        let mut applied = 0u64;
+        for p in parts {
+            applied += p.applied;
+            for (entry, &w) in p.deltas.iter().enumerate() {
+                if let (true, Some(slot)) = (w != 0, index.slot(entry)) {
+                    self.map.add_at(slot, w);
+                }
+            }
+            for &r in &p.hits {
+                let slot = index.slot((r >> 32) as usize).expect("hits have a slot");
+                self.map
+                    .add_at(slot, weight_at(start + (r & 0xffff_ffff) as usize));
+            }
+        }
+        applied
+    }
+
+    /// Applies the items of `range` in order, except that those already in the map
+    /// are added first, all at once, on every core (see
+    /// [`Self::update_many_combined`]); returns their weight and whether any item made
+    /// the map purge (as [`Self::update`] purges).
+    fn hits_first<'a, I, W>(
+        &mut self,
+        range: Range<usize>,
+        item_at: &I,
+        weight_at: &W,
+        key: &item::TallyKey,
+        scratch: &mut CombineScratch,
+    ) -> (u64, bool)
+    where
+        I: Fn(usize) -> Option<T::Ref<'a>> + Sync,
+        W: Fn(usize) -> u64 + Sync,
+    {
+        let start = range.start;
+        // Two buckets: the pass's buckets are not used here.
+        let (index, used) = self.tally(range, item_at, weight_at, key, &mut scratch.parts, 1);
+        let parts = &scratch.parts[..used];
+        let applied = self.add_hits(parts, &index, weight_at, start);
+        let mut purged = false;
+        for &r in parts.iter().flat_map(|p| &p.misses) {
+            let i = start + (r & 0xffff_ffff) as usize;
+            let item = item_at(i).expect("misses are items");
+            let w = weight_at(i);
+            if purged || !self.apply_unless_purge(item, w) {
+                purged = true;
+                self.apply(item, w);
+            }
+        }
+        (applied, purged)
     }
 
     /// Adds `other`'s items into this sketch: its counters are applied as weighted

@@ -726,20 +726,52 @@ where
     while start < n {
         let block_end = (start + BLOCK).min(n);
         let (mut i, mut span) = (start, FIRST_COMBINED_SPAN);
+        let mut unpurged = 0;
         while i < block_end {
+            let end = (i + span).min(block_end);
+            if unpurged >= HITS_FIRST_AFTER
+                && block_end - i >= MIN_COMBINED_SPAN
+                && s.map.num_active() <= (end - i) / 4
+            {
+                // Items in the map first, then the others in order.
+                let known: Vec<bool> = (i..end)
+                    .map(|j| item(j).is_some_and(|x| s.map.get(x) > 0))
+                    .collect();
+                for pass_known in [true, false] {
+                    for j in (i..end).filter(|&j| known[j - i] == pass_known) {
+                        let w = weight(j);
+                        if let (Some(x), true) = (item(j), w > 0) {
+                            if !s.apply_unless_purge(x, w) {
+                                assert!(!pass_known);
+                                unpurged = 0;
+                                s.apply(x, w);
+                            }
+                            s.total_weight += w;
+                        }
+                    }
+                }
+                if unpurged > 0 {
+                    unpurged += end - i;
+                }
+                (i, span) = (end, (2 * span).min(MAX_COMBINED_SPAN));
+                continue;
+            }
             let w = weight(i);
             if let (Some(x), true) = (item(i), w > 0) {
                 if s.apply_unless_purge(x, w) {
                     s.total_weight += w;
+                    unpurged += 1;
                     i += 1;
                     continue;
                 }
+                unpurged = 0;
                 if block_end - i < MIN_COMBINED_SPAN {
                     s.update(x, w).unwrap();
                     i += 1;
                     continue;
                 }
             } else {
+                unpurged += 1;
                 i += 1;
                 continue;
             }
