@@ -300,7 +300,9 @@ pub unsafe extern "C" fn sk_hll_union_images(
                 .unwrap_or(12);
         }
         let mut union = HllUnion::new(lg)?;
-        each_image(&images, |b| union.update_image(b))?;
+        union
+            .update_images(&images)
+            .map_err(|(i, e)| at_image(i)(e))?;
         *out = SkHll::into_raw(union.result(tgt));
         Ok(())
     })

@@ -11,7 +11,7 @@ use crate::Result;
 
 pub const FAMILY_ID: u8 = 7;
 pub const SER_VER: u8 = 1;
-const EMPTY_FLAG: u8 = 4;
+pub(super) const EMPTY_FLAG: u8 = 4;
 pub(super) const COMPACT_FLAG: u8 = 8;
 pub(super) const OUT_OF_ORDER_FLAG: u8 = 16;
 pub(super) const BIG_ENDIAN_FLAG: u8 = 1;

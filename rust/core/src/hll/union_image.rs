@@ -15,12 +15,16 @@
 use super::array::AUX_TOKEN;
 use super::coupons::KEY_MASK_26;
 use super::image::{
-    kxq_agrees, kxq_of_registers, kxq_tolerance, BIG_ENDIAN_FLAG, COMPACT_FLAG, FAMILY_ID,
-    HLL_BYTE_ARR_START, HLL_PREINTS, OUT_OF_ORDER_FLAG, SER_VER,
+    kxq_agrees, kxq_of_registers, kxq_tolerance, BIG_ENDIAN_FLAG, COMPACT_FLAG, EMPTY_FLAG,
+    FAMILY_ID, HLL_BYTE_ARR_START, HLL_PREINTS, OUT_OF_ORDER_FLAG, SER_VER,
 };
 use super::{copy_or_downsample, HllArray, HllSketch, HllType, HllUnion, Mode};
 use super::{MAX_LG_K, MIN_LG_K};
 use crate::Result;
+
+/// Unions of at least this many images may fold them on two cores (see
+/// [`HllUnion::update_images`]).
+pub const PARALLEL_IMAGES_MIN: usize = 1024;
 
 /// The fields of an HLL-mode image that the union needs, with the bounds of its arrays
 /// checked.
@@ -388,6 +392,38 @@ impl HllUnion {
         Ok(())
     }
 
+    /// [`Self::update_image`] of every image in order; the error names the index of the
+    /// first bad image (the union then holds an unspecified part of the others).
+    ///
+    /// A fresh union of [`PARALLEL_IMAGES_MIN`] images or more, all in HLL mode, folds
+    /// its two halves on two cores and merges them: HLL-mode unions take the maximum of
+    /// the registers (and mark the result out of order), so the result is the one the
+    /// images in order give, byte for byte. Images in LIST or SET mode keep the order
+    /// (their coupons' order decides a SET's layout and the HIP estimate).
+    pub fn update_images(
+        &mut self,
+        images: &[&[u8]],
+    ) -> std::result::Result<(), (usize, crate::Error)> {
+        let hll_mode = |b: &&[u8]| b.len() > 7 && b[7] & 3 == 2 && b[5] & EMPTY_FLAG == 0;
+        if images.len() < PARALLEL_IMAGES_MIN
+            || !self.gadget.is_empty()
+            || rayon::current_num_threads() < 2
+            || !images.iter().all(hll_mode)
+        {
+            return crate::bulk::for_each_image(images, |b| self.update_image(b));
+        }
+        let (first, second) = images.split_at(images.len() / 2);
+        let fold = |half: &[&[u8]]| {
+            let mut union = HllUnion::new(self.lg_max_k).expect("the union's own lg_max_k");
+            crate::bulk::for_each_image(half, |b| union.update_image(b)).map(|()| union)
+        };
+        let (a, b) = rayon::join(|| fold(first), || fold(second));
+        let (a, b) = (a?, b.map_err(|(i, e)| (first.len() + i, e))?);
+        self.update(&a.gadget);
+        self.update(&b.gadget);
+        Ok(())
+    }
+
     /// Merges a valid HLL-mode image into a union in HLL mode as `update` would; false,
     /// with the union unchanged, if the image is not one this path takes.
     fn merge_hll_image(&mut self, b: &[u8]) -> bool {
@@ -679,6 +715,52 @@ mod tests {
             results(&fast(21, &images).unwrap()),
             results(&oracle(21, &images).unwrap())
         );
+    }
+
+    #[test]
+    fn many_hll_mode_images_fold_on_two_cores_to_the_union_in_order() {
+        let mut rng = 5u64;
+        let images: Vec<Vec<u8>> = (0..PARALLEL_IMAGES_MIN + 37)
+            .map(|i| {
+                let lg_k = [8u8, 9, 10][i % 3];
+                let mut s = HllSketch::new(lg_k, TYPES[i / 3 % 3]).unwrap();
+                let base = splitmix(&mut rng) as i64 >> 8;
+                for j in 0..4i64 << lg_k {
+                    s.update_i64(base.wrapping_add(j));
+                }
+                s.serialize(i % 2 == 0)
+            })
+            .collect();
+        let views: Vec<&[u8]> = images.iter().map(|b| &b[..]).collect();
+        let on_threads = |threads: usize, lg_max_k: u8, views: &[&[u8]]| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut u = HllUnion::new(lg_max_k).unwrap();
+                u.update_images(views).map(|()| u)
+            })
+        };
+        for lg_max_k in [8, 10] {
+            let want = oracle(lg_max_k, &images).unwrap();
+            for threads in [1, 2] {
+                let got = on_threads(threads, lg_max_k, &views).unwrap();
+                assert_eq!(results(&got), results(&want), "lg {lg_max_k}, {threads}");
+                let result = want.result(HllType::Hll8).estimate();
+                assert_eq!(got.estimate(), result, "lg {lg_max_k}, {threads}");
+                assert_eq!(want.estimate(), result);
+            }
+        }
+        // A bad image of the second half is named by its index among all of them.
+        let truncated = images[3][..48].to_vec();
+        let mut bad = views.clone();
+        bad[900] = &truncated;
+        for threads in [1, 2] {
+            let (at, e) = on_threads(threads, 10, &bad).expect_err("a bad image");
+            assert_eq!(at, 900);
+            assert!(matches!(e, Error::CorruptData(_)), "{e:?}");
+        }
     }
 
     #[test]
