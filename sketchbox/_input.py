@@ -715,3 +715,39 @@ def drop_nulls(values: Any, w: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[An
     if all(keep_list):
         return values, w
     return [v for v in values if v is not None], w[np.asarray(keep_list, dtype=bool)]
+
+
+def weight_array(weights: Any, n: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """``weights`` as ``n`` non-negative integers (C-contiguous uint64), for the ``n``
+    items of a weighted update: a NumPy, pandas or pyarrow array or a sequence of ints,
+    or one int for one item. Anything else is a clear TypeError or ValueError (a null
+    weight included: it would have no meaning) before any item is applied."""
+    if weights is None or isinstance(weights, (str, bytes)):
+        raise TypeError(f"weights must be non-negative integers, not {type(weights).__name__}")
+    if hasattr(weights, "null_count") and hasattr(weights, "to_numpy"):  # pyarrow
+        if weights.null_count:
+            raise TypeError("weights must be non-negative integers, not null")
+        weights = weights.to_numpy(zero_copy_only=False)
+    elif hasattr(weights, "to_numpy"):  # pandas: missing values come out as objects
+        weights = weights.to_numpy()
+    arr = np.asarray(weights)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if arr.size == 0:  # NumPy makes [] a float array
+        arr = arr.astype(np.uint64)
+    if arr.dtype.kind == "O":
+        if not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in arr):
+            raise TypeError("weights must be non-negative integers")
+        if any(w < 0 for w in arr):
+            raise ValueError("weights must be non-negative")
+        if any(w > INT64_MAX for w in arr):
+            raise ValueError(f"a weight exceeds {INT64_MAX}, the largest total weight")
+        arr = arr.astype(np.uint64)
+    elif arr.dtype.kind == "i":
+        if arr.size and arr.min() < 0:
+            raise ValueError("weights must be non-negative")
+    elif arr.dtype.kind != "u":
+        raise TypeError(f"weights must be non-negative integers, not an array of {arr.dtype}")
+    if len(arr) != n:
+        raise ValueError(f"{n} items need {n} weights, got {len(arr)}")
+    return np.ascontiguousarray(arr, dtype=np.uint64)

@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="sketchbox",
         description="Profile datasets bigger than memory with mergeable sketches.",
     )
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"sketchbox {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     prof = sub.add_parser("profile", help="profile files (Parquet, CSV, TSV, JSONL, Arrow)")
@@ -91,6 +94,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (SketchError, ValueError, OSError, ImportError) as e:
         print(f"sketchbox: {_message(e)}", file=sys.stderr)
         return DATA_ERROR
+    except Exception as e:
+        # pyarrow's errors outside ValueError and OSError (ArrowNotImplementedError: a
+        # type it has no kernel for) are still about the data, and still one line.
+        if not _is_arrow_error(e):
+            raise
+        print(f"sketchbox: {_message(e)}", file=sys.stderr)
+        return DATA_ERROR
+
+
+def _is_arrow_error(e: BaseException) -> bool:
+    pa = sys.modules.get("pyarrow")
+    return pa is not None and isinstance(e, pa.ArrowException)
 
 
 def _message(e: BaseException) -> str:

@@ -47,28 +47,6 @@ from ._native import ffi, lib
 DEFAULT_SEED = 9001
 
 
-def _weights(weights: Any, n: int) -> np.ndarray:
-    """``weights`` as ``n`` contiguous uint64 (non-negative integers only)."""
-    if isinstance(weights, (str, bytes)):
-        raise TypeError(f"weights must be non-negative integers, not {type(weights).__name__}")
-    w = np.asarray(weights)
-    if w.ndim == 0:
-        w = w.reshape(1)
-    if w.dtype.kind == "O":
-        try:
-            w = np.asarray(w.tolist(), dtype=np.int64 if w.size else np.uint64)
-        except (TypeError, ValueError, OverflowError):
-            raise TypeError("weights must be non-negative integers") from None
-    if w.dtype.kind not in "iu":
-        raise TypeError(f"weights must be non-negative integers, not {w.dtype}")
-    w = w.reshape(-1)
-    if w.size != n:
-        raise ValueError(f"{w.size} weights for {n} items")
-    if w.dtype.kind == "i" and w.size and w.min() < 0:
-        raise ValueError("weights must be non-negative")
-    return np.require(w.astype(np.uint64, copy=False), requirements=["C", "A"])
-
-
 def _scalar_weight(weight: Any) -> int:
     if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, (numbers.Integral,)):
         raise TypeError(f"weights must be non-negative integers, not {type(weight).__name__}")
@@ -143,7 +121,7 @@ class CountMin(MergeableSketch):
         origin = _input._origin(values)
         if origin == "pandas":
             keep = values.notna().to_numpy()
-            w = _weights(weights, len(values))[keep]
+            w = _input.weight_array(weights, len(values))[keep]
             values = values[keep].to_numpy()
         elif origin == "pyarrow":
             values, w = self._arrow(values, weights)
@@ -153,12 +131,12 @@ class CountMin(MergeableSketch):
                 _input._feed_arrow_strings(sink, values, width, progress)
                 return
         elif isinstance(values, np.ndarray):
-            w = _weights(weights, values.size)
+            w = _input.weight_array(weights, values.size)
         else:
             if isinstance(values, dict) or not hasattr(values, "__iter__"):
                 raise TypeError(f"cannot update a sketch with {type(values).__name__}")
             values = values if isinstance(values, (list, tuple)) else list(values)
-            w = _weights(weights, len(values))
+            w = _input.weight_array(weights, len(values))
         if isinstance(values, np.ndarray) and values.dtype.kind in "iufbUS":
             _input._feed_ndarray(self._sink(p, ffi.from_buffer("uint64_t[]", w)), values, progress)
             return
@@ -172,7 +150,7 @@ class CountMin(MergeableSketch):
 
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
-        w = _weights(weights, len(values))
+        w = _input.weight_array(weights, len(values))
         t = values.type
         if (
             pa.types.is_string(t)

@@ -70,38 +70,6 @@ def _parse_dtype(dtype: Any) -> str:
     raise ValueError(f"dtype must be 'int64', 'float64' or 'str', got {dtype!r}")
 
 
-def _weight_array(weights: Any, n: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
-    """Weights as n non-negative integers (uint64), or a clear TypeError/ValueError."""
-    if isinstance(weights, (str, bytes)) or weights is None:
-        raise TypeError(f"weights must be non-negative integers, not {type(weights).__name__}")
-    if isinstance(weights, (int, np.integer)) and not isinstance(weights, (bool, np.bool_)):
-        if n != 1:
-            raise ValueError(f"{n} items need {n} weights, got one integer")
-        arr = np.asarray([int(weights)], dtype=object)
-    else:
-        arr = np.asarray(weights.to_numpy() if hasattr(weights, "to_numpy") else weights)
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
-    if arr.size == 0:  # NumPy makes [] a float array
-        arr = arr.astype(np.uint64)
-    if arr.dtype.kind == "O":
-        if not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in arr):
-            raise TypeError("weights must be integers")
-        if any(w < 0 for w in arr):
-            raise ValueError("weights must be non-negative")
-        if any(w > INT64_MAX for w in arr):
-            raise ValueError(f"a weight exceeds {INT64_MAX}, the largest total weight")
-        arr = arr.astype(np.uint64)
-    elif arr.dtype.kind == "i":
-        if arr.size and arr.min() < 0:
-            raise ValueError("weights must be non-negative")
-    elif arr.dtype.kind != "u":
-        raise TypeError(f"weights must be non-negative integers, not an array of {arr.dtype}")
-    if len(arr) != n:
-        raise ValueError(f"{n} items need {n} weights, got {len(arr)}")
-    return np.ascontiguousarray(arr, dtype=np.uint64)
-
-
 class FrequentItems(MergeableSketch):
     """The heaviest items of a stream or column, with guaranteed bounds on each count.
 
@@ -232,7 +200,7 @@ class FrequentItems(MergeableSketch):
             return
         report, values = update_progress(progress, values)
         n = _input.count_items(values)
-        w = _weight_array(weights, n)
+        w = _input.weight_array(weights, n)
         if n == 1 and _input.is_scalar(values):
             if values is None:
                 if report is not None:

@@ -12,7 +12,8 @@ Semantics (the JSON keys of :meth:`Profile.to_dict`):
 
 * ``count``: non-null values (NaN is a value); ``nulls``: null values; ``rows``: rows read.
 * ``distinct``: HyperLogLog estimate with ~95 % bounds (two standard deviations), clamped
-  to ``count``; NaN counts as one value, -0.0 as 0.0.
+  to ``count``; NaN counts as one value, -0.0 as 0.0, the empty string (or bytes) as one
+  value (which DataSketches' HyperLogLog does not hash: it is counted beside the sketch).
 * ``min``/``max``: exact, NaN ignored; strings compare by code point.
 * ``mean``: exact mean of the non-NaN numbers (integers, floats, decimals).
 * ``quantiles``: KLL (k=16384 by default: ranks within 0.018 % with 99 % confidence) at
@@ -111,6 +112,8 @@ def column_kind(arrow_type: Any) -> str:
         return "numeric"
     if t.is_boolean(arrow_type):
         return "boolean"
+    if t.is_interval(arrow_type):
+        return "other"  # months, days and nanoseconds: no one order, no one tick
     if t.is_temporal(arrow_type):
         return "temporal"
     if t.is_string(arrow_type) or t.is_large_string(arrow_type):
@@ -122,6 +125,33 @@ def column_kind(arrow_type: Any) -> str:
     ):
         return "binary"
     return "other"
+
+
+def _profiled_type(arrow_type: Any) -> Any:
+    """The type a column is profiled as: a dictionary column (pandas ``Categorical``) as
+    its values, string and binary views as strings and binaries, half floats as floats
+    (pyarrow has no min/max of them)."""
+    pa = _pa()
+    t = pa.types
+    if t.is_dictionary(arrow_type):
+        return _profiled_type(arrow_type.value_type)
+    # view types exist from pyarrow 16 on
+    if getattr(t, "is_string_view", lambda _: False)(arrow_type):
+        return pa.string()
+    if getattr(t, "is_binary_view", lambda _: False)(arrow_type):
+        return pa.binary()
+    if t.is_float16(arrow_type):
+        return pa.float32()
+    return arrow_type
+
+
+def _profiled(array: Any) -> Any:
+    """``array`` as :func:`_profiled_type` says (unchanged, not copied, if it already is)."""
+    pa = _pa()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    target = _profiled_type(array.type)
+    return array if target == array.type else array.cast(target)
 
 
 @dataclass
@@ -140,6 +170,9 @@ class ColumnProfile:
     distinct: Optional[HyperLogLog] = None
     quantiles: Optional[KllSketch] = None
     top: Optional[FrequentItems] = None
+    # A string or binary column held the empty item, which the HyperLogLog does not hash
+    # (as DataSketches): ``distinct`` counts it beside the sketch.
+    has_empty: bool = False
     arrow_type: Any = field(default=None, repr=False)
     lg_k: int = 12
     k: int = PROFILE_K
@@ -152,6 +185,7 @@ class ColumnProfile:
     def new(
         cls, name: str, arrow_type: Any, lg_k: int = 12, k: int = PROFILE_K, top: int = 10
     ) -> ColumnProfile:
+        arrow_type = _profiled_type(arrow_type)
         kind = column_kind(arrow_type)
         c = cls(
             name=name,
@@ -180,8 +214,7 @@ class ColumnProfile:
             for chunk in array.chunks:
                 self.update(chunk)
             return
-        if pa.types.is_dictionary(array.type):
-            array = array.dictionary_decode()
+        array = _profiled(array)
         nulls = array.null_count
         self.nulls += nulls
         self.count += len(array) - nulls
@@ -190,18 +223,31 @@ class ColumnProfile:
         values = _hashable(array, self.kind)
         assert self.distinct is not None
         self.distinct.update(values)
-        lo_hi = pc.min_max(array)
-        self._extend(lo_hi["min"], lo_hi["max"])
+        quantile_values = _quantile_values(array, self.kind)
+        if self.kind in ("string", "binary") and not self.has_empty:
+            self.has_empty = pc.min(quantile_values).as_py() == 0  # the lengths
+        if pa.types.is_duration(array.type):
+            # pyarrow has no min/max of durations: those of their ticks, as durations
+            lo_hi = pc.min_max(values)
+            lo, hi = (pa.array([lo_hi[m]], values.type).cast(array.type)[0] for m in ("min", "max"))
+            self._extend(lo, hi)
+        else:
+            lo_hi = pc.min_max(array)
+            self._extend(lo_hi["min"], lo_hi["max"])
         if self.kind == "numeric":
             # No Python scalar goes into a compute call: pyarrow converts one by
-            # importing pandas (60 MiB of memory) when it is installed.
-            as_float = array.cast(pa.float64())
+            # importing pandas (60 MiB of memory) when it is installed. Integers beyond
+            # 2^53 round to the nearest double (the mean is a double anyway).
+            as_float = array.cast(pa.float64(), safe=False)
             not_nan = as_float.filter(pc.invert(pc.is_nan(as_float)))  # nulls dropped too
             self.sum += pc.sum(not_nan).as_py() or 0.0
             self.summed += len(not_nan)
         if self.quantiles is not None:
-            self.quantiles.update(_quantile_values(array, self.kind))
+            self.quantiles.update(quantile_values)
         if self.top is not None:
+            if pa.types.is_uint64(values.type):
+                # int64 items by their bit pattern (back in _top_value): uint64 ids
+                values = values.view(pa.int64())
             self.top.update(values)
 
     def _extend(self, lo: Any, hi: Any) -> None:
@@ -230,6 +276,7 @@ class ColumnProfile:
         self.nulls += other.nulls
         self.sum += other.sum
         self.summed += other.summed
+        self.has_empty |= other.has_empty
         if other.min is not None:
             self._extend(other.min, other.max)
         if self.distinct is not None and other.distinct is not None:
@@ -243,7 +290,7 @@ class ColumnProfile:
         """The column's JSON document (keys as in the README's schema)."""
         d: dict[str, Any] = {"type": self.type, "count": self.count, "nulls": self.nulls}
         if self.distinct is not None:
-            d["distinct"] = _distinct(self.distinct, self.count)
+            d["distinct"] = _distinct(self.distinct, self.count, self.has_empty)
         if self.kind == "other":
             return d
         d["min"] = _json_value(self.min)
@@ -272,6 +319,8 @@ class ColumnProfile:
     def _top_value(self, item: Any) -> Any:
         if self.kind == "boolean":
             return bool(item)
+        if _pa().types.is_uint64(self.arrow_type):
+            return item % (1 << 64)
         if self.kind == "temporal":
             pa = _pa()
             storage = pa.int32() if self.arrow_type.bit_width == 32 else pa.int64()
@@ -291,6 +340,14 @@ class ColumnProfile:
             elif r == 1.0:
                 v = q.max
             out[_rank_key(r)] = self._quantile_value(v)
+        if self.kind == "numeric" and _pa().types.is_integer(self.arrow_type):
+            # The sketch holds doubles: integers beyond 2^53 come back rounded, perhaps
+            # past the column's range (2^63 for a maximum of 2^63 - 1). The extremes are
+            # known exactly, and every quantile lies between them.
+            assert self.min is not None and self.max is not None
+            lo, hi = self.min.as_py(), self.max.as_py()
+            out = {key: min(max(v, lo), hi) for key, v in out.items()}
+            out["0"], out["1"] = lo, hi
         return out
 
     def _quantile_value(self, v: float) -> Any:
@@ -329,12 +386,13 @@ def _rank_key(r: float) -> str:
     return "0" if r == 0 else "1" if r == 1 else repr(r)
 
 
-def _distinct(h: HyperLogLog, count: int) -> dict[str, float]:
+def _distinct(h: HyperLogLog, count: int, has_empty: bool = False) -> dict[str, float]:
     if count == 0:
         return {"estimate": 0.0, "lower": 0.0, "upper": 0.0}
-    est = min(h.estimate(), float(count))
-    lower = min(h.lower_bound(2), est)
-    upper = min(h.upper_bound(2), float(count))
+    extra = 1.0 if has_empty else 0.0  # the empty item, known exactly
+    est = min(h.estimate() + extra, float(count))
+    lower = min(h.lower_bound(2) + extra, est)
+    upper = min(h.upper_bound(2) + extra, float(count))
     return {"estimate": est, "lower": lower, "upper": max(upper, est)}
 
 
@@ -348,7 +406,7 @@ def _hashable(array: Any, kind: str) -> Any:
     if kind == "boolean":
         return array.cast(pa.int8())
     if kind == "numeric" and pa.types.is_decimal(array.type):
-        return array.cast(pa.float64())
+        return array.cast(pa.float64(), safe=False)
     if pa.types.is_fixed_size_binary(array.type):
         return array.cast(pa.binary())
     return array
@@ -366,7 +424,7 @@ def _quantile_values(array: Any, kind: str) -> Any:
         return pc.binary_length(array)
     if kind == "temporal":
         return _hashable(array, kind).cast(pa.int64())
-    return array.cast(pa.float64())
+    return array.cast(pa.float64(), safe=False)  # integers beyond 2^53 to the nearest double
 
 
 def _iso_ns(ticks: int) -> str:
@@ -435,7 +493,9 @@ class Profile:
 
     def update(self, batch: Any, pool: Optional[ThreadPoolExecutor] = None) -> None:
         """Adds one Arrow RecordBatch or Table. With ``pool``, columns are sketched in
-        parallel (the native updates release the GIL)."""
+        parallel (the native updates release the GIL). Columns of one name (a CSV header
+        may repeat one) are told apart as DuckDB does: ``a``, ``a_1``, ``a_2``..."""
+        batch = _unique_names(batch)
         schema = batch.schema
         for f in schema:
             if f.name not in self.columns:
@@ -443,9 +503,10 @@ class Profile:
                 # A column that first appears now was null in every earlier row.
                 c.nulls = self.rows
                 self.columns[f.name] = c
-            elif self.columns[f.name].type != str(f.type):
+            elif self.columns[f.name].type != str(_profiled_type(f.type)):
                 raise ProfileError(
-                    f"column {f.name!r} changes type from {self.columns[f.name].type} to {f.type}"
+                    f"column {f.name!r} changes type from {self.columns[f.name].type} to"
+                    f" {_profiled_type(f.type)}"
                 )
         for name, c in self.columns.items():
             if name not in schema.names:
@@ -540,6 +601,8 @@ class Profile:
                 "sum": c.sum,
                 "summed": c.summed,
             }
+            if c.has_empty:
+                entry["has_empty"] = True
             sketches = (("distinct", c.distinct), ("quantiles", c.quantiles), ("top", c.top))
             for what, sk in sketches:
                 if sk is not None:
@@ -671,6 +734,7 @@ class Profile:
                     nulls=int(entry["nulls"]),
                     sum=float(entry["sum"]),
                     summed=int(entry["summed"]),
+                    has_empty=entry.get("has_empty", False) is True,
                     arrow_type=arrow_type,
                     lg_k=p.lg_k,
                     k=p.k,
@@ -805,7 +869,12 @@ def open_source(
         table = pa.Table.from_pandas(source, preserve_index=False)
         return open_source(table, columns=columns, batch_rows=batch_rows)
     if isinstance(source, pa.Table):
-        return Source(lambda: (select(b) for b in source.to_batches(max_chunksize=batch_rows)))
+        return Source(
+            lambda: (
+                select(b)
+                for b in source.to_batches(max_chunksize=batch_rows) or [_no_rows(source.schema)]
+            )
+        )
     if isinstance(source, pa.RecordBatch):
         return Source(lambda: iter([select(source)]))
     if isinstance(source, pa.RecordBatchReader):
@@ -844,6 +913,7 @@ def open_source(
         for path in chosen:
             if os.path.isfile(path) and _size(path) == 0:
                 continue  # an empty file has no rows (and, for CSV, no header)
+            yield _File(path)
             try:
                 for b in _file_batches(path, fmt, roots, batch_rows):
                     yield _Read(done + b.nbytes) if isinstance(b, _Read) else select(b)
@@ -889,11 +959,39 @@ def _partition_keys(path: str, fmt: str, base: str) -> list[tuple[str, Any]]:
     return [(k, pa.scalar(v, type=d.schema.field(k).type)) for k, v in keys.items()]
 
 
+def _unique_names(batch: Any) -> Any:
+    """``batch`` with its repeated column names suffixed ``_1``, ``_2``... (a name
+    already taken is skipped), as DuckDB reads a CSV header that repeats one."""
+    names = batch.schema.names
+    if len(set(names)) == len(names):
+        return batch
+    taken = set(names)
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        if name in seen:
+            i = 1
+            while f"{name}_{i}" in taken:
+                i += 1
+            name = f"{name}_{i}"
+            taken.add(name)
+        seen.add(name)
+        unique.append(name)
+    return batch.rename_columns(unique)
+
+
+def _no_rows(schema: Any) -> Any:
+    """A batch of no rows: a source without rows still has its columns (count 0)."""
+    pa = _pa()
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
 def _plain_file_batches(path: str, fmt: str, batch_rows: int) -> Iterator[Any]:
     """One file's record batches, streamed: memory stays bounded by the batch, whatever
     the file's size (measured: pyarrow.dataset and large CSV blocks read ahead in
     proportion to the file). Text formats read the file once (a named pipe works;
-    compression is detected from the name)."""
+    compression is detected from the name). A file of no rows (a CSV header, an empty
+    Parquet file) gives one empty batch of its columns."""
     pa = _pa()
     if fmt in ("csv", "tsv", "jsonl"):
         yield from _text_batches(path, fmt)
@@ -902,6 +1000,7 @@ def _plain_file_batches(path: str, fmt: str, batch_rows: int) -> Iterator[Any]:
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(path, pre_buffer=False)
+        schema = pf.schema_arrow
         total_rows = pf.metadata.num_rows or 1
         batches = pf.iter_batches(batch_size=batch_rows, use_threads=False)
     else:  # Arrow IPC: the file format, else the stream format
@@ -909,11 +1008,14 @@ def _plain_file_batches(path: str, fmt: str, batch_rows: int) -> Iterator[Any]:
 
         try:
             reader = ipc.open_file(pa.OSFile(path, "rb"))
+            schema = reader.schema
             total_rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
             batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
         except pa.ArrowInvalid:
             stream = ipc.open_stream(pa.OSFile(path, "rb"))
+            schema = stream.schema
             total_rows, batches = 0, iter(stream)
+    batches = _or_no_rows(batches, schema)
     # Bytes in proportion of rows (both formats know their row count up front).
     size, rows = _size(path), 0
     for b in batches:
@@ -922,22 +1024,38 @@ def _plain_file_batches(path: str, fmt: str, batch_rows: int) -> Iterator[Any]:
         yield _Read(size * rows // total_rows if total_rows else 0)
 
 
+def _or_no_rows(batches: Iterable[Any], schema: Any) -> Iterator[Any]:
+    """``batches``, or one batch of no rows of ``schema`` if there is none."""
+    empty = True
+    for b in batches:
+        empty = False
+        yield b
+    if empty:
+        yield _no_rows(schema)
+
+
+# pyarrow's CSV reader takes these for null by default; NaN spellings are left out, so
+# that "NaN" in a numeric column is the float NaN, a value (as in DuckDB and pandas' own
+# float parsing), and in a text column the text "NaN".
+CSV_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "N/A", "NA", "NULL", "n/a", "null"]
+
+
 def _text_batches(path: str, fmt: str) -> Iterator[Any]:
     pa = _pa()
     codec = _codec(path)
-    if os.path.isfile(path):
-        raw = pa.OSFile(path, "rb")
-    else:  # a pipe cannot seek: read it through Python's file object
-        raw = pa.PythonFile(open(path, "rb"), mode="r")
+    # A pipe cannot seek (pyarrow's PythonFile says it can): read it through Python's
+    # file object, and progress counts no bytes.
+    seekable = os.path.isfile(path)
+    raw = pa.OSFile(path, "rb") if seekable else pa.PythonFile(open(path, "rb"), mode="r")
     stream = pa.CompressedInputStream(raw, codec) if codec else raw
     if fmt == "jsonl":
         import pyarrow.json as pjson
 
         reader = pjson.open_json(stream, read_options=pjson.ReadOptions(block_size=TEXT_BLOCK))
         with stream:
-            for b in _text_only(reader, first_row=1):
+            for b in _or_no_rows(_text_only(reader, first_row=1), reader.schema):
                 yield b
-                yield _Read(raw.tell() if raw.seekable() else 0)
+                yield _Read(raw.tell() if seekable else 0)
         return
     import pyarrow.csv as pcsv
 
@@ -947,19 +1065,21 @@ def _text_batches(path: str, fmt: str) -> Iterator[Any]:
         bad_rows.append(row)
         return "error"
 
-    reader = pcsv.open_csv(
-        stream,
-        read_options=pcsv.ReadOptions(block_size=TEXT_BLOCK),
-        parse_options=pcsv.ParseOptions(
-            delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=ragged
-        ),
-    )
-    with stream:
+    with stream, _quiet_ragged_rows():
         try:
-            for b in _text_only(reader, first_row=2):
+            # open_csv reads the first block already
+            reader = pcsv.open_csv(
+                stream,
+                read_options=pcsv.ReadOptions(block_size=TEXT_BLOCK),
+                parse_options=pcsv.ParseOptions(
+                    delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=ragged
+                ),
+                convert_options=pcsv.ConvertOptions(null_values=CSV_NULLS),
+            )
+            for b in _or_no_rows(_text_only(reader, first_row=2), reader.schema):
                 yield b
                 # Bytes of the file read so far (the reader runs a block ahead).
-                yield _Read(raw.tell() if raw.seekable() else 0)
+                yield _Read(raw.tell() if seekable else 0)
         except pa.ArrowInvalid as e:
             if bad_rows and bad_rows[0].number is not None:
                 r = bad_rows[0]
@@ -967,6 +1087,39 @@ def _text_batches(path: str, fmt: str) -> Iterator[Any]:
                     f"row {r.number}: expected {r.expected_columns} columns, got {r.actual_columns}"
                 ) from e
             raise
+
+
+class _quiet_ragged_rows:
+    """While CSVs are read: pyarrow hands a ragged row to the handler as text, and a row
+    that is not UTF-8 fails that conversion before the handler runs; Python then prints
+    the UnicodeDecodeError as an "ignored" exception (a traceback on stderr) and the
+    reader fails with its own error, which the caller reports in one line. Only that
+    ignored exception is silenced, any other goes to the previous hook, which is back
+    once no CSV is being read (reads may overlap in threads)."""
+
+    lock = threading.Lock()
+    readers = 0
+    previous: Any = None
+
+    def __enter__(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            if cls.readers == 0:
+                cls.previous = sys.unraisablehook
+                sys.unraisablehook = cls.hook
+            cls.readers += 1
+
+    def __exit__(self, *exc: object) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.readers -= 1
+            if cls.readers == 0:
+                sys.unraisablehook = cls.previous
+
+    @classmethod
+    def hook(cls, u: Any) -> None:
+        if not isinstance(u.exc_value, UnicodeDecodeError):
+            cls.previous(u)
 
 
 def _text_only(batches: Iterable[Any], first_row: int) -> Iterator[Any]:
@@ -1005,6 +1158,13 @@ class _Read:
 
     def __init__(self, nbytes: int) -> None:
         self.nbytes = nbytes
+
+
+class _File:
+    """Marker before the batches of each file: errors in them name it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
 
 
 def _one_line(e: BaseException) -> str:
@@ -1099,14 +1259,21 @@ def profile(
         raise ValueError(f"top must be a whole number >= 0, got {top!r}")
     done_bytes = 0
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    path = None
     try:
         for b in _read_ahead(src.batches()):
             if isinstance(b, _Read):
                 done_bytes = b.nbytes
                 if progress is not None:
                     progress(p.rows, done_bytes)
+            elif isinstance(b, _File):
+                path = b.path
             else:
-                p.update(b, pool)
+                try:
+                    p.update(b, pool)
+                except ProfileError as e:
+                    # a column whose type changes from one file to the next
+                    raise ProfileError(f"{path}: {e}" if path else str(e)) from None
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

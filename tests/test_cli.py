@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -137,6 +138,41 @@ def test_data_errors_exit_1_with_one_line_naming_the_file(tmp_path):
     empty.write_bytes(b"")
     r = run("profile", str(empty), "--json")
     assert r.returncode == 0 and json.loads(r.stdout) == {"rows": 0, "columns": {}}
+    # a ragged row that is not UTF-8 either: pyarrow fails to hand it over as text
+    ragged_bytes = tmp_path / "ragged_bytes.csv"
+    ragged_bytes.write_bytes(b"a,b\n1,2\n\xff\xfe\n")
+    one_line_error(run("profile", str(ragged_bytes)), 1, "ragged_bytes.csv", "Expected 2")
+
+
+def test_columns_pyarrow_has_no_kernel_for_are_profiled(tmp_path):
+    path = tmp_path / "odd.arrow"  # Parquet has no intervals
+    odd = {
+        "d": pa.array([3, 1, None], pa.duration("s")),
+        "h": pa.array(np.array([0.5, 2.0, 2.0], dtype=np.float16)),
+        "iv": pa.array([pa.MonthDayNano([1, 2, 3])] * 3, pa.month_day_nano_interval()),
+    }
+    table = pa.table(odd)
+    with pa.ipc.new_file(str(path), table.schema) as w:
+        w.write_table(table)
+    r = run("profile", str(path), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)["columns"]
+    assert (doc["d"]["min"], doc["d"]["max"], doc["h"]["max"]) == ("0:00:01", "0:00:03", 2.0)
+    assert doc["iv"] == {"type": "month_day_nano_interval", "count": 3, "nulls": 0}
+
+
+def test_version():
+    for r in (
+        run("--version"),
+        subprocess.run(
+            [sys.executable, "-m", "sketchbox", "--version"],
+            capture_output=True,
+            text=True,
+            cwd=ELSEWHERE,
+            timeout=300,
+        ),
+    ):
+        assert r.returncode == 0 and r.stdout.strip() == f"sketchbox {sketchbox.__version__}"
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")

@@ -9,6 +9,7 @@ import random
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from _fuzz import mutate
@@ -124,7 +125,7 @@ def test_weight_errors() -> None:
     c = CountMin()
     with pytest.raises(ValueError, match="non-negative"):
         c.update([1, 2], weights=[1, -1])
-    with pytest.raises(ValueError, match="3 weights for 2 items"):
+    with pytest.raises(ValueError, match="2 items need 2 weights, got 3"):
         c.update(np.array([1, 2]), weights=[1, 2, 3])
     with pytest.raises(TypeError, match="integers"):
         c.update([1, 2], weights=[1.5, 2.0])
@@ -132,6 +133,9 @@ def test_weight_errors() -> None:
         c.update(1, weights=2.5)
     with pytest.raises(ValueError, match="non-negative"):
         c.update("a", weights=-3)
+    for nulls in (pa.array([1, None]), pd.Series([1, None], dtype="Int64")):
+        with pytest.raises(TypeError, match="integers"):
+            c.update(pa.array([1, 2]), weights=nulls)
     assert c.total_weight == 0  # nothing applied
     c.update(["a", None, "b"], weights=[2, 100, 3])  # None skips its weight
     c.update(pa.array(["x", None, "y"]), weights=[1, 50, 1])

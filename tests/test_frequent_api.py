@@ -140,6 +140,9 @@ def test_weight_errors_change_nothing():
         f.update([1, 2], weights=3)
     with pytest.raises(InvalidArgumentError, match="total weight"):
         f.update([3, 4], weights=[2**62, 2**62])
+    for nulls in (pa.array([1, None]), pa.chunked_array([[1], [None]]), pd.Series([1, None])):
+        with pytest.raises(TypeError, match="integers"):
+            f.update(pa.array([1, 2]), weights=nulls)
     assert f.to_bytes() == before
 
 

@@ -188,8 +188,14 @@ def write(table: pa.Table, path: str) -> pa.Table:
         delim = "\t" if ".tsv" in path else ","
         with pa.output_stream(path, compression="detect") as out:
             pcsv.write_csv(flat, out, pcsv.WriteOptions(delimiter=delim))
+        # What a profile must find: nulls where pyarrow wrote them (empty fields), and
+        # NaN a value ("nan", which pyarrow's reader would take for null by default).
         with pa.input_stream(path, compression="detect") as f:
-            return pcsv.read_csv(f, parse_options=pcsv.ParseOptions(delimiter=delim))
+            return pcsv.read_csv(
+                f,
+                parse_options=pcsv.ParseOptions(delimiter=delim),
+                convert_options=pcsv.ConvertOptions(null_values=[""]),
+            )
     if ".jsonl" in path:
         rows = flat.to_pylist()
         with pa.output_stream(path, compression="detect") as out:

@@ -238,3 +238,13 @@ def test_kll_union_of_many_images_names_a_bad_image_in_either_half() -> None:
     u = KllSketch.union(images, seed=3)
     assert u.n == sum(KllSketch.from_bytes(b).n for b in images)
     assert KllSketch.union(images, seed=3).to_bytes() == u.to_bytes()  # deterministic
+
+
+def test_kll_union_whose_images_state_no_valid_k_names_the_bad_image() -> None:
+    # k 0 read from a damaged header once chose the union's k, and failed as a bad
+    # argument ("k must be from 8") instead of naming the image.
+    good = _kll_parts(3)[0].to_bytes()
+    for images in ([b"\x00" * 100], [b"\x00" * 100, good], [good, b"\xff" * 40] + [good] * 70):
+        at = next(i for i, b in enumerate(images) if b != good)
+        with pytest.raises(SketchFormatError, match=f"image {at}:"):
+            KllSketch.union(images)

@@ -497,8 +497,18 @@ pub unsafe extern "C" fn sk_kll_union_many(
 
 /// A KLL image's k, read from its preamble without validating the rest (the union
 /// reads the image fully afterwards); None for bytes too short.
+/// The k an image states, if it can be a KLL image's (family 15, k at least 8): a
+/// damaged image must not decide the union's k (k 0 failed as a bad argument, not as
+/// the bad image it is, which the union then names).
 fn image_k(image: &[u8]) -> Option<u16> {
-    image.get(4..6).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    const KLL_FAMILY: u8 = 15;
+    const MIN_K: u16 = 8;
+    match image.get(..6)? {
+        &[_, _, KLL_FAMILY, _, lo, hi] => {
+            Some(u16::from_le_bytes([lo, hi])).filter(|&k| k >= MIN_K)
+        }
+        _ => None,
+    }
 }
 
 /// Writes to *out the union of the `n` KLL images at `data[i]` (`lens[i]` bytes each;
