@@ -384,6 +384,13 @@ def _feed_arrow_strings(sink: Sink, arr: Any, width: int, progress: Progress) ->
         return
     validity, offsets, data = arr.buffers()[:3]
     offs_ptr = ffi.cast("void *", offsets.address + arr.offset * width)
+    if offsets.address % width:
+        # Arrow does not promise aligned buffers (Dask's workers receive strings whose
+        # offsets are not): the offsets copied, the strings still read in place.
+        offs_copy = np.frombuffer(
+            offsets, dtype=f"<i{width}", count=n + 1, offset=arr.offset * width
+        ).copy()
+        offs_ptr = ffi.cast("void *", ffi.from_buffer(offs_copy))
     data_ptr = ffi.cast("uint8_t *", data.address) if data is not None else ffi.NULL
     data_len = data.size if data is not None else 0
     if arr.null_count and validity is not None:

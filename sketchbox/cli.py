@@ -191,12 +191,36 @@ def _profile_on_dask(
         from . import dask as sd
     except ImportError:
         raise UsageError("--dask needs the dask extra: pip install 'sketchbox[dask]'") from None
-    try:
-        client = distributed.Client(address, timeout="10s")  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as e:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: {_message(e)}") from None
+    client = _dask_client(distributed, address)
     with client:
-        return sd.profile(sd.read(paths, fmt), columns=columns, top=top, lg_k=lg_k, k=k)
+        return sd.profile_files(paths, fmt, columns=columns, top=top, lg_k=lg_k, k=k)
+
+
+DASK_CONNECT_SECONDS = 15
+
+
+def _dask_client(distributed: Any, address: str) -> Any:
+    """A client of the scheduler at ``address``, or a UsageError within
+    DASK_CONNECT_SECONDS: something that answers but is not a scheduler (a web server)
+    holds distributed's handshake past its own timeout, and garbage from it can fail
+    in any way (a MemoryError decoding a length)."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = distributed.Client(address, timeout=f"{DASK_CONNECT_SECONDS}s")
+        except BaseException as e:  # reported by the caller's thread
+            box["error"] = e
+
+    t = threading.Thread(target=connect, daemon=True, name="sketchbox-dask-connect")
+    t.start()
+    t.join(DASK_CONNECT_SECONDS + 5)
+    if "client" in box:
+        return box["client"]
+    why = _message(box["error"]) if "error" in box else "no answer"
+    raise UsageError(f"cannot reach a Dask scheduler at {address}: {why}")
 
 
 class _Bar:

@@ -123,8 +123,12 @@ def nunique(series: Any, lg_k: int = 16, compute: bool = True) -> Any:
         hll = sketch(series, "hll", lg_k=lg_k)
         assert isinstance(hll, HyperLogLog)
         return hll.estimate()
+    from dask.delayed import delayed
+
+    # A Delayed: the reduction's Scalar takes no `apply` (its meta is a tuple, which
+    # dask cannot dispatch on).
     s = sketch(series, "hll", compute=False, lg_k=lg_k)
-    return s.apply(lambda h: h.estimate(), meta=("nunique", float))
+    return delayed(HyperLogLog.estimate)(s)
 
 
 def quantiles(series: Any, q: Sequence[float], k: int = 200) -> np.ndarray:
@@ -199,17 +203,49 @@ def profile(
     return result.compute() if compute else result
 
 
-def read(paths: Sequence[str], format: Optional[str] = None) -> Any:
-    """A Dask DataFrame of files, read on the workers (the CLI's ``--dask``)."""
-    import dask.dataframe as dd
+def _profile_file(
+    files: Any, path: str, columns: Optional[list[str]], top: int, lg_k: int, k: int
+) -> bytes:
+    return bytes(files.profile_of(path, columns, top, lg_k, k).to_bytes())
 
-    from .profile import ProfileError, detect_format
 
-    fmt = format or detect_format(paths[0])
-    if fmt == "parquet":
-        return dd.read_parquet(list(paths))
-    if fmt in ("csv", "tsv"):
-        return dd.read_csv(list(paths), sep="\t" if fmt == "tsv" else ",", blocksize="64MB")
-    if fmt == "jsonl":
-        return dd.read_json(list(paths), lines=True, blocksize=2**26)
-    raise ProfileError(f"--dask reads parquet, csv, tsv or jsonl, not {fmt!r}")
+def _merge_profiles(images: list[bytes]) -> bytes:
+    p = Profile.from_bytes(images[0])
+    for b in images[1:]:
+        p.merge(Profile.from_bytes(b))
+    return bytes(p.to_bytes())
+
+
+def profile_files(
+    paths: Any,
+    format: Optional[str] = None,
+    columns: Optional[list[str]] = None,
+    top: int = 10,
+    lg_k: int = 12,
+    k: int = PROFILE_K,
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
+    """The :class:`~sketchbox.Profile` of files (a path, glob, folder or list of them, as
+    ``sketchbox.profile`` takes), each file read and profiled on a worker by the same
+    reader as ``sketchbox.profile`` (so the same column types: pyarrow's inference, not
+    pandas'), the profiles' images merged in a tree. The files must be readable at the
+    same paths on the workers (the CLI's ``--dask``). One task per file: a single large
+    file is read by one worker."""
+    from dask.delayed import delayed
+
+    from .profile import source_files
+
+    files = source_files(paths, format)
+    level = [
+        delayed(_profile_file, pure=True)(files, f, columns, top, lg_k, k) for f in files.paths
+    ]
+    if not level:  # no data file, as sketchbox.profile: no rows
+        level = [delayed(bytes, pure=True)(Profile(lg_k, k, top).to_bytes())]
+    while len(level) > 1:
+        level = [
+            delayed(_merge_profiles, pure=True)(level[i : i + split_every])
+            for i in range(0, len(level), split_every)
+        ]
+    result = delayed(Profile.from_bytes, pure=True)(level[0])
+    return result.compute() if compute else result

@@ -129,12 +129,18 @@ def column_kind(arrow_type: Any) -> str:
 
 def _profiled_type(arrow_type: Any) -> Any:
     """The type a column is profiled as: a dictionary column (pandas ``Categorical``) as
-    its values, string and binary views as strings and binaries, half floats as floats
-    (pyarrow has no min/max of them)."""
+    its values, large and view strings and binaries as ``string`` and ``binary`` (the
+    same values, whichever reader chose the layout: profiles of one column read by
+    pyarrow, pandas, Dask or Spark merge), half floats as floats (pyarrow has no min/max
+    of them)."""
     pa = _pa()
     t = pa.types
     if t.is_dictionary(arrow_type):
         return _profiled_type(arrow_type.value_type)
+    if t.is_large_string(arrow_type):
+        return pa.string()
+    if t.is_large_binary(arrow_type):
+        return pa.binary()
     # view types exist from pyarrow 16 on
     if getattr(t, "is_string_view", lambda _: False)(arrow_type):
         return pa.string()
@@ -146,12 +152,16 @@ def _profiled_type(arrow_type: Any) -> Any:
 
 
 def _profiled(array: Any) -> Any:
-    """``array`` as :func:`_profiled_type` says (unchanged, not copied, if it already is)."""
+    """``array`` as the sketches and pyarrow's kernels read it: dictionaries decoded,
+    views and half floats cast (large strings and binaries are read as they are)."""
     pa = _pa()
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
-    target = _profiled_type(array.type)
-    return array if target == array.type else array.cast(target)
+    t = array.type
+    if pa.types.is_large_string(t) or pa.types.is_large_binary(t):
+        return array
+    target = _profiled_type(t)
+    return array if target == t else array.cast(target)
 
 
 @dataclass
@@ -883,6 +893,66 @@ def open_source(
         return Source(
             lambda: (select(b) for b in source.to_batches(columns=columns, batch_size=batch_rows))
         )
+    files = source_files(source, format)
+    total = sum(_size(f) for f in files.paths)
+
+    def batches() -> Iterator[Any]:
+        done = 0
+        for path in files.paths:
+            if os.path.isfile(path) and _size(path) == 0:
+                continue  # an empty file has no rows (and, for CSV, no header)
+            yield _File(path)
+            for b in files.batches(path, batch_rows):
+                yield _Read(done + b.nbytes) if isinstance(b, _Read) else select(b)
+            done += _size(path)
+            yield _Read(done)
+
+    return Source(batches, total)
+
+
+@dataclass
+class SourceFiles:
+    """The files of a path source, in one format; ``roots`` are the paths as given (a
+    folder's Hive partition keys are read from the folders below it)."""
+
+    paths: list[str]
+    format: str
+    roots: list[str]
+
+    def batches(self, path: str, batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
+        """The record batches (and progress markers) of one of the files; errors are
+        ProfileErrors naming it."""
+        pa = _pa()
+        try:
+            yield from _file_batches(path, self.format, self.roots, batch_rows)
+        except ProfileError as e:
+            raise ProfileError(f"{path}: {e}") from None
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as e:
+            raise ProfileError(f"{path}: {_one_line(e)}") from None
+
+    def profile_of(
+        self, path: str, columns: Optional[list[str]], top: int, lg_k: int, k: int
+    ) -> Profile:
+        """The profile of one of the files, read as :func:`profile` reads it (the piece a
+        worker of a cluster profiles)."""
+        p = Profile(lg_k, k, top)
+        if os.path.isfile(path) and _size(path) == 0:
+            return p
+        for b in self.batches(path):
+            if isinstance(b, _Read):
+                continue
+            missing = [c for c in columns or [] if c not in b.schema.names]
+            if missing:
+                raise ProfileError(f"unknown column {missing[0]!r}")
+            try:
+                p.update(b if columns is None else b.select(columns))
+            except ProfileError as e:
+                raise ProfileError(f"{path}: {e}") from None
+        return p
+
+
+def source_files(source: Any, format: Optional[str] = None) -> SourceFiles:
+    """The files a path, glob, folder or list of them names, and their one format."""
     paths = [os.fspath(source)] if isinstance(source, (str, os.PathLike)) else list(source)
     if not paths or not all(isinstance(p, (str, os.PathLike)) for p in paths):
         raise TypeError(
@@ -890,9 +960,8 @@ def open_source(
             "RecordBatchReader or Dataset, or a pandas DataFrame"
         )
     roots = [os.fspath(p) for p in paths]
-    files = _files(roots)
     by_format: dict[str, list[str]] = {}
-    for f in files:
+    for f in _files(roots):
         fmt = format or detect_format(f)
         if fmt is None:
             if any(os.path.isdir(r) for r in roots):
@@ -906,25 +975,7 @@ def open_source(
             f"mixed formats ({', '.join(sorted(by_format))}); name one with --format"
         )
     fmt, chosen = next(iter(by_format.items())) if by_format else ("parquet", [])
-    total = sum(_size(f) for f in chosen)
-
-    def batches() -> Iterator[Any]:
-        done = 0
-        for path in chosen:
-            if os.path.isfile(path) and _size(path) == 0:
-                continue  # an empty file has no rows (and, for CSV, no header)
-            yield _File(path)
-            try:
-                for b in _file_batches(path, fmt, roots, batch_rows):
-                    yield _Read(done + b.nbytes) if isinstance(b, _Read) else select(b)
-            except ProfileError as e:
-                raise ProfileError(f"{path}: {e}") from None
-            except (pa.ArrowException, OSError, UnicodeDecodeError) as e:
-                raise ProfileError(f"{path}: {_one_line(e)}") from None
-            done += _size(path)
-            yield _Read(done)
-
-    return Source(batches, total)
+    return SourceFiles(chosen, fmt, roots)
 
 
 def _file_batches(path: str, fmt: str, roots: list[str], batch_rows: int) -> Iterator[Any]:
@@ -1036,8 +1087,14 @@ def _or_no_rows(batches: Iterable[Any], schema: Any) -> Iterator[Any]:
 
 # pyarrow's CSV reader takes these for null by default; NaN spellings are left out, so
 # that "NaN" in a numeric column is the float NaN, a value (as in DuckDB and pandas' own
-# float parsing), and in a text column the text "NaN".
+# float parsing), and in a text column the text "NaN". In text columns too an empty
+# field is null, as in DuckDB and pandas, and a quoted one ("") the empty string.
 CSV_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "N/A", "NA", "NULL", "n/a", "null"]
+CSV_CONVERT = {
+    "null_values": CSV_NULLS,
+    "strings_can_be_null": True,
+    "quoted_strings_can_be_null": False,
+}
 
 
 def _text_batches(path: str, fmt: str) -> Iterator[Any]:
@@ -1074,7 +1131,7 @@ def _text_batches(path: str, fmt: str) -> Iterator[Any]:
                 parse_options=pcsv.ParseOptions(
                     delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=ragged
                 ),
-                convert_options=pcsv.ConvertOptions(null_values=CSV_NULLS),
+                convert_options=pcsv.ConvertOptions(**CSV_CONVERT),
             )
             for b in _or_no_rows(_text_only(reader, first_row=2), reader.schema):
                 yield b

@@ -208,5 +208,77 @@ def test_the_command_line_profiles_on_a_dask_cluster(client, frame, tmp_path):
         cwd=tempfile.gettempdir(),
         timeout=300,
     )
-    assert bad.returncode == 2 and "cannot reach the Dask scheduler" in bad.stderr
+    assert bad.returncode == 2 and "cannot reach a Dask scheduler" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+    import tempfile
+
+    return subprocess.run(
+        [sys.executable, "-m", "sketchbox.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        timeout=300,
+    )
+
+
+def test_the_command_line_reads_text_files_on_the_workers_as_it_does_locally(client, tmp_path):
+    # pandas' CSV reader (dd.read_csv) typed these columns otherwise: timestamps and
+    # dates as text, an empty column as double, empty fields as empty strings.
+    import json
+
+    rows = ["ts,d,allnull,name,n,"]
+    for i in range(3000):
+        name = "" if i % 7 == 0 else '""' if i % 11 == 0 else f"n{i % 40}"
+        rows.append(f"2024-01-0{1 + i % 9} 10:00:{i % 60:02d},2024-02-0{1 + i % 9},,{name},{i},x")
+    for part in range(3):
+        (tmp_path / f"p{part}.csv").write_text("\n".join(rows[:1] + rows[1 + part :: 3]) + "\n")
+    r = _cli("profile", str(tmp_path), "--json", "--dask", client.scheduler.address)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    want = local_profile(str(tmp_path)).to_dict()
+    assert got["rows"] == want["rows"] == 3000
+    assert got["columns"].keys() == want["columns"].keys()
+    for name, w in want["columns"].items():
+        g = got["columns"][name]
+        for key in ("type", "count", "nulls", "min", "max", "mean", "top"):
+            assert g.get(key) == w.get(key), (name, key)
+        # a union of three sketches estimates otherwise than one sketch of all rows
+        if "distinct" in w:
+            exact = {"n": 3000, "ts": 180, "d": 9, "name": 41, "allnull": 0}.get(name, 1)
+            assert g["distinct"]["lower"] <= exact <= g["distinct"]["upper"], name
+    types = {n: c["type"] for n, c in got["columns"].items()}
+    assert types["ts"].startswith("timestamp") and types["d"] == "date32[day]"
+    assert types["allnull"] == "null" and got["columns"]["name"]["nulls"] == 429
+
+
+def test_the_command_line_gives_up_on_an_address_that_is_no_scheduler(tmp_path):
+    # A server that accepts connections and never answers held the handshake for good.
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    try:
+        (tmp_path / "a.csv").write_text("a\n1\n")
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        r = _cli("profile", str(tmp_path / "a.csv"), "--dask", address)
+        assert r.returncode == 2 and "cannot reach a Dask scheduler" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    finally:
+        server.close()
+
+
+def test_strings_reach_the_workers_as_they_come(client):
+    # Arrow strings that travel between processes may come with unaligned offsets.
+    pdf = pd.DataFrame({"d": ["a", "bb", "ccc", "東京"] * 50, "i": range(200)})
+    ddf = dd.from_pandas(pdf, npartitions=2)
+    p = sd.profile(ddf)
+    assert p["d"].count == 200 and p["d"].top.estimate("東京") == 50
+    assert sd.nunique(ddf.d) == pytest.approx(4, abs=1e-6)
+    lazy = sd.nunique(ddf.i, compute=False)
+    assert hasattr(lazy, "compute") and lazy.compute() == pytest.approx(200, rel=0.01)

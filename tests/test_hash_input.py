@@ -192,6 +192,23 @@ def test_misaligned_and_unusual_numpy_arrays(family):
         family().update(np.longdouble(1.5))
 
 
+def test_arrow_strings_whose_offsets_are_not_aligned(family):
+    # Arrow does not promise aligned buffers; Dask's workers receive such strings.
+    words = ["a", "bb", "ccc", "東京", ""]
+    for t, width in (
+        (pa.string(), np.int32),
+        (pa.large_string(), np.int64),
+        (pa.binary(), np.int32),
+    ):
+        data = "".join(words).encode()
+        ends = np.cumsum([0] + [len(w.encode()) for w in words]).astype(width)
+        offsets = pa.py_buffer(b"\x00" + ends.tobytes())[1:]
+        assert offsets.address % np.dtype(width).itemsize
+        arr = pa.Array.from_buffers(t, len(words), [None, offsets, pa.py_buffer(data)])
+        assert image(family, arr) == image_loop(family, words)
+        assert image(family, arr.slice(2)) == image_loop(family, words[2:])
+
+
 def test_temporal_arrow_and_tz_aware_pandas(family):
     dates = pa.array([0, 1, None, 19000], type=pa.date32())
     assert image(family, dates) == image_loop(family, [0, 1, 19000])

@@ -188,13 +188,16 @@ def write(table: pa.Table, path: str) -> pa.Table:
         delim = "\t" if ".tsv" in path else ","
         with pa.output_stream(path, compression="detect") as out:
             pcsv.write_csv(flat, out, pcsv.WriteOptions(delimiter=delim))
-        # What a profile must find: nulls where pyarrow wrote them (empty fields), and
-        # NaN a value ("nan", which pyarrow's reader would take for null by default).
+        # What a profile must find: nulls where pyarrow wrote them (empty fields), empty
+        # strings where it wrote "", and NaN a value ("nan", which pyarrow's reader would
+        # take for null by default).
         with pa.input_stream(path, compression="detect") as f:
             return pcsv.read_csv(
                 f,
                 parse_options=pcsv.ParseOptions(delimiter=delim),
-                convert_options=pcsv.ConvertOptions(null_values=[""]),
+                convert_options=pcsv.ConvertOptions(
+                    null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False
+                ),
             )
     if ".jsonl" in path:
         rows = flat.to_pylist()

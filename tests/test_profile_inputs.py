@@ -132,12 +132,17 @@ def test_a_repeated_header_name_becomes_name_1_as_in_duckdb(tmp_path):
     }
 
 
-def test_nan_written_as_text_is_a_value_and_null_spellings_are_nulls(tmp_path):
+def test_nan_written_as_text_is_a_value_and_empty_fields_are_nulls(tmp_path):
     (tmp_path / "n.csv").write_text("x,s\nNaN,NaN\n1.5,a\nnan,b\n,c\nNULL,d\n")
     doc = columns(sketchbox.profile(str(tmp_path / "n.csv")))
     assert (doc["x"]["count"], doc["x"]["nulls"], doc["x"]["mean"]) == (3, 2, 1.5)
     assert doc["x"]["distinct"]["estimate"] == pytest.approx(2, abs=1e-6)  # NaN: one value
     assert (doc["s"]["count"], doc["s"]["min"]) == (5, "NaN")
+    # an empty field is null in a text column too (as in DuckDB and pandas); "" is text
+    (tmp_path / "e.csv").write_text('id,name\n1,ann\n2,\n3,""\n4,\n')
+    name = columns(sketchbox.profile(str(tmp_path / "e.csv")))["name"]
+    assert (name["count"], name["nulls"], name["min"]) == (2, 2, "")
+    assert name["distinct"]["estimate"] == pytest.approx(2, abs=1e-6)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
