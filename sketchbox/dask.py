@@ -172,7 +172,10 @@ def _profile_chunk(part: Any, columns: Optional[list[str]], top: int, lg_k: int,
 
 
 def _profile_combine(x: Any) -> Any:
-    images = _images(x)
+    return _merged_profile(_images(x))
+
+
+def _merged_profile(images: list[bytes]) -> Profile:
     p = Profile.from_bytes(images[0])
     for b in images[1:]:
         p.merge(Profile.from_bytes(b))
@@ -210,10 +213,7 @@ def _profile_file(
 
 
 def _merge_profiles(images: list[bytes]) -> bytes:
-    p = Profile.from_bytes(images[0])
-    for b in images[1:]:
-        p.merge(Profile.from_bytes(b))
-    return bytes(p.to_bytes())
+    return bytes(_merged_profile(images).to_bytes())
 
 
 def profile_files(
