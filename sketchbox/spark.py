@@ -29,6 +29,28 @@ from .profile import PROFILE_K, Profile
 IMAGE_SCHEMA = "image binary"
 
 
+def _quoted(name: str) -> str:
+    """A column name as Spark SQL resolves it literally (``a.b`` is not a field b of a)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _positional(df: Any) -> tuple[Any, list[str]]:
+    """``df`` with its columns renamed ``_0``, ``_1``, ... and the original names: Spark's
+    ``mapInArrow`` fails on names it would parse (a dot), whatever they are renamed back to
+    after."""
+    names = list(df.columns)
+    return df.select(*(df[_quoted(n)].alias(f"_{i}") for i, n in enumerate(names))), names
+
+
+def _sketchable(column: Any) -> Any:
+    """A column as the sketches read it: decimals as doubles, as profiles hash them."""
+    import pyarrow as pa
+
+    if pa.types.is_decimal(column.type):
+        return column.cast(pa.float64(), safe=False)
+    return column
+
+
 def _partition_images(kind: Kind, params: dict[str, Any]) -> Any:
     def per_partition(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -36,7 +58,7 @@ def _partition_images(kind: Kind, params: dict[str, Any]) -> Any:
         sk = kind.make(params)
         for b in batches:
             if b.num_rows:
-                sk.update(b.column(0))
+                sk.update(_sketchable(b.column(0)))
         yield pa.record_batch([pa.array([bytes(sk.to_bytes())], pa.binary())], names=["image"])
 
     return per_partition
@@ -47,7 +69,8 @@ def images(df: Any, column: str, kind: str = "hll", **params: Any) -> Any:
     the sketch of ``column`` in that partition. Feed it to Spark's union aggregates, or
     to :func:`sketch`'s merge."""
     k = kind_of(kind, params)
-    return df.select(column).mapInArrow(_partition_images(k, params), IMAGE_SCHEMA)
+    one = df.select(df[_quoted(column)].alias("_0"))
+    return one.mapInArrow(_partition_images(k, params), IMAGE_SCHEMA)
 
 
 def sketch(df: Any, column: str, kind: str = "hll", **params: Any) -> AnySketch:
@@ -66,23 +89,28 @@ def groupby_sketch(
     df: Any, by: str, column: str, kind: str = "hll", **params: Any
 ) -> dict[Any, AnySketch]:
     """One sketch of ``column`` per value of ``by`` (``applyInArrow``: each group sketched
-    on an executor): a dict {group value: sketch}."""
+    on an executor): a dict {group value: sketch} (a list value, of an array key, as a
+    tuple)."""
     k = kind_of(kind, params)
     key_type = df.schema[by].dataType.simpleString()
+    pair = df.select(df[_quoted(by)].alias("_key"), df[_quoted(column)].alias("_value"))
 
     def per_group(table: Any) -> Any:
         import pyarrow as pa
 
-        image = k.image_of(table.column(column).combine_chunks(), params)
-        return pa.table({"key": table.column(by).slice(0, 1), "image": pa.array([image])})
+        key = table.column("_key").slice(0, 1)
+        if pa.types.is_timestamp(key.type) and key.type.tz is not None:
+            # Spark hands over the session's zone and takes UTC back
+            key = key.cast(pa.timestamp(key.type.unit, "UTC"))
+        image = k.image_of(_sketchable(table.column("_value").combine_chunks()), params)
+        return pa.table({"key": key, "image": pa.array([image])})
 
-    rows = (
-        df.select(by, column)
-        .groupBy(by)
-        .applyInArrow(per_group, f"key {key_type}, image binary")
-        .collect()
-    )
-    return {r.key: k.read(bytes(r.image), params) for r in rows}
+    rows = pair.groupBy("_key").applyInArrow(per_group, f"key {key_type}, image binary").collect()
+    return {_hashable_key(r.key): k.read(bytes(r.image), params) for r in rows}
+
+
+def _hashable_key(key: Any) -> Any:
+    return tuple(_hashable_key(v) for v in key) if isinstance(key, list) else key
 
 
 def profile(
@@ -95,18 +123,27 @@ def profile(
     """The :class:`~sketchbox.Profile` of a Spark DataFrame: each partition profiled on
     its executor, the profiles' images merged on the driver; the same fields as
     ``sketchbox.profile`` of the same rows."""
-    selected = df.select(*columns) if columns else df
+    selected, names = _positional(df.select(*(df[_quoted(c)] for c in columns)) if columns else df)
 
     def per_partition(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
         p = Profile(lg_k, k, top)
         for b in batches:
-            p.update(b)
+            p.update(b.rename_columns(names))
         yield pa.record_batch([pa.array([p.to_bytes()], pa.binary())], names=["image"])
 
     rows = selected.mapInArrow(per_partition, IMAGE_SCHEMA).collect()
     merged = Profile(lg_k, k, top)
     for r in rows:
         merged.merge(Profile.from_bytes(bytes(r.image)))
+    if not merged.columns:
+        # no rows anywhere, so no batch: the columns from the schema, each of count 0
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        from .profile import _no_rows
+
+        zone = df.sparkSession.conf.get("spark.sql.session.timeZone")
+        schema = to_arrow_schema(selected.schema, timezone=zone)
+        merged.update(_no_rows(schema).rename_columns(names))
     return merged

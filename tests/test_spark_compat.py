@@ -266,3 +266,37 @@ def test_spark_groupby_sketch_and_profile(spark, events):
         for key in ("count", "nulls", "min", "max"):
             assert got[key] == want[key], (name, key)
         assert got["mean"] == pytest.approx(want["mean"], rel=1e-9) if "mean" in want else True
+
+
+def test_spark_columns_of_every_name_and_type_users_have(spark):
+    # Found by a user review: a dot in a name broke mapInArrow, decimals were refused by
+    # sketch(), a timestamp key broke groupby_sketch (Spark takes UTC back), an empty
+    # DataFrame profiled as no columns at all.
+    import datetime as dt
+    from decimal import Decimal
+
+    import sketchbox.spark as ss
+
+    rows = [
+        (i, i % 3, Decimal(i % 7) / 4, dt.datetime(2024, 1, 1 + i % 3, 12), [i % 2])
+        for i in range(300)
+    ]
+    df = spark.createDataFrame(
+        rows, "id long, `a.b` long, dec decimal(10,2), ts timestamp, arr array<int>"
+    )
+    h = ss.sketch(df, "a.b", "hll")
+    assert h.estimate() == pytest.approx(3, abs=1e-6)
+    assert ss.sketch(df, "dec", "hll").estimate() == pytest.approx(7, abs=1e-6)
+    assert ss.sketch(df, "dec", "kll").max == 1.5
+    assert ss.sketch(df, "dec", "frequent", dtype="float64").estimate(0.25) == 43
+    per_ts = ss.groupby_sketch(df, "ts", "id", "hll")
+    assert sorted(v.estimate() for v in per_ts.values()) == pytest.approx([100] * 3, rel=1e-6)
+    per_arr = ss.groupby_sketch(df, "arr", "a.b", "theta")
+    assert set(per_arr) == {(0,), (1,)}
+    assert ss.groupby_sketch(df, "a.b", "a.b", "hll")[2].estimate() == pytest.approx(1, abs=1e-6)
+    p = ss.profile(df)
+    assert list(p.columns) == ["id", "a.b", "dec", "ts", "arr"]
+    assert (p["a.b"].count, p["a.b"].max.as_py(), p["dec"].count) == (300, 2, 300)
+    empty = ss.profile(df.limit(0), columns=["a.b", "ts"])
+    assert (empty.rows, list(empty.columns)) == (0, ["a.b", "ts"])
+    assert empty.to_dict()["columns"]["a.b"]["count"] == 0
