@@ -299,6 +299,17 @@ def _fmt_top(rows: list[dict[str, Any]]) -> str:
     return ", ".join(out)
 
 
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: East Asian wide and full-width characters take two,
+    combining marks none."""
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
 def render_table(doc: dict[str, Any], title: str) -> str:
     """The profile as a fixed-width table: one row per column; ≈ marks approximations
     (distinct counts with their 95 % bound, quantiles)."""
@@ -335,14 +346,17 @@ def render_table(doc: dict[str, Any], title: str) -> str:
             ]
         )
     widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+        max(_width(h), *(_width(r[i]) for r in rows)) if rows else _width(h)
+        for i, h in enumerate(headers)
     ]
     right = {2, 3, 4, 7, 8, 9}
 
     def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        ).rstrip()
+        def pad(i: int, c: str, w: int) -> str:
+            fill = " " * (w - _width(c))
+            return fill + c if i in right else c + fill
+
+        return "  ".join(pad(i, c, w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
     out = [
         f"{title}: {doc['rows']:,} rows, {len(doc['columns'])} columns "

@@ -199,3 +199,24 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path):
     assert started.is_set()
     assert proc.returncode == 130, err
     assert err.strip() == "sketchbox: interrupted"
+
+
+def test_the_table_aligns_wide_characters():
+    import unicodedata
+
+    from sketchbox.cli import render_table
+
+    doc = sketchbox.profile(pa.table({"東京": [1, 22222], "name": ["東京タワー", "x"]})).to_dict()
+    header, dashes, *rows = render_table(doc, "t").splitlines()[1:]
+
+    def screen(line: str) -> list[str]:  # one slot per terminal column
+        return [
+            s for c in line for s in ([c, ""] if unicodedata.east_asian_width(c) in "WF" else [c])
+        ]
+
+    # every cell lies within its column's dashes, two spaces from the next
+    spans = [m.span() for m in re.finditer(r"-+", dashes)]
+    for line in (header, *rows):
+        slots = screen(line) + [" "] * (len(dashes) + 2)
+        for a, b in spans:
+            assert slots[b] == " " and (a == 0 or slots[a - 2 : a] == [" ", " "]), (line, a, b)
