@@ -72,6 +72,15 @@ class build_ext(_build_ext):
         super().run()
 
 
+# The header ships inside the package, as the data package sketchbox.include
+# (pyproject.toml), which must exist before setuptools looks for it: a fresh checkout
+# has no sketchbox/include/ (it is not committed: include/sketchbox.h is the source).
+os.makedirs(os.path.join(HERE, "sketchbox", "include"), exist_ok=True)
+shutil.copyfile(
+    os.path.join(HERE, "include", "sketchbox.h"),
+    os.path.join(HERE, "sketchbox", "include", "sketchbox.h"),
+)
+
 setup(
     rust_extensions=[
         RustExtension(
