@@ -233,7 +233,8 @@ class ColumnProfile:
         values = _hashable(array, self.kind)
         assert self.distinct is not None
         self.distinct.update(values)
-        quantile_values = _quantile_values(array, self.kind)
+        quantiles = self.quantiles
+        quantile_values = None if quantiles is None else _quantile_values(array, self.kind)
         if self.kind in ("string", "binary") and not self.has_empty:
             self.has_empty = pc.min(quantile_values).as_py() == 0  # the lengths
         if pa.types.is_duration(array.type):
@@ -252,8 +253,8 @@ class ColumnProfile:
             not_nan = as_float.filter(pc.invert(pc.is_nan(as_float)))  # nulls dropped too
             self.sum += pc.sum(not_nan).as_py() or 0.0
             self.summed += len(not_nan)
-        if self.quantiles is not None:
-            self.quantiles.update(quantile_values)
+        if quantiles is not None:
+            quantiles.update(quantile_values)
         if self.top is not None:
             if pa.types.is_uint64(values.type):
                 # int64 items by their bit pattern (back in _top_value): uint64 ids
