@@ -144,6 +144,9 @@ def profile(
         from .profile import _no_rows
 
         zone = df.sparkSession.conf.get("spark.sql.session.timeZone")
-        schema = to_arrow_schema(selected.schema, timezone=zone)
+        try:
+            schema = to_arrow_schema(selected.schema, timezone=zone)
+        except (TypeError, ValueError):  # a Spark type Arrow has no form of: no column
+            return merged
         merged.update(_no_rows(schema).rename_columns(names))
     return merged
