@@ -954,7 +954,10 @@ class SourceFiles:
 
 def source_files(source: Any, format: Optional[str] = None) -> SourceFiles:
     """The files a path, glob, folder or list of them names, and their one format."""
-    paths = [os.fspath(source)] if isinstance(source, (str, os.PathLike)) else list(source)
+    if isinstance(source, (str, os.PathLike)):
+        paths = [os.fspath(source)]
+    else:
+        paths = list(source) if isinstance(source, Iterable) else []
     if not paths or not all(isinstance(p, (str, os.PathLike)) for p in paths):
         raise TypeError(
             "profile() takes a path, glob, folder or list of paths, a pyarrow Table, "

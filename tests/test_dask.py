@@ -282,3 +282,25 @@ def test_strings_reach_the_workers_as_they_come(client):
     assert sd.nunique(ddf.d) == pytest.approx(4, abs=1e-6)
     lazy = sd.nunique(ddf.i, compute=False)
     assert hasattr(lazy, "compute") and lazy.compute() == pytest.approx(200, rel=0.01)
+
+
+def test_profile_files_bad_input_is_a_clear_error(client, tmp_path):
+    from sketchbox import ProfileError
+
+    with pytest.raises(TypeError, match="takes a path"):
+        sd.profile_files(42)
+    with pytest.raises(ProfileError, match="missing.csv: no such file"):
+        sd.profile_files(str(tmp_path / "missing.csv"))
+    (tmp_path / "empty").mkdir()
+    assert sd.profile_files(str(tmp_path / "empty")).to_dict() == {"rows": 0, "columns": {}}
+    pdf = pd.DataFrame({"a": range(1000)})
+    pdf.to_parquet(tmp_path / "t.parquet")
+    data = (tmp_path / "t.parquet").read_bytes()
+    (tmp_path / "bad.parquet").write_bytes(data[: len(data) // 2])
+    # raised on a worker, named by its file
+    with pytest.raises(ProfileError, match="bad.parquet"):
+        sd.profile_files([str(tmp_path / "t.parquet"), str(tmp_path / "bad.parquet")])
+    with pytest.raises(ProfileError, match="unknown column 'nope'"):
+        sd.profile_files(str(tmp_path / "t.parquet"), columns=["nope"])
+    p = sd.profile_files(str(tmp_path / "t.parquet"), columns=["a"])
+    assert (p.rows, p["a"].count, p["a"].max.as_py()) == (1000, 1000, 999)

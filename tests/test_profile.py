@@ -370,7 +370,8 @@ def test_bad_inputs_raise_profile_errors_naming_the_file(tmp_path):
         sketchbox.profile(str(tmp_path / "missing.csv"))
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b\n1,2\n3,4,5\n")
-    with pytest.raises(ProfileError, match="ragged.csv: .*Expected 2 columns, got 3"):
+    # with the row when pyarrow tells it (it does not always), else pyarrow's own words
+    with pytest.raises(ProfileError, match="ragged.csv: .*[Ee]xpected 2 columns, got 3"):
         sketchbox.profile(str(ragged))
     bad_utf8 = tmp_path / "bad.csv"
     bad_utf8.write_bytes(b"name\nok\n\xff\xfe\n")
@@ -384,7 +385,7 @@ def test_bad_inputs_raise_profile_errors_naming_the_file(tmp_path):
     (tmp_path / "x.unknown").write_text("a\n1\n")
     with pytest.raises(ProfileError, match="unknown format"):
         sketchbox.profile(str(tmp_path / "x.unknown"))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="takes a path"):
         sketchbox.profile(42)
 
 
