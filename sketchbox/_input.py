@@ -91,6 +91,94 @@ def hash_sink(p: Any, family: str) -> Sink:
     )
 
 
+class Weights:
+    """The weights of a weighted update, handed to the native calls in order: a bulk call
+    takes the next ``n``, a scalar call the next one (all 1 without weights)."""
+
+    def __init__(self, w: Optional[np.ndarray[Any, Any]]) -> None:
+        self.w = w
+        self.base = ffi.NULL if w is None else ffi.cast("uint64_t *", ffi.from_buffer(w))
+        self.pos = 0
+
+    def take(self, n: int) -> Any:
+        if self.w is None:
+            return ffi.NULL
+        at, self.pos = self.pos, self.pos + n
+        return self.base + at
+
+    def one(self) -> int:
+        if self.w is None:
+            return 1
+        at, self.pos = self.pos, self.pos + 1
+        return int(self.w[at])
+
+
+def weighted_sink(p: Any, family: str, weights: Weights, one_bytes: str = "one_bytes") -> Sink:
+    """The Sink of a weighted family (frequent items, Count-Min) whose C entry points are
+    ``sk_<family>_update_{numeric,strings,fixed,delimited}`` with a weights pointer
+    before the callback, and ``sk_<family>_update_one_*`` with a weight last; bound to
+    handle ``p``, taking ``weights`` in order. ``one_u64`` is absent (None) where the
+    family has no such function."""
+
+    def fn(name: str) -> Any:
+        return getattr(lib, f"sk_{family}_update_{name}", None)
+
+    def one(name: str) -> Any:
+        f = fn(name)
+        return None if f is None else lambda v: check(f(p, v, weights.one()))
+
+    numeric, strings, fixed, delimited, bytes_one = (
+        fn(n) for n in ("numeric", "strings", "fixed", "delimited", one_bytes)
+    )
+    return Sink(
+        numeric=lambda data, n, code, cb, user: numeric(
+            p, data, n, code, weights.take(n), cb, user
+        ),
+        strings=lambda data, dlen, offs, width, n, valid, voff, cb, user: strings(
+            p, data, dlen, offs, width, n, valid, voff, weights.take(n), cb, user
+        ),
+        fixed=lambda data, itemsize, n, enc, cb, user: fixed(
+            p, data, itemsize, n, enc, weights.take(n), cb, user
+        ),
+        one_i64=one("one_i64"),
+        one_u64=one("one_u64"),
+        one_f64=one("one_f64"),
+        one_bytes=lambda b: check(bytes_one(p, b, len(b), weights.one())),
+        # Delimited items cross without their count: with weights, the Arrow layout.
+        delimited=(
+            (lambda data, n, delim, cb, user: delimited(p, data, n, delim, ffi.NULL, cb, user))
+            if weights.w is None
+            else None
+        ),
+    )
+
+
+def feed_weighted(
+    make_sink: Callable[[Weights], Sink],
+    values: Any,
+    weights: Any,
+    progress: Progress = None,
+    check_list: Optional[Callable[[Sequence[Any]], None]] = None,
+) -> None:
+    """A weighted update: ``values`` as `feed` takes them, ``weights`` one per item
+    (nulls' included, see `weight_array`), applied through ``make_sink(Weights(...))``.
+    ``check_list`` sees a sequence's items (nulls dropped) before any is applied."""
+    if values is None:
+        raise TypeError("cannot update a sketch with None")
+    if getattr(values, "ndim", 1) != 1 and _origin(values) == "pandas":
+        raise TypeError("cannot update a sketch with a 2-D pandas object; pass one column")
+    n = count_items(values)
+    w = weight_array(weights, n)
+    if is_scalar(values):
+        if not feed_scalar(make_sink(Weights(w)), values):
+            raise TypeError(f"cannot update a sketch with {type(values).__name__}")
+        return
+    values, w = drop_nulls(values, w)
+    if check_list is not None and isinstance(values, (list, tuple)):
+        check_list(values)
+    feed(make_sink(Weights(w)), values, progress)
+
+
 def _ignore_bulk(*_args: Any) -> int:
     return 0
 
@@ -301,11 +389,21 @@ def _feed_list(sink: Sink, values: Sequence[Any], progress: Progress) -> None:
             feed_scalar(sink, v)
 
 
+def _is_arrow_dtype(values: Any) -> bool:
+    """A pandas Series or Index of an ``ArrowDtype``: its Arrow array is read as such
+    (pandas' own null handling fails on some of them, string views for one)."""
+    return type(getattr(values, "dtype", None)).__name__ == "ArrowDtype" and hasattr(
+        getattr(values, "array", None), "__arrow_array__"
+    )
+
+
 def _feed_pandas(sink: Sink, values: Any, progress: Progress) -> None:
     if not (hasattr(values, "dropna") and hasattr(values, "to_numpy")):
         raise TypeError(f"cannot update a sketch with a pandas {type(values).__name__}")
     if getattr(values, "ndim", 1) != 1:
         raise TypeError("cannot update a sketch with a 2-D pandas object; pass one column")
+    if _is_arrow_dtype(values):
+        return _feed_arrow(sink, values.array.__arrow_array__(), progress)
     values = values.dropna()
     if getattr(values.dtype, "tz", None) is not None:
         # tz-aware datetimes hash as their UTC ticks, as Arrow's timestamp[tz] does
@@ -345,22 +443,39 @@ def arrow_numpy(values: Any) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype, count=n, offset=values.offset * dtype.itemsize)
 
 
+def _arrow_plain(values: Any) -> Any:
+    """A pyarrow Array or ChunkedArray with dictionaries decoded and string or binary
+    views cast to large_string / large_binary (what the native side reads, and what
+    pyarrow's filter takes); TypeError for any other pyarrow object (a Table...)."""
+    import pyarrow as pa  # the value is a pyarrow object, so pyarrow is installed
+
+    if isinstance(values, pa.ChunkedArray):
+        if any(_arrow_plain(c) is not c for c in values.chunks):
+            return pa.chunked_array([_arrow_plain(c) for c in values.chunks])
+        return values
+    if not isinstance(values, pa.Array):
+        raise TypeError(
+            f"cannot update a sketch with a pyarrow {type(values).__name__}; pass one column"
+        )
+    t = values.type
+    if pa.types.is_dictionary(t):
+        return _arrow_plain(values.dictionary_decode())
+    if pa.types.is_string_view(t) if hasattr(pa.types, "is_string_view") else False:
+        return values.cast(pa.large_string())
+    if pa.types.is_binary_view(t) if hasattr(pa.types, "is_binary_view") else False:
+        return values.cast(pa.large_binary())
+    return values
+
+
 def _feed_arrow(sink: Sink, values: Any, progress: Progress) -> None:
     import pyarrow as pa  # the value is a pyarrow object, so pyarrow is installed
 
+    values = _arrow_plain(values)
     if isinstance(values, pa.ChunkedArray):
         for chunk in values.chunks:
             _feed_arrow(sink, chunk, progress)
         return
-    if not isinstance(values, pa.Array):
-        raise TypeError(f"cannot update a sketch with a pyarrow {type(values).__name__}")
     t = values.type
-    if pa.types.is_dictionary(t):
-        return _feed_arrow(sink, values.dictionary_decode(), progress)
-    if pa.types.is_string_view(t) if hasattr(pa.types, "is_string_view") else False:
-        return _feed_arrow(sink, values.cast(pa.large_string()), progress)
-    if pa.types.is_binary_view(t) if hasattr(pa.types, "is_binary_view") else False:
-        return _feed_arrow(sink, values.cast(pa.large_binary()), progress)
     if pa.types.is_string(t) or pa.types.is_binary(t):
         return _feed_arrow_strings(sink, values, 4, progress)
     if pa.types.is_large_string(t) or pa.types.is_large_binary(t):
@@ -530,6 +645,19 @@ def _arrow_byte_views(values: Any) -> tuple[Any, Any, int, tuple[object, ...]]:
     )
 
 
+def check_union_items(items: Any) -> None:
+    """TypeError for what a ``union`` cannot take as its collection of inputs."""
+    if isinstance(items, (bytes, bytearray, memoryview, str)):
+        raise TypeError(
+            f"union needs a collection of sketches or images, not one {type(items).__name__}"
+        )
+    if isinstance(items, np.ndarray) and items.dtype.kind != "O":
+        raise TypeError(
+            f"images in a NumPy array must be in an object array (dtype=object), not "
+            f"{items.dtype}: a fixed-width array drops the zero bytes that end an image"
+        )
+
+
 def union_inputs(
     items: Any,
 ) -> tuple[Optional[tuple[Any, Any, int, tuple[object, ...]]], tuple[Any, ...]]:
@@ -538,11 +666,8 @@ def union_inputs(
     else ``(None, items)`` with the items in a tuple, for the caller to check."""
     if _origin(items) == "pyarrow":
         return _arrow_byte_views(items), ()
-    if isinstance(items, (bytes, bytearray, memoryview, str)):
-        raise TypeError(
-            f"union needs a collection of sketches or images, not one {type(items).__name__}"
-        )
-    seq = tuple(items)
+    check_union_items(items)
+    seq = tuple(items.reshape(-1) if isinstance(items, np.ndarray) else items)
     views = byte_views(seq)
     return views, (() if views is not None else seq)
 
@@ -709,10 +834,20 @@ def drop_nulls(values: Any, w: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[An
         else:
             return values, w
     origin = _origin(values)
+    if origin == "pandas" and _is_arrow_dtype(values):
+        values, origin = values.array.__arrow_array__(), "pyarrow"
     if origin == "pandas":
         keep = np.asarray(values.notna(), dtype=bool)
         return values[keep], w[keep]
     if origin == "pyarrow":
+        values = _arrow_plain(values)
+        import pyarrow as pa  # the value is a pyarrow object, so pyarrow is installed
+
+        t = values.type
+        if pa.types.is_string(t) or pa.types.is_binary(t):
+            return values, w  # nulls skipped natively, their weights with them
+        if pa.types.is_large_string(t) or pa.types.is_large_binary(t):
+            return values, w
         if values.null_count:
             valid = values.is_valid()
             keep = arrow_numpy(valid)
@@ -735,7 +870,9 @@ def weight_array(weights: Any, n: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
         if weights.null_count:
             raise TypeError("weights must be non-negative integers, not null")
         weights = weights.to_numpy(zero_copy_only=False)
-    elif hasattr(weights, "to_numpy"):  # pandas: missing values come out as objects
+    elif hasattr(weights, "to_numpy"):  # pandas
+        if hasattr(weights, "isna") and np.asarray(weights.isna()).any():
+            raise TypeError("weights must be non-negative integers, not null")
         weights = weights.to_numpy()
     arr = np.asarray(weights)
     if arr.ndim != 1:

@@ -30,9 +30,6 @@ import numpy as np
 
 from . import _input
 from ._base import (
-    INT64_MAX,
-    INT64_MIN,
-    UINT64_MAX,
     BytesLike,
     MergeableSketch,
     Progress,
@@ -45,15 +42,6 @@ from ._base import (
 from ._native import ffi, lib
 
 DEFAULT_SEED = 9001
-
-
-def _scalar_weight(weight: Any) -> int:
-    if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, (numbers.Integral,)):
-        raise TypeError(f"weights must be non-negative integers, not {type(weight).__name__}")
-    w = int(weight)
-    if not 0 <= w <= UINT64_MAX:
-        raise ValueError(f"weights must be non-negative integers below 2**64, got {w}")
-    return w
 
 
 class CountMin(MergeableSketch):
@@ -111,113 +99,38 @@ class CountMin(MergeableSketch):
 
     def _update(self, p: Any, values: Any, weights: Any, progress: Progress) -> None:
         if weights is None:
-            _input.feed(self._sink(p, ffi.NULL), values, progress)
-            return
-        if values is None:
-            raise TypeError("cannot update a sketch with None")
-        if _input.feed_scalar(_input._CHECK_ONLY, values):
-            self._one(p, values, _scalar_weight(weights))
-            return
-        origin = _input._origin(values)
-        if origin == "pandas":
-            keep = values.notna().to_numpy()
-            w = _input.weight_array(weights, len(values))[keep]
-            values = values[keep].to_numpy()
-        elif origin == "pyarrow":
-            values, w = self._arrow(values, weights)
-            if not isinstance(values, np.ndarray):
-                width = 8 if "large" in str(values.type) else 4
-                sink = self._sink(p, ffi.from_buffer("uint64_t[]", w))
-                _input._feed_arrow_strings(sink, values, width, progress)
-                return
-        elif isinstance(values, np.ndarray):
-            w = _input.weight_array(weights, values.size)
+            _input.feed(self._sink(p, _input.Weights(None)), values, progress)
         else:
-            if isinstance(values, dict) or not hasattr(values, "__iter__"):
-                raise TypeError(f"cannot update a sketch with {type(values).__name__}")
-            values = values if isinstance(values, (list, tuple)) else list(values)
-            w = _input.weight_array(weights, len(values))
-        if isinstance(values, np.ndarray) and values.dtype.kind in "iufbUS":
-            _input._feed_ndarray(self._sink(p, ffi.from_buffer("uint64_t[]", w)), values, progress)
-            return
-        items = values.reshape(-1).tolist() if isinstance(values, np.ndarray) else values
-        for v, wi in zip(items, w.tolist()):
-            if v is not None:
-                self._one(p, v, wi)
-
-    def _arrow(self, values: Any, weights: Any) -> tuple[Any, np.ndarray]:
-        import pyarrow as pa
-
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        w = _input.weight_array(weights, len(values))
-        t = values.type
-        if (
-            pa.types.is_string(t)
-            or pa.types.is_binary(t)
-            or pa.types.is_large_string(t)
-            or pa.types.is_large_binary(t)
-        ):
-            return values, w  # nulls skipped in place through the validity bitmap
-        if values.null_count:
-            keep = values.is_valid().to_numpy(zero_copy_only=False)
-            values, w = values.drop_null(), w[keep]
-        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
-            return values.to_numpy(zero_copy_only=False), w
-        raise TypeError(
-            f"cannot update a Count-Min sketch with weights and a pyarrow array of type {t}"
-        )
-
-    def _one(self, p: Any, v: Any, w: int) -> None:
-        sink = _input.Sink(
-            _input._ignore_bulk,
-            _input._ignore_bulk,
-            _input._ignore_bulk,
-            one_i64=lambda x: check(lib.sk_countmin_update_one_i64(p, x, w)),
-            one_u64=lambda x: check(lib.sk_countmin_update_one_u64(p, x, w)),
-            one_f64=lambda x: check(lib.sk_countmin_update_one_f64(p, x, w)),
-            one_bytes=lambda b: check(lib.sk_countmin_update_one_bytes(p, b, len(b), w)),
-        )
-        if not _input.feed_scalar(sink, v):
-            raise TypeError(f"cannot update a Count-Min sketch with {type(v).__name__}")
+            _input.feed_weighted(lambda w: self._sink(p, w), values, weights, progress)
 
     @staticmethod
-    def _sink(p: Any, weights: Any) -> _input.Sink:
-        return _input.Sink(
-            numeric=lambda *a: lib.sk_countmin_update_numeric(p, *a[:3], weights, *a[3:]),
-            strings=lambda *a: lib.sk_countmin_update_strings(p, *a[:7], weights, *a[7:]),
-            fixed=lambda *a: lib.sk_countmin_update_fixed(p, *a[:4], weights, *a[4:]),
-            one_i64=lambda x: check(lib.sk_countmin_update_one_i64(p, x, 1)),
-            one_u64=lambda x: check(lib.sk_countmin_update_one_u64(p, x, 1)),
-            one_f64=lambda x: check(lib.sk_countmin_update_one_f64(p, x, 1)),
-            one_bytes=lambda b: check(lib.sk_countmin_update_one_bytes(p, b, len(b), 1)),
-            delimited=lambda *a: lib.sk_countmin_update_delimited(p, *a[:3], weights, *a[3:]),
-        )
+    def _sink(p: Any, weights: _input.Weights) -> _input.Sink:
+        return _input.weighted_sink(p, "countmin", weights)
 
     # ---- queries ----
 
     def _query(self, item: Any) -> tuple[float, float, float]:
         out = ffi.new("double[3]")
         p = self._p()
-        t = type(item)
-        if isinstance(item, (bool, np.bool_)):
-            item = int(item)
-            t = int
-        if isinstance(item, numbers.Integral):
-            v = int(item)
-            if INT64_MIN <= v <= INT64_MAX:
-                check(lib.sk_countmin_query_i64(p, v, out, out + 1, out + 2))
-            elif v <= UINT64_MAX:
-                check(lib.sk_countmin_query_i64(p, v - 2**64, out, out + 1, out + 2))
-            else:
-                raise OverflowError(f"integer {v} is outside [-2**63, 2**64)")
-        elif isinstance(item, numbers.Real):
-            check(lib.sk_countmin_query_f64(p, float(item), out, out + 1, out + 2))
-        elif isinstance(item, (str, bytes, bytearray, memoryview)):
-            b = _input._str_bytes(item) if isinstance(item, str) else bytes(item)
-            check(lib.sk_countmin_query_bytes(p, b, len(b), out, out + 1, out + 2))
-        else:
-            raise TypeError(f"an item is an int, float, str or bytes, not {t.__name__}")
+
+        # The item as updates take it (bools and datetimes as integers): one rule.
+        def query(f: Any) -> Any:
+            return lambda *item: check(f(p, *item, out, out + 1, out + 2))
+
+        bulk = _input._ignore_bulk
+        sink = _input.Sink(
+            bulk,
+            bulk,
+            bulk,
+            one_i64=query(lib.sk_countmin_query_i64),
+            one_u64=lambda v: query(lib.sk_countmin_query_i64)(v - 2**64),
+            one_f64=query(lib.sk_countmin_query_f64),
+            one_bytes=lambda b: query(lib.sk_countmin_query_bytes)(b, len(b)),
+        )
+        if isinstance(item, (np.datetime64, np.timedelta64)) and np.isnat(item):
+            raise ValueError("NaT is a missing value: it has no weight")
+        if item is None or not _input.feed_scalar(sink, item):
+            raise TypeError(f"an item is an int, float, str or bytes, not {type(item).__name__}")
         return out[0], out[1], out[2]
 
     def estimate(self, item: Any) -> float:

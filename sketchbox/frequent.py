@@ -10,12 +10,13 @@ distinct items nothing is purged and every count is exact. ``top()`` with
 ``error_type="no_false_positives"`` returns only items whose lower bound exceeds the
 threshold (all truly frequent); ``"no_false_negatives"`` every item whose upper bound
 exceeds it (none truly frequent is missed). The threshold is at least
-``maximum_error``.
+``maximum_error``. A merge keeps each input's error: a sketch merged from sketches of a
+smaller ``lg_max_map_size`` has their (larger) epsilon as its bound, not its own.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from ._base import (
     update_progress,
 )
 from ._native import ffi, lib
-from .errors import IncompatibleSketchError, SketchFormatError
+from .errors import IncompatibleSketchError, InvalidArgumentError, SketchFormatError
 
 Item = Union[int, float, str]
 Row = tuple[Item, int, int, int]
@@ -199,18 +200,10 @@ class FrequentItems(MergeableSketch):
             super().update(values, progress)
             return
         report, values = update_progress(progress, values)
-        n = _input.count_items(values)
-        w = _input.weight_array(weights, n)
-        if n == 1 and _input.is_scalar(values):
-            if values is None:
-                if report is not None:
-                    report.finish()
-                return
-            values = [values]
-        values, w = _input.drop_nulls(values, w)
-        if isinstance(values, (list, tuple)):
-            self._check_list(values)
-        _input.feed(self._sink(self._p(), w), values, report)
+        p = self._p()
+        _input.feed_weighted(
+            lambda w: self._sink(p, w), values, weights, report, check_list=self._check_list
+        )
         if report is not None:
             report.finish()
 
@@ -226,7 +219,8 @@ class FrequentItems(MergeableSketch):
                 raise OverflowError(f"integer {v} is outside the int64 range of this sketch")
 
     def _check_list(self, values: Any) -> None:
-        """Every item of a list is of the sketch's kind (checked before any is applied)."""
+        """Every item of a list is of the sketch's kind, and fits it (checked before any
+        is applied, so that a bad item leaves the sketch as it was)."""
         types = set(map(type, values)) - {type(None)}
         if self._dtype == "str":
             bad = [t for t in types if not issubclass(t, (str, bytes))]
@@ -238,6 +232,17 @@ class FrequentItems(MergeableSketch):
             raise TypeError(
                 f"this {self._dtype} FrequentItems cannot take items of type {bad[0].__name__}"
             )
+        if self._dtype == "int64" and int in types:
+            ints = [v for v in values if type(v) is int]
+            for v in (min(ints), max(ints)):
+                self._check_number(v)
+        if self._dtype == "str" and not types <= {str}:
+            for i, v in enumerate(values):
+                if isinstance(v, bytes):
+                    try:
+                        v.decode("utf-8")
+                    except UnicodeDecodeError as e:
+                        raise InvalidArgumentError(f"item {i} is not UTF-8: {e}") from None
 
     def _runs(self, items: list[Union[int, float]]) -> Any:
         # Buffered items were checked by update(): one array of the sketch's type.
@@ -246,22 +251,11 @@ class FrequentItems(MergeableSketch):
     def _feed(self, p: Any, values: Any, progress: Progress = None) -> None:
         _input.feed(self._sink(p, None), values, progress)
 
-    def _sink(self, p: Any, weights: Optional[np.ndarray[Any, Any]]) -> _input.Sink:
-        """The native update functions bound to handle ``p``; with ``weights``, each call
-        takes the next weights in order, one per item."""
+    def _sink(self, p: Any, weights: Optional[_input.Weights]) -> _input.Sink:
+        """The native update functions bound to handle ``p``, taking ``weights`` in order
+        (all 1 without), each refusing items of another kind than the sketch's."""
         dtype = self._dtype
-        base = ffi.NULL if weights is None else ffi.cast("uint64_t *", ffi.from_buffer(weights))
-        pos = [0]
-
-        def take(n: int) -> Any:
-            if weights is None:
-                return ffi.NULL
-            i = pos[0]
-            pos[0] += n
-            return base + i
-
-        def one() -> int:
-            return 1 if weights is None else int(weights[_advance(pos, 1)])
+        base = _input.weighted_sink(p, "frequent", weights or _input.Weights(None), "one_str")
 
         def wrong(what: str) -> TypeError:
             hint = " (use dtype='float64')" if what == "floats" and dtype == "int64" else ""
@@ -272,58 +266,42 @@ class FrequentItems(MergeableSketch):
                 raise wrong("numbers")
             if dtype == "int64" and code not in _INT_CODES:
                 raise wrong("floats")
-            return int(lib.sk_frequent_update_numeric(p, data, n, code, take(n), cb, user))
+            return base.numeric(data, n, code, cb, user)
 
-        def strings(data: Any, dlen: int, offs: Any, width: int, n: int, *rest: Any) -> int:
-            if dtype != "str":
-                raise wrong("strings")
-            valid, voff, cb, user = rest
-            return int(
-                lib.sk_frequent_update_strings(
-                    p, data, dlen, offs, width, n, valid, voff, take(n), cb, user
-                )
-            )
+        def only_str(f: Callable[..., Any]) -> Callable[..., Any]:
+            def call(*args: Any) -> Any:
+                if dtype != "str":
+                    raise wrong("strings")
+                return f(*args)
 
-        def fixed(data: Any, itemsize: int, n: int, enc: int, cb: Any, user: Any) -> int:
-            if dtype != "str":
-                raise wrong("strings")
-            return int(lib.sk_frequent_update_fixed(p, data, itemsize, n, enc, take(n), cb, user))
-
-        def delimited(data: Any, n: int, delim: int, cb: Any, user: Any) -> int:
-            if dtype != "str":
-                raise wrong("strings")
-            return int(lib.sk_frequent_update_delimited(p, data, n, delim, ffi.NULL, cb, user))
+            return call
 
         def one_i64(v: int) -> None:
             if dtype == "str":
                 raise wrong("numbers")
-            check(lib.sk_frequent_update_one_i64(p, v, one()))
+            base.one_i64(v)
 
         def one_u64(v: int) -> None:
-            if dtype != "float64":
-                one_i64(v)  # raises: no uint64 beyond INT64_MAX fits
-            check(lib.sk_frequent_update_one_f64(p, float(v), one()))
+            if dtype == "int64":
+                raise OverflowError(f"integer {v} is outside the int64 range of this sketch")
+            if dtype == "str":
+                raise wrong("numbers")
+            base.one_f64(float(v))
 
         def one_f64(v: float) -> None:
             if dtype != "float64":
                 raise wrong("floats")
-            check(lib.sk_frequent_update_one_f64(p, v, one()))
-
-        def one_bytes(b: bytes) -> None:
-            if dtype != "str":
-                raise wrong("strings")
-            check(lib.sk_frequent_update_one_str(p, b, len(b), one()))
+            base.one_f64(v)
 
         return _input.Sink(
             numeric=numeric,
-            strings=strings,
-            fixed=fixed,
+            strings=only_str(base.strings),
+            fixed=only_str(base.fixed),
             one_i64=one_i64,
             one_u64=one_u64,
             one_f64=one_f64,
-            one_bytes=one_bytes,
-            # Delimited items cross without their count, so weights take Arrow layout.
-            delimited=delimited if weights is None else None,
+            one_bytes=only_str(base.one_bytes),
+            delimited=None if base.delimited is None else only_str(base.delimited),
         )
 
     # ---- queries ----
@@ -337,7 +315,12 @@ class FrequentItems(MergeableSketch):
             b = _input._str_bytes(item)
             check(lib.sk_frequent_estimate_str(p, b, len(b), est, lo, hi))
         elif self._dtype == "int64":
-            if not isinstance(item, (int, np.integer)) or isinstance(item, (bool, np.bool_)):
+            if isinstance(item, (np.datetime64, np.timedelta64)):  # their ticks, as in updates
+                if np.isnat(item):
+                    raise ValueError("NaT is a missing value: it has no weight")
+                item = int(item.astype(np.int64))
+            # bools are the integers 0 and 1 here, as in updates
+            if not isinstance(item, (int, np.integer, np.bool_)):
                 raise TypeError(f"an int64 FrequentItems is queried with an int, not {item!r}")
             v = int(item)
             if not INT64_MIN <= v <= INT64_MAX:
@@ -422,7 +405,9 @@ class FrequentItems(MergeableSketch):
 
     @property
     def epsilon(self) -> float:
-        """``3.5 / 2**lg_max_map_size``: ``maximum_error <= epsilon * total_weight``."""
+        """``3.5 / 2**lg_max_map_size``: ``maximum_error <= epsilon * total_weight`` for a
+        sketch built by updates and merges of sketches at least as large (a smaller
+        input brings its larger error along)."""
         return float(self._stats().epsilon)
 
     @property
@@ -548,6 +533,7 @@ class FrequentItems(MergeableSketch):
         lg = 0 if lg_max_map_size is None else int_param("lg_max_map_size", lg_max_map_size, 3, 26)
         if _input._origin(items) == "pyarrow":
             return cls._union_arrow(items, lg, _parse_dtype(dtype or "int64"), bool(spark))
+        _input.check_union_items(items)
         if isinstance(items, np.ndarray):
             items = items.reshape(-1).tolist()
         items = list(items)
@@ -613,12 +599,6 @@ class FrequentItems(MergeableSketch):
             f"total_weight={d['total_weight']} active={d['num_active_items']} "
             f"maximum_error={d['maximum_error']}"
         )
-
-
-def _advance(pos: list[int], n: int) -> int:
-    i = pos[0]
-    pos[0] += n
-    return i
 
 
 def _unpickle(data: bytes, dtype: str, spark: bool, in_order: bool) -> FrequentItems:

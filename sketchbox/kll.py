@@ -510,7 +510,7 @@ class KllSketch(MergeableSketch):
     def union(
         cls,
         items: Iterable[Union[KllSketch, BytesLike]],
-        dtype: Any = "float64",
+        dtype: Any = None,
         k: Optional[int] = None,
         *,
         seed: Optional[int] = None,
@@ -524,13 +524,14 @@ class KllSketch(MergeableSketch):
 
         ``items``: KllSketch objects of that dtype and/or images (bytes-like, read as
         ``dtype``), a NumPy object array of images, or a pyarrow binary array of them
-        (nulls skipped). Images are read one at a time and never all held at once.
+        (nulls skipped). ``dtype`` defaults to the first sketch's (images do not record
+        it: ``"float64"`` if there is no sketch). Images are read one at a time and never
+        all held at once.
         ``k`` defaults to the largest ``k`` of the inputs (200 if there are none);
         ``seed`` fixes the result's compaction coin flips, as in ``KllSketch(seed=)``.
         A bad image raises SketchFormatError naming its index; a sketch of another
         dtype, IncompatibleSketchError.
         """
-        d = _parse_dtype(dtype)
         kk = 0 if k is None else int_param("k", k, 8, 65535)
         seed_ptr = (
             ffi.NULL
@@ -539,6 +540,9 @@ class KllSketch(MergeableSketch):
         )
         out = cls._out()
         views, seq = _input.union_inputs(items)
+        if dtype is None:
+            dtype = next((s._dtype for s in seq if isinstance(s, KllSketch)), "float64")
+        d = _parse_dtype(dtype)
         if views is not None:
             ptrs, lens, n, _keep = views
             check(lib.sk_kll_union_images(ptrs, lens, n, kk, _TYPE_CODES[d], seed_ptr, out))

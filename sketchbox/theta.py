@@ -120,16 +120,15 @@ class ThetaSketch(CompactableSketch):
         by default the largest ``lg_k`` of the update sketches given, else 12. ``seed``
         defaults to the first sketch's, else 9001; every input must have that seed.
         """
-        items = list(sketches)
         lg = 0 if lg_k is None else int_param("lg_k", lg_k, 5, 26)
         out = cls._out()
-        images = _input.byte_views(items) if items else None
-        if images is not None:
+        images, seq = _input.union_inputs(sketches)
+        if images is not None and images[2]:
             ptrs, lens, n, _keep = images
             seed = DEFAULT_SEED if seed is None else _seed(seed)
             check(lib.sk_theta_union_images(ptrs, lens, n, lg, seed, out))
         else:
-            items = cls._items(items)
+            items = cls._items(list(seq))
             seed = cls._seed_of(items, seed)
             handles = cls._handles(items, seed)
             array = ffi.new("SkTheta *[]", handles)

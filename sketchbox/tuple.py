@@ -314,12 +314,12 @@ class TupleSketch(CompactableSketch):
         Defaults: ``lg_k`` the largest of the update sketches' (else 12); ``mode``,
         ``summary`` (how images are read) and ``seed`` those of the first tuple sketch
         (else sum, double, 9001)."""
-        items = list(sketches)
         lg = 0 if lg_k is None else int_param("lg_k", lg_k, 4, 26)
+        views, seq = _input.union_inputs(sketches)
+        items = list(seq)
         kind, m, s = cls._defaults(items, mode, summary, seed)
         out = cls._out()
-        views = _input.byte_views(items) if items else None
-        if views is not None:
+        if views is not None and views[2]:
             ptrs, lens, n, _keep = views
             check(lib.sk_tuple_union_images(ptrs, lens, n, kind, lg, m, s, out))
         else:
