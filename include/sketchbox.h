@@ -10,7 +10,9 @@
  *    on success. After a failure, sk_last_error() describes it.
  *  - No Rust panic ever crosses this boundary: an internal panic becomes SK_ERR_PANIC.
  *  - Input buffers are borrowed only for the duration of the call. A NULL pointer
- *    with a length of 0 is an empty input.
+ *    with a length of 0 is an empty input (an empty Arrow array may pass NULL offsets
+ *    with n == 0), but for delimited items: `len` bytes hold count(delimiter) + 1
+ *    items, so 0 bytes hold one empty item (pass no call for no item).
  *  - Handles (SkHll, ...) are created by a *_new or *_deserialize function, owned by
  *    the caller, and released with the matching *_free, which accepts NULL. A handle
  *    may be used from several threads at once: each call locks it internally.
@@ -22,7 +24,11 @@
  *    The callback runs while the update holds its sketch's lock. Calls it makes do not
  *    wait for a handle's lock: on the sketch being updated, or on one another call
  *    holds, they fail with SK_ERR_BUSY instead of deadlocking; idle sketches may be
- *    used as usual.
+ *    used as usual. A callback returns normally: it must not throw a C++ exception
+ *    or longjmp out of the library's frames.
+ *  - Bulk updates and unions use every core: rayon's global pool, whose size the
+ *    environment variable RAYON_NUM_THREADS sets before the first such call (default:
+ *    one thread per CPU). Results never depend on the number of threads.
  *  - A handle is freed exactly once, and never while another thread may still use
  *    it: the lock inside a handle protects its sketch, not the handle's own lifetime.
  *  - ABI: SK_ABI_VERSION is the N of the library's SONAME, libsketchbox.so.N; it
@@ -230,7 +236,12 @@ typedef enum {
  datasketches-python's `count_min_sketch` (family 18; row seeds as its Linux wheels
  draw them, so images do not cross with DataSketches Java). For an item of true
  weight f: f <= estimate always, and estimate <= f + relative_error * total_weight
- with the confidence sk_countmin_suggest_num_hashes was asked for. Created by
+ with the confidence sk_countmin_suggest_num_hashes was asked for. Counters are
+ doubles (as datasketches-python's): a weight is at most 2^53, which they hold
+ exactly; a larger one is SK_ERR_INVALID_ARGUMENT and a column holding one applies
+ none of its items. The counters (up to 2^30 of them, 8 GiB) are allocated on the
+ first update or merge; if memory runs out, that call fails with
+ SK_ERR_INVALID_ARGUMENT and changes nothing. Created by
  sk_countmin_new, sk_countmin_copy or sk_countmin_deserialize; owned by the caller;
  released by sk_countmin_free. Safe to share between threads: every call takes the
  handle's internal lock.
@@ -248,10 +259,12 @@ typedef struct SkCountMin SkCountMin;
 
  Guarantee: for every item x of true total weight f(x), lower(x) <= f(x) <= upper(x),
  and upper(x) - lower(x) = maximum_error <= epsilon * total_weight, where epsilon =
- 3.5 / 2^lg_max_map_size. While fewer than 0.75 * 2^lg_max_map_size distinct items
+ 3.5 / 2^lg_max_map_size (merged from sketches of a smaller lg_max_map_size, their
+ larger epsilon). While fewer than 0.75 * 2^lg_max_map_size distinct items
  were seen every count is exact. Images are DataSketches' (items in
  datasketches-java's order: a sketch fed the stream a Java sketch was fed, in order
- (sk_frequent_set_in_order), writes the same bytes); images of Java, C++,
+ (sk_frequent_set_in_order), writes the same bytes; doubles but for -0.0, one item
+ with 0.0 here as in C++); images of Java, C++,
  datasketches-python and Spark read here.
  */
 typedef struct SkFrequent SkFrequent;
@@ -389,7 +402,8 @@ void sk_bytes_free(SkBytes bytes);
  Creates an empty sketch of `num_hashes` rows (from 1 to 255) of `num_buckets` counters
  (at least 3; num_hashes * num_buckets below 2^30) with hash `seed` (9001 is
  DataSketches' default; sketches merge only with sketches of the same shape and
- seed). On success *out owns the new sketch.
+ seed; one of seed hash 0 is refused, as sk_theta_new says). On success *out owns the
+ new sketch.
  */
 int32_t sk_countmin_new(int32_t num_hashes, uint32_t num_buckets, uint64_t seed, SkCountMin **out);
 
@@ -610,7 +624,8 @@ int32_t sk_frequent_copy(const SkFrequent *sketch, SkFrequent **out);
  updates once a purge happened).
  After sk_frequent_set_in_order(sketch, true) every item is applied one by one in
  input order: byte for byte the result of one-item updates, and of
- datasketches-java fed the same stream.
+ datasketches-java fed the same stream (doubles: but for -0.0, which is 0.0 here
+ as in C++ and Python, and an item of its own in Java's `Double.equals`).
 
  Items go SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
  the sketch holds the items of every completed block (a prefix of the input) and
@@ -1374,7 +1389,8 @@ int32_t sk_kll_to_json(const SkKll *sketch, SkBytes *out);
  Creates an empty update sketch of nominal size k = 2^lg_k (lg_k from 5 to 26; 12 is
  DataSketches' default) with up-front sampling probability `p` in (0, 1] (1: none)
  and hash `seed` (DataSketches' default is 9001; sketches combine only with sketches
- of the same seed). On success *out owns the new sketch.
+ of the same seed; a seed whose 16-bit seed hash is 0, which DataSketches reserves and
+ refuses to read, is SK_ERR_INVALID_ARGUMENT). On success *out owns the new sketch.
  */
 int32_t sk_theta_new(int32_t lg_k, float p, uint64_t seed, SkTheta **out);
 
@@ -1651,7 +1667,8 @@ int32_t sk_theta_update_fixed(SkTheta *sketch,
  SkTupleSummary) combining values by `mode` (an SkTupleMode), nominal size
  k = 2^lg_k (lg_k from 4 to 26; Spark's lgNomEntries, default 12), hash `seed` (9001 is
  the only seed DataSketches Java and Spark use; sketches combine only with sketches of
- the same seed). Keys hash exactly as a Theta sketch's items, so a tuple sketch and a
+ the same seed; one of seed hash 0 is refused, as sk_theta_new says). Keys hash exactly
+ as a Theta sketch's items, so a tuple sketch and a
  Theta sketch of the same keys retain the same hashes. On success *out owns the sketch.
  */
 int32_t sk_tuple_new(int32_t summary, int32_t lg_k, int32_t mode, uint64_t seed, SkTuple **out);

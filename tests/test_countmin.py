@@ -201,3 +201,45 @@ def test_eight_threads_on_one_sketch() -> None:
             whole.update(items, weights=np.full(items.size, i + 1, dtype=np.int64))
             whole.update(["t"] * 10)
     assert c.to_bytes() == whole.to_bytes()
+
+
+def test_weights_above_2_pow_53_are_refused_and_change_nothing() -> None:
+    # Counters are doubles: 2^53 + 1 would be rounded to 2^53, below the true weight.
+    c = CountMin(3, 64)
+    c.update([1, 2], weights=[2**53, 1])
+    image = c.to_bytes()
+    assert c.estimate(1) == 2**53
+    for weights in (2**53 + 1, [1, 2**53 + 1], np.array([1, 2**64 - 1], np.uint64)):
+        n = 1 if isinstance(weights, int) else 2
+        with pytest.raises(InvalidArgumentError, match="2\\^53"):
+            c.update([5] * n if n > 1 else 5, weights=weights)
+    assert c.to_bytes() == image
+
+
+def test_a_shape_whose_counters_do_not_fit_in_memory_is_an_error() -> None:
+    # 255 x 4,200,000 counters (8.6 GB) are allowed, and allocated on first use: with
+    # 3 GB of address space that fails, as an error and not the end of the process.
+    code = """
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+from sketchbox import CountMin
+from sketchbox.errors import InvalidArgumentError
+c = CountMin(255, 4_200_000)
+image = CountMin.from_bytes(c.to_bytes())
+for sketch in (c, image):
+    try:
+        sketch.update(1)
+    except InvalidArgumentError as e:
+        assert "out of memory" in str(e), e
+    else:
+        raise SystemExit("no error")
+    assert sketch.total_weight == 0
+small = CountMin(3, 64)
+small.update(1)
+print("ok")
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -256,3 +256,17 @@ def test_use_after_close_raises():
             call()
     assert "closed" in repr(s)
     s.close()  # closing twice is fine
+
+
+def test_a_seed_whose_seed_hash_is_0_is_refused() -> None:
+    # DataSketches reserves seed hash 0 and reads no image that carries it.
+    from sketchbox import CountMin, TupleSketch
+
+    for make in (
+        lambda: ThetaSketch(seed=50541),
+        lambda: TupleSketch(seed=50541),
+        lambda: CountMin(seed=50541),
+        lambda: ThetaSketch.union([ThetaSketch()], seed=50541),
+    ):
+        with pytest.raises(InvalidArgumentError, match="seed hash of 0"):
+            make()

@@ -396,6 +396,13 @@ static void test_strings(void) {
         CHECK_STATUS(sk_hll_update_strings(a, NULL, data_len, off32, 4, n, NULL, 0, NULL,
                                            NULL),
                      SK_ERR_INVALID_ARGUMENT);
+        /* An empty Arrow array may have no buffers at all. */
+        CHECK_OK(sk_hll_update_strings(a, NULL, 0, NULL, 4, 0, NULL, 0, NULL, NULL));
+        CHECK_OK(sk_hll_update_strings(a, NULL, 0, NULL, 8, 0, NULL, 0, NULL, NULL));
+        /* Items of size 0 cannot say how many there are. */
+        CHECK_STATUS(sk_hll_update_fixed(a, data, 0, 3, SK_FIXED_BYTES, NULL, NULL),
+                     SK_ERR_INVALID_ARGUMENT);
+        CHECK_OK(sk_hll_update_fixed(a, NULL, 0, 0, SK_FIXED_BYTES, NULL, NULL));
         bool empty = false;
         CHECK_OK(sk_hll_is_empty(a, &empty));
         CHECK(empty);
@@ -865,6 +872,28 @@ static void test_countmin(void) {
     CHECK_STATUS(sk_countmin_deserialize(ib.ptr, ib.len, 1, &back), SK_ERR_INCOMPATIBLE);
     CHECK_STATUS(sk_countmin_update_numeric(a, NULL, 5, SK_DTYPE_I64, NULL, NULL, NULL),
                  SK_ERR_INVALID_ARGUMENT);
+    /* Counters are doubles: a weight above 2^53 would be rounded, so it is refused, and
+     * a column with one applies none of its items. */
+    SkBytes before = {0}, after = {0};
+    CHECK_OK(sk_countmin_serialize(a, &before));
+    CHECK_STATUS(sk_countmin_update_one_i64(a, 7, (UINT64_C(1) << 53) + 1),
+                 SK_ERR_INVALID_ARGUMENT);
+    weights[500] = UINT64_MAX;
+    CHECK_STATUS(sk_countmin_update_numeric(a, items, 1000, SK_DTYPE_I64, weights, NULL, NULL),
+                 SK_ERR_INVALID_ARGUMENT);
+    CHECK_OK(sk_countmin_serialize(a, &after));
+    CHECK(bytes_equal(before, after));
+    sk_bytes_free(before);
+    sk_bytes_free(after);
+    /* DataSketches reserves seed hash 0 (seed 50541 has it): refused by every family. */
+    SkCountMin *reserved = NULL;
+    SkTheta *t = NULL;
+    SkTuple *u = NULL;
+    CHECK_STATUS(sk_countmin_new(3, 64, 50541, &reserved), SK_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sk_theta_new(12, 1.0f, 50541, &t), SK_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sk_tuple_new(SK_TUPLE_DOUBLE, 12, SK_TUPLE_SUM, 50541, &u),
+                 SK_ERR_INVALID_ARGUMENT);
+    CHECK(reserved == NULL && t == NULL && u == NULL);
     uint8_t h;
     uint32_t nb;
     CHECK_OK(sk_countmin_suggest_num_hashes(0.99, &h));

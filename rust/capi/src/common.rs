@@ -460,7 +460,11 @@ pub(crate) unsafe fn arrow_column<'a>(
     let count = n
         .checked_add(1)
         .ok_or_else(|| invalid("string count overflows"))?;
+    // An empty Arrow array may come without an offsets buffer.
+    let no_offsets = n == 0 && offsets.is_null();
     Ok(match offset_width {
+        4 if no_offsets => Strings::arrow32(data, &[0], validity)?,
+        8 if no_offsets => Strings::arrow64(data, &[0], validity)?,
         4 => Strings::arrow32(data, in_slice(offsets.cast(), count)?, validity)?,
         8 => Strings::arrow64(data, in_slice(offsets.cast(), count)?, validity)?,
         w => {
@@ -479,6 +483,12 @@ pub(crate) unsafe fn fixed_column<'a>(
     n: usize,
     encoding: i32,
 ) -> Result<Column<'a>, Error> {
+    if itemsize == 0 && n > 0 {
+        // Such a buffer could not say how many items it holds.
+        return Err(invalid(format!(
+            "{n} items of size 0: an item size must be positive"
+        )));
+    }
     let total = itemsize
         .checked_mul(n)
         .filter(|&bytes| bytes <= isize::MAX as usize)

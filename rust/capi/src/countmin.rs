@@ -11,7 +11,12 @@ use std::sync::Mutex;
 /// datasketches-python's `count_min_sketch` (family 18; row seeds as its Linux wheels
 /// draw them, so images do not cross with DataSketches Java). For an item of true
 /// weight f: f <= estimate always, and estimate <= f + relative_error * total_weight
-/// with the confidence sk_countmin_suggest_num_hashes was asked for. Created by
+/// with the confidence sk_countmin_suggest_num_hashes was asked for. Counters are
+/// doubles (as datasketches-python's): a weight is at most 2^53, which they hold
+/// exactly; a larger one is SK_ERR_INVALID_ARGUMENT and a column holding one applies
+/// none of its items. The counters (up to 2^30 of them, 8 GiB) are allocated on the
+/// first update or merge; if memory runs out, that call fails with
+/// SK_ERR_INVALID_ARGUMENT and changes nothing. Created by
 /// sk_countmin_new, sk_countmin_copy or sk_countmin_deserialize; owned by the caller;
 /// released by sk_countmin_free. Safe to share between threads: every call takes the
 /// handle's internal lock.
@@ -30,7 +35,8 @@ impl Handle for SkCountMin {
 /// Creates an empty sketch of `num_hashes` rows (from 1 to 255) of `num_buckets` counters
 /// (at least 3; num_hashes * num_buckets below 2^30) with hash `seed` (9001 is
 /// DataSketches' default; sketches merge only with sketches of the same shape and
-/// seed). On success *out owns the new sketch.
+/// seed; one of seed hash 0 is refused, as sk_theta_new says). On success *out owns the
+/// new sketch.
 #[no_mangle]
 pub unsafe extern "C" fn sk_countmin_new(
     num_hashes: i32,
@@ -180,10 +186,7 @@ pub unsafe extern "C" fn sk_countmin_update_fixed(
 }
 
 unsafe fn update_one(sketch: *mut SkCountMin, item: CountMinItem<'_>, weight: u64) -> i32 {
-    guard(|| {
-        SkCountMin::lock(sketch)?.update(item, weight);
-        Ok(())
-    })
+    guard(|| Ok(SkCountMin::lock(sketch)?.update(item, weight)?))
 }
 
 /// Adds `weight` occurrences of the int64 `value`.

@@ -22,10 +22,12 @@ use std::sync::Mutex;
 ///
 /// Guarantee: for every item x of true total weight f(x), lower(x) <= f(x) <= upper(x),
 /// and upper(x) - lower(x) = maximum_error <= epsilon * total_weight, where epsilon =
-/// 3.5 / 2^lg_max_map_size. While fewer than 0.75 * 2^lg_max_map_size distinct items
+/// 3.5 / 2^lg_max_map_size (merged from sketches of a smaller lg_max_map_size, their
+/// larger epsilon). While fewer than 0.75 * 2^lg_max_map_size distinct items
 /// were seen every count is exact. Images are DataSketches' (items in
 /// datasketches-java's order: a sketch fed the stream a Java sketch was fed, in order
-/// (sk_frequent_set_in_order), writes the same bytes); images of Java, C++,
+/// (sk_frequent_set_in_order), writes the same bytes; doubles but for -0.0, one item
+/// with 0.0 here as in C++); images of Java, C++,
 /// datasketches-python and Spark read here.
 pub struct SkFrequent(Mutex<Frequent>);
 
@@ -491,7 +493,8 @@ pub unsafe extern "C" fn sk_frequent_copy(
 /// updates once a purge happened).
 /// After sk_frequent_set_in_order(sketch, true) every item is applied one by one in
 /// input order: byte for byte the result of one-item updates, and of
-/// datasketches-java fed the same stream.
+/// datasketches-java fed the same stream (doubles: but for -0.0, which is 0.0 here
+/// as in C++ and Python, and an item of its own in Java's `Double.equals`).
 ///
 /// Items go SK_PROGRESS_BLOCK at a time with `progress` called between blocks; if it cancels,
 /// the sketch holds the items of every completed block (a prefix of the input) and

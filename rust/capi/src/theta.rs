@@ -84,7 +84,8 @@ unsafe fn new_compact(out: *mut *mut SkTheta, sketch: CompactTheta, seed: u64) {
 /// Creates an empty update sketch of nominal size k = 2^lg_k (lg_k from 5 to 26; 12 is
 /// DataSketches' default) with up-front sampling probability `p` in (0, 1] (1: none)
 /// and hash `seed` (DataSketches' default is 9001; sketches combine only with sketches
-/// of the same seed). On success *out owns the new sketch.
+/// of the same seed; a seed whose 16-bit seed hash is 0, which DataSketches reserves and
+/// refuses to read, is SK_ERR_INVALID_ARGUMENT). On success *out owns the new sketch.
 #[no_mangle]
 pub unsafe extern "C" fn sk_theta_new(lg_k: i32, p: f32, seed: u64, out: *mut *mut SkTheta) -> i32 {
     guard(|| {

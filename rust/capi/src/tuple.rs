@@ -254,7 +254,8 @@ unsafe fn new_compact<S: CSummary>(
 /// SkTupleSummary) combining values by `mode` (an SkTupleMode), nominal size
 /// k = 2^lg_k (lg_k from 4 to 26; Spark's lgNomEntries, default 12), hash `seed` (9001 is
 /// the only seed DataSketches Java and Spark use; sketches combine only with sketches of
-/// the same seed). Keys hash exactly as a Theta sketch's items, so a tuple sketch and a
+/// the same seed; one of seed hash 0 is refused, as sk_theta_new says). Keys hash exactly
+/// as a Theta sketch's items, so a tuple sketch and a
 /// Theta sketch of the same keys retain the same hashes. On success *out owns the sketch.
 #[no_mangle]
 pub unsafe extern "C" fn sk_tuple_new(

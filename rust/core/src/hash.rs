@@ -162,6 +162,18 @@ pub fn seed_hash(seed: u64) -> u16 {
     (murmur3_x64_128(&seed.to_le_bytes(), 0).0 & 0xffff) as u16
 }
 
+/// [`seed_hash`] of a seed a new sketch may use: DataSketches reserves seed hash 0 and
+/// reads no image that carries it (Java: "The given seed ... produced a seedHash of
+/// zero"), so such a seed (1 in 65,536) is an error here too.
+pub fn checked_seed_hash(seed: u64) -> crate::error::Result<u16> {
+    match seed_hash(seed) {
+        0 => Err(crate::error::Error::InvalidArgument(format!(
+            "seed {seed} has a seed hash of 0, which DataSketches reserves; pick another seed"
+        ))),
+        sh => Ok(sh),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,7 @@
 use crate::bulk::BySlice;
 use crate::column::{Column, Numeric};
 use crate::error::{corrupt, Error, Result};
-use crate::hash::{canonical_f64_bits, seed_hash, DEFAULT_SEED};
+use crate::hash::{canonical_f64_bits, checked_seed_hash, seed_hash, DEFAULT_SEED};
 use bulk::{Buckets, Direct, Keys, Part, Rows, Source, StringItems, Unit, Weighted};
 use serde_json::json;
 
@@ -150,6 +150,17 @@ const MAX_PARALLEL_COUNTERS: usize = 1 << 20;
 /// order.
 const EXACT_F64_INTEGERS: u64 = 1 << 53;
 
+/// The largest weight of one item: counters are doubles (as datasketches-python's), which
+/// hold every integer up to 2^53 exactly; a larger weight would be rounded, and could
+/// then estimate below the item's true weight. Larger weights are an error.
+pub const MAX_WEIGHT: u64 = EXACT_F64_INTEGERS;
+
+fn weight_too_large(w: u64) -> Error {
+    Error::InvalidArgument(format!(
+        "weight {w} exceeds 2^53, the largest a Count-Min counter (a double) holds exactly"
+    ))
+}
+
 /// An item's identity for hashing: [`crate::hash`]'s canonical bytes.
 #[derive(Debug, Clone, Copy)]
 pub enum CountMinItem<'a> {
@@ -209,13 +220,7 @@ fn f64_at(b: &[u8], at: usize) -> f64 {
 impl CountMin {
     pub fn new(num_hashes: u8, num_buckets: u32, seed: u64) -> Result<Self> {
         check_shape(num_hashes, num_buckets).map_err(Error::InvalidArgument)?;
-        let sh = seed_hash(seed);
-        if sh == 0 {
-            // DataSketches reserves seed hash 0 and refuses such seeds.
-            return Err(Error::InvalidArgument(format!(
-                "seed {seed} has a seed hash of 0, which DataSketches reserves; pick another seed"
-            )));
-        }
+        let sh = checked_seed_hash(seed)?;
         Ok(Self {
             num_hashes,
             num_buckets,
@@ -271,23 +276,43 @@ impl CountMin {
             .for_each(item, |row, b| f(row * nb + b as usize));
     }
 
-    fn allocate(&mut self) {
+    /// The counters, on first use. A shape may name up to 2^30 of them (8 GiB): a failed
+    /// allocation is an error, not the end of the process.
+    fn allocate(&mut self) -> Result<()> {
         if self.counters.is_empty() {
-            self.counters = vec![0.0; self.num_hashes as usize * self.num_buckets as usize];
+            let n = self.num_hashes as usize * self.num_buckets as usize;
+            let mut counters = Vec::new();
+            counters.try_reserve_exact(n).map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "out of memory: cannot allocate the {n} counters ({} bytes) of a \
+                     {} x {} Count-Min sketch",
+                    n * 8,
+                    self.num_hashes,
+                    self.num_buckets
+                ))
+            })?;
+            counters.resize(n, 0.0);
+            self.counters = counters;
         }
+        Ok(())
     }
 
     fn is_item(item: CountMinItem<'_>) -> bool {
         !matches!(item, CountMinItem::Bytes(b) if b.is_empty())
     }
 
-    /// Adds `weight` occurrences of `item` (0 or an empty string: no update).
+    /// Adds `weight` occurrences of `item` (0 or an empty string: no update). Fails,
+    /// changing nothing, on a weight above [`MAX_WEIGHT`] or if the counters cannot be
+    /// allocated.
     #[inline]
-    pub fn update(&mut self, item: CountMinItem<'_>, weight: u64) {
+    pub fn update(&mut self, item: CountMinItem<'_>, weight: u64) -> Result<()> {
         if weight == 0 || !Self::is_item(item) {
-            return;
+            return Ok(());
         }
-        self.allocate();
+        if weight > MAX_WEIGHT {
+            return Err(weight_too_large(weight));
+        }
+        self.allocate()?;
         let w = weight as f64;
         self.total_weight += w;
         let mut idx = [0usize; 8];
@@ -308,6 +333,7 @@ impl CountMin {
                 self.counters[i] += w;
             }
         }
+        Ok(())
     }
 
     /// Bulk update of `n` items in input order (`item_at(i)`: `None` for a null;
@@ -329,7 +355,7 @@ impl CountMin {
         crate::bulk::in_blocks(n, progress, |block| {
             for i in block {
                 if let Some(item) = item_at(i) {
-                    self.update(item, weight_at(i));
+                    self.update(item, weight_at(i))?;
                 }
             }
             Ok(())
@@ -373,6 +399,11 @@ impl CountMin {
     {
         let cells = self.num_hashes as usize * self.num_buckets as usize;
         crate::bulk::in_blocks(source.len(), progress, |block| {
+            if !unit {
+                if let Some(w) = block.clone().map(weight).find(|&w| w > MAX_WEIGHT) {
+                    return Err(weight_too_large(w));
+                }
+            }
             if self.integral && cells <= MAX_PARALLEL_COUNTERS {
                 let rows = self.rows();
                 let added = if unit {
@@ -381,20 +412,20 @@ impl CountMin {
                         source.feed(rows, part, &mut counts);
                         out.push(counts)
                     });
-                    self.add_parts(parts)
+                    self.add_parts(parts)?
                 } else {
                     let parts = crate::bulk::par_parts(block.clone(), |part, out| {
                         let mut counts = Weighted::new(rows, weight);
                         source.feed(rows, part, &mut counts);
                         out.push(counts)
                     });
-                    self.add_parts(parts)
+                    self.add_parts(parts)?
                 };
                 if added {
                     return Ok(());
                 }
             }
-            self.allocate();
+            self.allocate()?;
             let rows = Rows {
                 seeds: &self.row_seeds,
                 buckets: self.buckets,
@@ -413,20 +444,20 @@ impl CountMin {
     /// Adds the threads' counts of a block to the sketch if the total stays within 2^53,
     /// where double sums of integers are exact in any order; else changes nothing and
     /// returns false.
-    fn add_parts<P: Part>(&mut self, parts: Vec<P>) -> bool {
+    fn add_parts<P: Part>(&mut self, parts: Vec<P>) -> Result<bool> {
         let sum = parts.iter().fold(0u64, |s, p| s.saturating_add(p.sum()));
         // The total is an integer at most 2^53 here (`integral`).
         let fits = (self.total_weight as u64)
             .checked_add(sum)
             .is_some_and(|t| t <= EXACT_F64_INTEGERS);
         if fits && sum > 0 {
-            self.allocate();
+            self.allocate()?;
             for p in &parts {
                 p.add_to(&mut self.counters);
             }
             self.total_weight += sum as f64;
         }
-        fits
+        Ok(fits)
     }
 
     /// Bulk update with a column (`weights[i]` for item `i`, 1 each without weights;
@@ -448,6 +479,10 @@ impl CountMin {
                     "{} weights for {n} items",
                     w.len()
                 )));
+            }
+            // All checked first: a bad weight leaves the sketch as it was.
+            if let Some(&bad) = w.iter().find(|&&w| w > MAX_WEIGHT) {
+                return Err(weight_too_large(bad));
             }
         }
         let unit = weights.is_none();
@@ -512,7 +547,7 @@ impl CountMin {
         if other.counters.is_empty() {
             return Ok(());
         }
-        self.allocate();
+        self.allocate()?;
         for (a, b) in self.counters.iter_mut().zip(&other.counters) {
             *a += b;
         }
@@ -608,7 +643,7 @@ impl CountMin {
         if flags & FLAG_EMPTY != 0 {
             return Ok(sketch);
         }
-        sketch.allocate();
+        sketch.allocate()?;
         let total = f64_at(bytes, 16);
         if !(total.is_finite() && total >= 0.0) {
             return corrupt(format!(

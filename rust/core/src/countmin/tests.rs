@@ -18,33 +18,36 @@ fn python_streams() -> Vec<(&'static str, CountMin)> {
     out.push(("cm_h3_b8_empty.sk", CountMin::new(3, 8, 9001).unwrap()));
     let mut s = CountMin::new(3, 8, 9001).unwrap();
     for i in 0..100i64 {
-        s.update(CountMinItem::I64(i), (i % 5 + 1) as u64);
+        s.update(CountMinItem::I64(i), (i % 5 + 1) as u64).unwrap();
     }
     out.push(("cm_h3_b8_ints.sk", s));
     let mut s = CountMin::new(5, 64, 9001).unwrap();
     for i in -1000..1000i64 {
-        s.update(CountMinItem::I64(i), 1);
+        s.update(CountMinItem::I64(i), 1).unwrap();
     }
-    s.update(CountMinItem::I64(1 << 62), 3);
-    s.update(CountMinItem::I64(i64::MIN), 3);
+    s.update(CountMinItem::I64(1 << 62), 3).unwrap();
+    s.update(CountMinItem::I64(i64::MIN), 3).unwrap();
     out.push(("cm_h5_b64_ints.sk", s));
     let mut s = CountMin::new(4, 37, 9001).unwrap();
     for i in 0..500 {
-        s.update(CountMinItem::Bytes(format!("item{i}").as_bytes()), 1);
+        s.update(CountMinItem::Bytes(format!("item{i}").as_bytes()), 1)
+            .unwrap();
     }
-    s.update(CountMinItem::Bytes("café".as_bytes()), 7);
-    s.update(CountMinItem::Bytes("日本語".as_bytes()), 2);
-    s.update(CountMinItem::Bytes("x".repeat(40).as_bytes()), 1);
-    s.update(CountMinItem::Bytes(b""), 5);
+    s.update(CountMinItem::Bytes("café".as_bytes()), 7).unwrap();
+    s.update(CountMinItem::Bytes("日本語".as_bytes()), 2)
+        .unwrap();
+    s.update(CountMinItem::Bytes("x".repeat(40).as_bytes()), 1)
+        .unwrap();
+    s.update(CountMinItem::Bytes(b""), 5).unwrap();
     out.push(("cm_h4_b37_strings.sk", s));
     let mut s = CountMin::new(2, 100, 42).unwrap();
     for i in 0..200i64 {
-        s.update(CountMinItem::I64(i), 1);
+        s.update(CountMinItem::I64(i), 1).unwrap();
     }
     out.push(("cm_h2_b100_seed42_ints.sk", s));
     let mut s = CountMin::new(12, 10, 1).unwrap();
     for i in 0..50i64 {
-        s.update(CountMinItem::I64(i), 1);
+        s.update(CountMinItem::I64(i), 1).unwrap();
     }
     out.push(("cm_h12_b10_seed1_ints.sk", s));
     out
@@ -126,7 +129,7 @@ fn estimates_within_the_guarantee() {
         let mut truth = std::collections::HashMap::new();
         let mut s = CountMin::new(h, b, seed * 7 + 3).unwrap();
         for &x in &stream {
-            s.update(CountMinItem::I64(x), 1);
+            s.update(CountMinItem::I64(x), 1).unwrap();
             *truth.entry(x).or_insert(0u64) += 1;
         }
         assert_eq!(s.total_weight(), stream.len() as f64);
@@ -154,8 +157,8 @@ fn merge_adds_and_checks_shapes() {
         .map(|_| CountMin::new(4, 100, 9001).unwrap())
         .collect();
     for (i, &x) in stream.iter().enumerate() {
-        whole.update(CountMinItem::I64(x), 1);
-        parts[i % 7].update(CountMinItem::I64(x), 1);
+        whole.update(CountMinItem::I64(x), 1).unwrap();
+        parts[i % 7].update(CountMinItem::I64(x), 1).unwrap();
     }
     let mut merged = CountMin::new(4, 100, 9001).unwrap();
     for p in &parts {
@@ -184,7 +187,7 @@ fn bulk_equals_one_by_one_and_cancel_leaves_a_prefix() {
     let mut one = CountMin::new(3, 1000, 9001).unwrap();
     for i in 0..n {
         if let Some(x) = item(i) {
-            one.update(x, weight(i));
+            one.update(x, weight(i)).unwrap();
         }
     }
     let mut bulk = CountMin::new(3, 1000, 9001).unwrap();
@@ -214,8 +217,9 @@ fn bulk_equals_one_by_one_and_cancel_leaves_a_prefix() {
 #[test]
 fn float_items_are_canonical() {
     let mut s = CountMin::new(3, 50, 9001).unwrap();
-    s.update(CountMinItem::F64(-0.0), 2);
-    s.update(CountMinItem::F64(f64::from_bits(0x7ff8_0000_0000_0001)), 3);
+    s.update(CountMinItem::F64(-0.0), 2).unwrap();
+    s.update(CountMinItem::F64(f64::from_bits(0x7ff8_0000_0000_0001)), 3)
+        .unwrap();
     assert!(s.estimate(CountMinItem::F64(0.0)) >= 2.0);
     assert!(s.estimate(CountMinItem::F64(f64::NAN)) >= 3.0);
 }
@@ -268,7 +272,7 @@ fn ten_thousand_mutated_images_never_panic() {
                     // once updated); reading it allocated nothing, which is the point.
                     continue;
                 }
-                s.update(CountMinItem::Bytes(b"x"), 2);
+                s.update(CountMinItem::Bytes(b"x"), 2).unwrap();
                 let again = CountMin::deserialize(&s.serialize(), seed).unwrap();
                 assert_eq!(again.serialize(), s.serialize());
             }
@@ -289,7 +293,7 @@ fn check_parallel<'a>(
         let mut one = CountMin::new(h, b, 9001).unwrap();
         for i in 0..len {
             if let Some(x) = item(i) {
-                one.update(x, weight(i));
+                one.update(x, weight(i)).unwrap();
             }
         }
         for threads in [1, 2] {
@@ -387,7 +391,7 @@ fn parallel_bulk_progress_cancel_and_inexact_sums() {
     assert_eq!(par.serialize(), one.serialize());
     // A sketch read from an image with a fractional counter goes item by item too.
     let mut frac = CountMin::new(2, 16, 9001).unwrap();
-    frac.update(CountMinItem::I64(1), 1);
+    frac.update(CountMinItem::I64(1), 1).unwrap();
     let mut img = frac.serialize();
     let at = 24
         + 8 * img[24..]
@@ -429,16 +433,16 @@ fn update_column_equals_item_by_item_updates_with_weights() {
     bulk.update_column(&strings, Some(&[3, 1, 9, 2]), &mut go)
         .unwrap();
     for (&v, &w) in ints.iter().zip(&weights) {
-        one.update(CountMinItem::I64(v), w);
+        one.update(CountMinItem::I64(v), w).unwrap();
     }
     for &v in &uints {
-        one.update(CountMinItem::I64(v as i64), 1);
+        one.update(CountMinItem::I64(v as i64), 1).unwrap();
     }
     for &v in &floats {
-        one.update(CountMinItem::F64(v as f64), 1);
+        one.update(CountMinItem::F64(v as f64), 1).unwrap();
     }
     for (s, w) in [("apple", 3), ("pear", 1), ("café", 2)] {
-        one.update(CountMinItem::Bytes(s.as_bytes()), w);
+        one.update(CountMinItem::Bytes(s.as_bytes()), w).unwrap();
     }
     assert_eq!(bulk.serialize(), one.serialize());
     let err = bulk
@@ -478,19 +482,19 @@ fn numeric_columns_on_every_path_equal_item_by_item_updates() {
     for (h, b) in [(3u8, 2048u32), (5, 2719), (1, 3), (2, (1 << 20) - 3)] {
         let mut one = CountMin::new(h, b, 9001).unwrap();
         for (&v, &w) in ints.iter().zip(&weights) {
-            one.update(CountMinItem::I64(v), w);
+            one.update(CountMinItem::I64(v), w).unwrap();
         }
         for &v in &ints {
-            one.update(CountMinItem::I64(v), 1);
+            one.update(CountMinItem::I64(v), 1).unwrap();
         }
         for &v in &narrow {
-            one.update(CountMinItem::I64(v as i64), 1);
+            one.update(CountMinItem::I64(v as i64), 1).unwrap();
         }
         for &v in &floats {
-            one.update(CountMinItem::F64(v), 1);
+            one.update(CountMinItem::F64(v), 1).unwrap();
         }
         for &v in &bools {
-            one.update(CountMinItem::I64((v != 0) as i64), 1);
+            one.update(CountMinItem::I64((v != 0) as i64), 1).unwrap();
         }
         for threads in [1, 2] {
             let bulk = on_pool(threads, || {
@@ -521,7 +525,7 @@ fn numeric_columns_on_every_path_equal_item_by_item_updates() {
     for b in [64u32, 50] {
         let mut one = CountMin::new(3, b, 9001).unwrap();
         for (&v, &w) in ints.iter().zip(&big) {
-            one.update(CountMinItem::I64(v), w);
+            one.update(CountMinItem::I64(v), w).unwrap();
         }
         let mut bulk = CountMin::new(3, b, 9001).unwrap();
         let col = Column::from(Numeric::I64(&ints[..m]));
@@ -529,4 +533,58 @@ fn numeric_columns_on_every_path_equal_item_by_item_updates() {
             .unwrap();
         assert_eq!(bulk.serialize(), one.serialize(), "3x{b}");
     }
+}
+
+#[test]
+fn weights_above_2_pow_53_are_refused_and_change_nothing() {
+    let mut s = CountMin::new(3, 64, DEFAULT_SEED).unwrap();
+    s.update(CountMinItem::I64(1), 5).unwrap();
+    let before = s.serialize();
+    let too_large = MAX_WEIGHT + 1;
+    assert!(matches!(
+        s.update(CountMinItem::I64(1), too_large),
+        Err(Error::InvalidArgument(m)) if m.contains("2^53")
+    ));
+    let go = &mut |_, _| true;
+    let column = Column::Numeric(Numeric::I64(&[1, 2, 3]));
+    assert!(s
+        .update_column(&column, Some(&[1, too_large, 1]), go)
+        .is_err());
+    assert_eq!(
+        s.serialize(),
+        before,
+        "a bad weight applies none of its column"
+    );
+    let weight = |i: usize| if i == 2 { too_large } else { 1 };
+    assert!(s
+        .update_many_parallel(3, |i| Some(CountMinItem::I64(i as i64)), weight, go)
+        .is_err());
+    assert!(s
+        .update_many(3, |i| Some(CountMinItem::I64(i as i64)), weight, go)
+        .is_err());
+    // 2^53 itself is a double: exact.
+    let mut t = CountMin::new(3, 64, DEFAULT_SEED).unwrap();
+    t.update(CountMinItem::I64(7), MAX_WEIGHT).unwrap();
+    assert_eq!(t.estimate(CountMinItem::I64(7)), MAX_WEIGHT as f64);
+}
+
+#[test]
+fn seeds_whose_seed_hash_is_0_are_refused_by_every_seeded_family() {
+    assert_eq!(crate::hash::seed_hash(50541), 0);
+    let refused =
+        |r: Result<()>| matches!(r, Err(Error::InvalidArgument(m)) if m.contains("seed hash of 0"));
+    assert!(refused(CountMin::new(3, 64, 50541).map(|_| ())));
+    assert!(refused(
+        crate::theta::UpdateTheta::new(12, 1.0, 50541).map(|_| ())
+    ));
+    assert!(refused(
+        crate::theta::ThetaUnion::new(12, 50541).map(|_| ())
+    ));
+    use crate::tuple::{DoubleSummary, SummaryMode, TupleUnion, UpdateTuple};
+    assert!(refused(
+        UpdateTuple::<DoubleSummary>::new(12, 1.0, SummaryMode::Sum, 50541).map(|_| ())
+    ));
+    assert!(refused(
+        TupleUnion::<DoubleSummary>::new(12, SummaryMode::Sum, 50541).map(|_| ())
+    ));
 }

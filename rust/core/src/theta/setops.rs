@@ -14,7 +14,7 @@ use super::compact::{serial_version, V3View, V4View};
 use super::table::{starting_lg_size, starting_theta, HashTable};
 use super::{bounds, check_lg_k, check_seed_hash_value, CompactTheta, LG_RESIZE_FACTOR};
 use super::{MAX_LG_K, MAX_THETA, MIN_LG_K};
-use crate::hash::seed_hash;
+use crate::hash::{checked_seed_hash, seed_hash};
 use crate::{Error, Result};
 
 /// Union of Theta sketches: a QuickSelect table of nominal size `k = 2^lg_k`.
@@ -63,7 +63,7 @@ impl ThetaUnion {
             union_theta: theta,
             start_theta: theta,
             seed,
-            seed_hash: seed_hash(seed),
+            seed_hash: checked_seed_hash(seed)?,
         })
     }
 

@@ -10,7 +10,7 @@ use super::{
     LG_RESIZE_FACTOR, MAX_THETA,
 };
 use crate::bulk;
-use crate::hash::{hash_bytes, hash_f64, hash_i64, seed_hash, DEFAULT_SEED};
+use crate::hash::{checked_seed_hash, hash_bytes, hash_f64, hash_i64, DEFAULT_SEED};
 use crate::{Error, Result};
 
 /// A Theta sketch that accepts items: Apache DataSketches' QuickSelect update sketch
@@ -48,7 +48,7 @@ impl UpdateTheta {
         Ok(UpdateTheta {
             table: HashTable::new(lg_start, lg_k, LG_RESIZE_FACTOR, theta),
             seed,
-            seed_hash: seed_hash(seed),
+            seed_hash: checked_seed_hash(seed)?,
             p,
         })
     }

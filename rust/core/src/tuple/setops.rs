@@ -8,7 +8,7 @@
 use super::summary::{combine, Summary, SummaryMode};
 use super::table::TupleTable;
 use super::{check_lg_k, CompactTuple};
-use crate::hash::seed_hash;
+use crate::hash::{checked_seed_hash, seed_hash};
 use crate::theta::table::HashTable;
 use crate::theta::{check_seed_hash_value, CompactTheta, MAX_THETA};
 use crate::{Error, Result};
@@ -51,7 +51,7 @@ impl<S: Summary> TupleUnion<S> {
             union_theta: MAX_THETA,
             empty: true,
             mode,
-            seed_hash: seed_hash(seed),
+            seed_hash: checked_seed_hash(seed)?,
         })
     }
 

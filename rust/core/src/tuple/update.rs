@@ -9,7 +9,7 @@ use super::table::TupleTable;
 use super::{bound_of, check_lg_k, estimate_of, CompactTuple, DEFAULT_LG_K};
 use crate::bulk::{self, Items};
 use crate::column::{Column, HashVisitor};
-use crate::hash::{hash_bytes, hash_f64, hash_i64, seed_hash, DEFAULT_SEED};
+use crate::hash::{checked_seed_hash, hash_bytes, hash_f64, hash_i64, DEFAULT_SEED};
 use crate::theta::table::starting_theta;
 use crate::theta::{theta_fraction, MAX_THETA};
 use crate::{Error, Result};
@@ -51,7 +51,7 @@ impl<S: Summary> UpdateTuple<S> {
             table: TupleTable::new(lg_k, p),
             mode,
             seed,
-            seed_hash: seed_hash(seed),
+            seed_hash: checked_seed_hash(seed)?,
             p,
         })
     }
