@@ -55,7 +55,9 @@ class CountMin(MergeableSketch):
     ``update`` accepts what ``HyperLogLog.update`` accepts (ints as int64, floats as
     float64, str as UTF-8, bytes; NumPy, pandas, pyarrow; nulls and empty strings
     skipped) and optional ``weights``: one non-negative integer per item (a scalar for
-    one item). ``merge``/``|`` need the same ``num_hashes``, ``num_buckets`` and
+    one item), at most 2**53: counters are doubles, as datasketches-python's, and hold
+    every integer up to 2**53 exactly (a larger weight is an InvalidArgumentError and
+    applies nothing). ``merge``/``|`` need the same ``num_hashes``, ``num_buckets`` and
     ``seed``. One sketch may be used from several threads; each call is atomic.
     """
 
