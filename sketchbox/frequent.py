@@ -531,13 +531,8 @@ class FrequentItems(MergeableSketch):
         the class) to True if any input sketch keeps Spark's order. Sketches of another
         dtype raise IncompatibleSketchError, invalid images SketchFormatError."""
         lg = 0 if lg_max_map_size is None else int_param("lg_max_map_size", lg_max_map_size, 3, 26)
-        if _input._origin(items) == "pyarrow":
-            return cls._union_arrow(items, lg, _parse_dtype(dtype or "int64"), bool(spark))
-        _input.check_union_items(items)
-        if isinstance(items, np.ndarray):
-            items = items.reshape(-1).tolist()
-        items = list(items)
-        sketches = [s for s in items if isinstance(s, FrequentItems)]
+        views, seq = _input.union_inputs(items)
+        sketches = [s for s in seq if isinstance(s, FrequentItems)]
         kinds = {s._dtype for s in sketches}
         d = (
             _parse_dtype(dtype)
@@ -551,46 +546,17 @@ class FrequentItems(MergeableSketch):
         nulls = sum(s._nulls for s in sketches)
         if spark is None:
             spark = any(s._spark for s in sketches)
-        images = [s.to_bytes() if isinstance(s, FrequentItems) else s for s in items]
-        views = _input.byte_views(images)
         if views is None:
-            bad = next(x for x in images if not isinstance(x, (bytes, bytearray, memoryview)))
-            raise TypeError(f"union takes FrequentItems or images, not {type(bad).__name__}")
+            images = [s.to_bytes() if isinstance(s, FrequentItems) else s for s in seq]
+            views = _input.byte_views(images)
+            if views is None:
+                bad = next(x for x in images if not isinstance(x, (bytes, bytearray, memoryview)))
+                raise TypeError(f"union takes FrequentItems or images, not {type(bad).__name__}")
         ptrs, lens, n, keep = views
         out = cls._out()
         check(lib.sk_frequent_union_images(ptrs, lens, n, _code(d, spark), lg, out))
         del keep
         return cls._wrap_as(out, d, nulls, spark)
-
-    @classmethod
-    def _union_arrow(cls, arr: Any, lg: int, d: str, spark: bool) -> FrequentItems:
-        import pyarrow as pa
-
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        if not (pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type)):
-            raise TypeError(f"union takes a pyarrow binary array of images, not {arr.type}")
-        arr = arr.drop_null()
-        width = 8 if pa.types.is_large_binary(arr.type) else 4
-        _, offs_buf, data_buf = arr.buffers()[:3]
-        n = len(arr)
-        offsets = np.frombuffer(offs_buf, dtype=np.int64 if width == 8 else np.int32)
-        offsets = offsets[arr.offset : arr.offset + n + 1].astype(np.uintp)
-        base = data_buf.address if data_buf is not None else 0
-        addrs = np.ascontiguousarray(offsets[:-1] + np.uintp(base))
-        lens = np.ascontiguousarray(np.diff(offsets))
-        out = cls._out()
-        check(
-            lib.sk_frequent_union_images(
-                ffi.cast("uint8_t **", ffi.from_buffer(addrs)),
-                ffi.cast("size_t *", ffi.from_buffer(lens)),
-                n,
-                _code(d, spark),
-                lg,
-                out,
-            )
-        )
-        return cls._wrap_as(out, d, 0, spark)
 
     def _describe(self, d: dict[str, Any]) -> str:
         return (
