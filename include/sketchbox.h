@@ -1448,7 +1448,9 @@ int32_t sk_theta_seed(const SkTheta *sketch, uint64_t *out);
  Writes to *out a new compact sketch, the union of the `n` sketches at `sketches`, as
  a DataSketches theta_union(lg_k, seed) fed them in order computes it (an ordered
  result; empty for n = 0). `lg_k` (from 5 to 26) is the union's nominal size; 0 takes the
- largest lg_k of the update sketches among the inputs, or 12 if there are none. Every
+ largest lg_k of the update sketches among the inputs and, for a compact input, of the
+ lg_k its entries imply (log2 of their count, rounded down: the lg_k it was built with
+ if it is in estimation mode), at least 12 if no input is an update sketch. Every
  non-empty input must have been built with `seed` (else SK_ERR_INCOMPATIBLE). The
  inputs are unchanged and may repeat.
  */
@@ -1765,7 +1767,8 @@ int32_t sk_tuple_summary_integer(const SkTuple *sketch, int32_t mode, int64_t *o
  enter with a fresh summary of `mode` (0, +inf, -inf or 1); exactly one of the two must
  be given. A key in several inputs gets its summaries combined by `mode` (an
  SkTupleMode); a key in one keeps that input's summary. `lg_k`: from 4 to 26, or 0 for the
- largest lg_k of the update sketches among the inputs (12 if none). The tuple inputs
+ size that keeps every tuple input's precision, as sk_theta_union_many chooses it. The
+ tuple inputs
  must share one summary type, which the result has (double with none); every non-empty
  input must have been built with `seed` (else SK_ERR_INCOMPATIBLE, naming the input).
  The inputs are unchanged and may repeat.

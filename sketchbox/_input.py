@@ -484,7 +484,7 @@ def _feed_arrow(sink: Sink, values: Any, progress: Progress) -> None:
         values = values.drop_null()
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
         return _feed_ndarray(sink, arrow_numpy(values), progress)
-    if pa.types.is_temporal(t):
+    if pa.types.is_temporal(t) and not pa.types.is_interval(t):
         # the ticks as stored: date32/time32 are 32-bit, the other temporal types 64-bit
         ticks = values.view(pa.int32() if t.bit_width == 32 else pa.int64())
         return _feed_ndarray(sink, arrow_numpy(ticks), progress)
@@ -754,7 +754,10 @@ def _float_list(values: Any, dtype: np.dtype) -> np.ndarray:
     except (ValueError, TypeError, OverflowError):
         arr = None
     if arr is not None and arr.ndim == 1 and arr.dtype.kind in "iufb":
-        return arr.astype(dtype, copy=False)
+        out = arr.astype(dtype, copy=False)
+        if dtype == np.float32 and arr.dtype.kind == "f":
+            _round_ints_once(values, out)
+        return out
     # None items, strings, nested or mixed objects: one item at a time.
     kept = []
     for v in values:
@@ -767,7 +770,21 @@ def _float_list(values: Any, dtype: np.dtype) -> np.ndarray:
                 f"cannot update a sketch of numbers with an item of type {type(v).__name__}"
             )
         kept.append(v)
-    return np.array(kept, dtype=dtype)
+    out = np.array(kept, dtype=dtype)
+    if dtype == np.float32:
+        _round_ints_once(kept, out)
+    return out
+
+
+def _round_ints_once(values: Sequence[Any], out: np.ndarray) -> None:
+    """Ints beyond 2**24 of a list that also holds floats reach float32 through float64
+    (NumPy converts Python ints to floats that way): two roundings, which can miss the
+    nearest float32. Each is rounded once here, from int64 (or uint64), as the same int
+    in an int-only list or array is."""
+    for i, v in enumerate(values):
+        if type(v) is int and not -(2**24) <= v <= 2**24 and INT64_MIN <= v <= UINT64_MAX:
+            exact = np.array([v], dtype=np.int64 if v <= INT64_MAX else np.uint64)
+            out[i] = exact.astype(np.float32)[0]
 
 
 def _float_pandas(values: Any, dtype: np.dtype) -> np.ndarray:

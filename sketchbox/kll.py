@@ -96,17 +96,25 @@ def _int_points(values: Any, what: str) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Query arguments (items, split points) of an int64 sketch as a contiguous int64
     array: integers exactly, datetimes and timedeltas as their ticks."""
     if type(values) is np.ndarray and values.dtype == _INT64 and values.flags.c_contiguous:
-        return values
+        return np.require(values, requirements=["A"])
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{what} must be integers, not {type(values).__name__}")
+    if isinstance(values, (list, tuple)) and all(type(v) is int for v in values):
+        # NumPy would make floats of a list with an int beyond int64 (and of [])
+        for v in values:
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise OverflowError(f"{what} hold {v}, beyond the int64 range")
+        return np.array(values, dtype=np.int64)
     arr = np.asarray(values)
     kind = arr.dtype.kind
     if kind in "mM":
-        return np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("=")).view(np.int64))
+        ticks = arr.astype(arr.dtype.newbyteorder("=")).view(np.int64)
+        return np.require(ticks, requirements=["C", "A"])
     if kind == "u" and arr.size and int(arr.max()) > INT64_MAX:
         raise OverflowError(f"{what} hold {int(arr.max())}, beyond the int64 range")
     if kind in "iub":
-        return np.ascontiguousarray(arr, dtype=np.int64)
+        # aligned too: the native side reads it in place (pyarrow buffers may not be)
+        return np.require(arr, dtype=np.int64, requirements=["C", "A"])
     if kind == "O" and all(isinstance(v, (int, np.integer)) for v in arr.reshape(-1).tolist()):
         # Python ints beyond int64 make an object array: OverflowError here
         return np.array(arr.tolist(), dtype=np.int64)
@@ -174,14 +182,15 @@ def _check_int_items(values: Any) -> None:
 
 def _points(values: Any, what: str) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Query arguments (ranks, items, split points) as a contiguous float64 array."""
-    if type(values) is np.ndarray and values.dtype == np.float64 and values.flags.c_contiguous:
-        return values
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{what} must be numbers, not {type(values).__name__}")
     arr = np.asarray(values)
+    if arr.size == 0:
+        return np.zeros(arr.shape, dtype=np.float64)
     if arr.dtype.kind not in "iufb":
         raise TypeError(f"{what} must be numbers, not an array of {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    # aligned too: the native side reads it in place (pyarrow buffers may not be)
+    return np.require(arr, dtype=np.float64, requirements=["C", "A"])
 
 
 def _scalar(value: Any, what: str) -> Optional[float]:

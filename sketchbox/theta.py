@@ -117,7 +117,10 @@ class ThetaSketch(CompactableSketch):
 
         A list of images (bytes) crosses to the native side in one call and each image
         is read only as far as the union needs. ``lg_k`` is the union's nominal size:
-        by default the largest ``lg_k`` of the update sketches given, else 12. ``seed``
+        by default, for sketches, the size that keeps each one's precision (the largest
+        ``lg_k`` of the update sketches and of those compact sketches' entries imply,
+        log2 of their count rounded down; at least 12 without update sketches), so
+        ``acc |= s`` of lg_k 16 sketches stays at 16; for a list of images, 12. ``seed``
         defaults to the first sketch's, else 9001; every input must have that seed.
         """
         lg = 0 if lg_k is None else int_param("lg_k", lg_k, 5, 26)

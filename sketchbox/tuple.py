@@ -311,7 +311,8 @@ class TupleSketch(CompactableSketch):
         tuple ``Union(2**lg_k, mode)`` fed them in order computes it (Spark's
         ``tuple_union_*``): a key in several inputs combines its summaries by ``mode``, a
         Theta input's keys enter with a fresh summary of ``mode`` (0, +inf, -inf, 1).
-        Defaults: ``lg_k`` the largest of the update sketches' (else 12); ``mode``,
+        Defaults: ``lg_k`` the size that keeps each sketch's precision, as
+        ``ThetaSketch.union`` chooses it (12 for a list of images); ``mode``,
         ``summary`` (how images are read) and ``seed`` those of the first tuple sketch
         (else sum, double, 9001)."""
         lg = 0 if lg_k is None else int_param("lg_k", lg_k, 4, 26)

@@ -270,3 +270,11 @@ def test_arrow_numpy_reads_sliced_chunked_and_bit_packed_arrays_as_to_numpy_does
             )
             assert got.dtype == want.dtype and np.array_equal(got, want), (a.type, len(part))
     assert arrow_numpy(pa.chunked_array([], pa.float64())).dtype == np.float64
+
+
+@pytest.mark.parametrize("cls", [HyperLogLog, ThetaSketch])
+def test_interval_arrays_are_a_type_error(cls: type) -> None:
+    # Arrow counts intervals as temporal, but they have no single tick to hash.
+    intervals = pa.array([pa.scalar((1, 2, 3), pa.month_day_nano_interval())])
+    with pytest.raises(TypeError, match="month_day_nano_interval"):
+        cls().update(intervals)

@@ -196,3 +196,61 @@ def test_numeric_arrays_convert_in_native_code_as_numpy_would(dtype):
         with np.errstate(over="ignore"):
             converted.update(arr.astype(dtype))
         assert raw.to_bytes() == converted.to_bytes(), arr.dtype
+
+
+def _unaligned(values: np.ndarray) -> np.ndarray:
+    raw = np.zeros(values.nbytes + 1, np.uint8)[1:]
+    out = raw.view(values.dtype)
+    out[:] = values
+    assert not out.flags.aligned
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_queries_take_unaligned_arrays_as_updates_do(dtype: str) -> None:
+    s = KllSketch(dtype=dtype)
+    s.update(np.arange(100))
+    ranks = _unaligned(np.array([0.25, 0.5, 0.75]))
+    points = _unaligned(np.array([10, 50], dtype=np.float64 if dtype != "int64" else np.int64))
+    arrow = pa.Array.from_buffers(
+        pa.float64() if dtype != "int64" else pa.int64(),
+        2,
+        [None, pa.py_buffer(b"\0" + np.asarray(points).tobytes())[1:]],
+    )
+    assert list(s.quantiles(ranks)) == list(s.quantiles(ranks.copy()))
+    expected = s.ranks(points.copy())
+    assert list(s.ranks(points)) == list(expected) == list(s.ranks(arrow))
+    assert list(s.cdf(points)) == list(s.cdf(points.copy()))
+    assert list(s.pmf(arrow)) == list(s.pmf(points.copy()))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_empty_query_lists_answer_as_for_every_dtype(dtype: str) -> None:
+    s = KllSketch(dtype=dtype)
+    s.update(np.arange(100))
+    assert s.ranks([]).size == 0 and s.quantiles([]).size == 0
+    assert list(s.cdf([])) == [1.0] and list(s.pmf([])) == [1.0]
+
+
+def test_int64_query_lists_beyond_int64_overflow() -> None:
+    s = KllSketch(dtype="int64")
+    s.update(np.arange(100))
+    for query in (s.ranks, s.cdf, s.pmf):
+        with pytest.raises(OverflowError, match="beyond the int64 range"):
+            query([0, 2**63])
+
+
+@pytest.mark.parametrize(
+    "values", [[2**60 + 2**36 + 1], [2**60 + 2**36 + 1, 0.5], [2**60 + 2**36 + 1, None, 0.5]]
+)
+def test_float32_rounds_each_int_once_whatever_the_list_holds(values: list) -> None:
+    # 2^60 + 2^36 + 1 is nearest to 2^60 + 2^37 in float32; through float64 first it
+    # rounds to 2^60 + 2^36, a tie, and then down to 2^60.
+    s = KllSketch(dtype="float32")
+    s.update(values)
+    assert s.max == float(2**60 + 2**37)
+    buffered = KllSketch(dtype="float32")
+    for v in values:
+        if v is not None:
+            buffered.update(v)
+    assert buffered.max == float(2**60 + 2**37)

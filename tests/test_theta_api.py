@@ -135,3 +135,21 @@ def test_package_exports_and_header():
         header = f.read()
     for name in ("sk_theta_new", "sk_theta_union_images", "sk_theta_jaccard", "SkTheta"):
         assert name in header
+
+
+def test_or_of_compact_sketches_keeps_their_precision() -> None:
+    # Compact sketches do not record their lg_k; a union that names no size takes one
+    # that holds their entries, so an accumulator of lg_k 16 images stays at lg_k 16.
+    images = []
+    for j in range(3):
+        a = ThetaSketch(lg_k=16)
+        a.update(np.arange(j * 100_000, j * 100_000 + 300_000))
+        images.append(a.to_bytes())
+    acc = ThetaSketch(lg_k=16)
+    for image in images:
+        acc |= ThetaSketch.from_bytes(image)
+        assert acc.num_retained >= 2**16
+    whole = ThetaSketch(lg_k=16)
+    whole.update(np.arange(500_000))
+    assert abs(acc.estimate() - 500_000) <= 3 * (whole.upper_bound(1) - whole.estimate())
+    assert ThetaSketch.union([ThetaSketch.from_bytes(images[0])]).num_retained >= 2**16

@@ -328,3 +328,20 @@ def test_summaries_by_key_group_like_a_groupby():
         groups[k] += v
     assert t.summary("sum") == pytest.approx(sum(groups.values()), rel=1e-9)
     assert t.summary("alwaysone") == 50
+
+
+def test_infinite_summaries_keep_their_sign_in_to_dict() -> None:
+    t = TupleSketch()
+    t.update([1, 2], [math.inf, 5.0])
+    assert t.summary("max") == math.inf
+    assert t.to_dict()["summary"]["max"] == "inf" and t.to_dict()["summary"]["sum"] == "inf"
+    u = TupleSketch()
+    u.update([1], [-math.inf])
+    assert u.to_dict()["summary"]["min"] == "-inf"
+
+
+def test_or_of_unpickled_sketches_keeps_their_precision() -> None:
+    t = TupleSketch(lg_k=16)
+    t.update(np.arange(300_000), np.ones(300_000))
+    back = pickle.loads(pickle.dumps(t))
+    assert (back | back).num_retained == (t | t).num_retained == 2**16

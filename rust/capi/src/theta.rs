@@ -3,8 +3,8 @@
 use crate::common::*;
 use crate::update::{hash_update_surface, HashHandle};
 use sketchbox_core::theta::{
-    a_not_b, is_update_image, jaccard, CompactTheta, ThetaIntersection, ThetaRead, ThetaUnion,
-    UpdateTheta, DEFAULT_LG_K,
+    a_not_b, default_union_lg_k, is_update_image, jaccard, CompactTheta, ThetaIntersection,
+    ThetaRead, ThetaUnion, UnionInputSize, UpdateTheta, DEFAULT_LG_K,
 };
 use sketchbox_core::Error;
 use std::sync::Mutex;
@@ -239,7 +239,9 @@ fn union_lg_k(lg_k: i32) -> Result<u8, Error> {
 /// Writes to *out a new compact sketch, the union of the `n` sketches at `sketches`, as
 /// a DataSketches theta_union(lg_k, seed) fed them in order computes it (an ordered
 /// result; empty for n = 0). `lg_k` (from 5 to 26) is the union's nominal size; 0 takes the
-/// largest lg_k of the update sketches among the inputs, or 12 if there are none. Every
+/// largest lg_k of the update sketches among the inputs and, for a compact input, of the
+/// lg_k its entries imply (log2 of their count, rounded down: the lg_k it was built with
+/// if it is in estimation mode), at least 12 if no input is an update sketch. Every
 /// non-empty input must have been built with `seed` (else SK_ERR_INCOMPATIBLE). The
 /// inputs are unchanged and may repeat.
 #[no_mangle]
@@ -255,11 +257,14 @@ pub unsafe extern "C" fn sk_theta_union_many(
         let inputs = handles(sketches, n)?;
         let mut lg_k = union_lg_k(lg_k)?;
         if lg_k == 0 {
+            let mut sizes = Vec::with_capacity(inputs.len());
             for &h in inputs {
-                if let Theta::Update(u) = &*SkTheta::lock(h)? {
-                    lg_k = lg_k.max(u.lg_k());
-                }
+                sizes.push(match &*SkTheta::lock(h)? {
+                    Theta::Update(u) => UnionInputSize::Update(u.lg_k()),
+                    Theta::Compact(c, _) => UnionInputSize::Compact(c.num_retained()),
+                });
             }
+            lg_k = default_union_lg_k(sizes);
         }
         let mut union = union_of(lg_k, seed)?;
         for &h in inputs {

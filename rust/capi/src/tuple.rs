@@ -6,7 +6,7 @@ use crate::common::*;
 use crate::theta::SkTheta;
 use crate::update::hash_update_surface;
 use sketchbox_core::column::Column;
-use sketchbox_core::theta::CompactTheta;
+use sketchbox_core::theta::{default_union_lg_k, CompactTheta, UnionInputSize};
 use sketchbox_core::tuple::{
     a_not_b, a_not_theta, CompactTuple, DoubleSummary, IntegerSummary, Summary, SummaryMode,
     TupleIntersection, TupleUnion, UpdateTuple, DEFAULT_LG_K,
@@ -629,15 +629,15 @@ impl Operands<'_> {
     }
 
     /// The largest lg_k of the update sketches among the inputs (0 if none).
-    unsafe fn largest_lg_k(&self) -> Result<u8, ApiError> {
-        let mut lg = 0;
+    unsafe fn default_union_lg_k(&self) -> Result<u8, ApiError> {
+        let mut sizes = Vec::with_capacity(self.n);
         for &h in self.sketches.iter().filter(|h| !h.is_null()) {
-            lg = lg.max(with_state!(&*SkTuple::lock(h)?, s => match s {
-                State::Update(u) => u.lg_k(),
-                State::Compact(..) => 0,
+            sizes.push(with_state!(&*SkTuple::lock(h)?, s => match s {
+                State::Update(u) => UnionInputSize::Update(u.lg_k()),
+                State::Compact(c, _, _) => UnionInputSize::Compact(c.num_retained()),
             }));
         }
-        Ok(lg)
+        Ok(default_union_lg_k(sizes))
     }
 
     /// Feeds every input to `op` in order (one lock at a time) and writes the result,
@@ -676,7 +676,8 @@ impl Operands<'_> {
 /// enter with a fresh summary of `mode` (0, +inf, -inf or 1); exactly one of the two must
 /// be given. A key in several inputs gets its summaries combined by `mode` (an
 /// SkTupleMode); a key in one keeps that input's summary. `lg_k`: from 4 to 26, or 0 for the
-/// largest lg_k of the update sketches among the inputs (12 if none). The tuple inputs
+/// size that keeps every tuple input's precision, as sk_theta_union_many chooses it. The
+/// tuple inputs
 /// must share one summary type, which the result has (double with none); every non-empty
 /// input must have been built with `seed` (else SK_ERR_INCOMPATIBLE, naming the input).
 /// The inputs are unchanged and may repeat.
@@ -695,10 +696,9 @@ pub unsafe extern "C" fn sk_tuple_union_many(
         let mode = mode_of(mode)?;
         let inputs = Operands::new(sketches, thetas, n)?;
         let lg = match small_param(lg_k, "lg_k must be 0 or from 4 to 26")? {
-            0 => inputs.largest_lg_k()?,
+            0 => inputs.default_union_lg_k()?,
             lg => lg,
         };
-        let lg = if lg == 0 { DEFAULT_LG_K } else { lg };
         by_summary!(inputs.summary()?, S => {
             inputs.combine(TupleUnion::<S>::new(lg, mode, seed)?, mode, seed, out)
         })

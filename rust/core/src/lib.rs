@@ -67,6 +67,14 @@ pub mod error;
 pub mod hash;
 
 pub use error::{Error, Result};
+
+/// A double in a JSON summary: a number, or, as JSON has no such numbers, the string
+/// "inf", "-inf" or "NaN" (every family writes them alike).
+pub(crate) fn json_f64(f: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(f)
+        .map(serde_json::Value::Number)
+        .unwrap_or_else(|| serde_json::Value::String(f.to_string()))
+}
 pub mod countmin;
 pub mod frequent;
 pub mod hll;

@@ -317,11 +317,6 @@ impl FrequentItem for f64 {
         Ok((f64::from_bits(read_u64(bytes, "double")?), 8))
     }
     fn to_json(&self) -> Value {
-        if self.is_finite() {
-            Value::from(*self)
-        } else {
-            // JSON has no NaN or infinities.
-            Value::from(self.to_string())
-        }
+        crate::json_f64(*self)
     }
 }

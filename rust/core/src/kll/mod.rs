@@ -121,12 +121,7 @@ pub trait KllItem:
     /// The item in a JSON summary: a number (exact for `i64`), or for a non-finite
     /// float the string "inf" / "-inf".
     fn to_json(self) -> serde_json::Value {
-        let f = self.to_f64();
-        serde_json::Number::from_f64(f)
-            .map(serde_json::Value::Number)
-            .unwrap_or_else(|| {
-                serde_json::Value::String(if f > 0.0 { "inf" } else { "-inf" }.into())
-            })
+        crate::json_f64(self.to_f64())
     }
 }
 

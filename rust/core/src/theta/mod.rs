@@ -78,6 +78,36 @@ pub const MIN_LG_K: u8 = 5;
 pub const MAX_LG_K: u8 = 26;
 /// Default `lg_k` (k = 4096).
 pub const DEFAULT_LG_K: u8 = 12;
+
+/// What a union's default size depends on: an update sketch's lg_k, or a compact
+/// sketch's retained entries (a compact image does not record its lg_k).
+#[derive(Debug, Clone, Copy)]
+pub enum UnionInputSize {
+    Update(u8),
+    Compact(u32),
+}
+
+/// The lg_k of a union when the caller names none: the largest of its update sketches'
+/// lg_k and of the lg_k each compact sketch's entries imply, log2 of their count rounded
+/// down (a compact sketch in estimation mode holds from k to 2k entries, so this is the
+/// lg_k it was built with: `a | b` of compact sketches of lg_k 16 stays at 16); at least
+/// [`DEFAULT_LG_K`] when no input is an update sketch; at most [`MAX_LG_K`].
+pub fn default_union_lg_k(inputs: impl IntoIterator<Item = UnionInputSize>) -> u8 {
+    let (mut lg, mut any_update) = (0u8, false);
+    for input in inputs {
+        lg = lg.max(match input {
+            UnionInputSize::Update(lg_k) => {
+                any_update = true;
+                lg_k
+            }
+            UnionInputSize::Compact(retained) => retained.max(1).ilog2() as u8,
+        });
+    }
+    if !any_update {
+        lg = lg.max(DEFAULT_LG_K);
+    }
+    lg.clamp(MIN_LG_K, MAX_LG_K)
+}
 /// log2 of the hash table's resize factor (x8, DataSketches' default).
 pub(crate) const LG_RESIZE_FACTOR: u8 = 3;
 /// DataSketches family id of the compact Theta sketch.

@@ -852,3 +852,31 @@ fn compressed_images_are_read_only_up_to_the_union_theta() {
         Err(Error::CorruptData(_))
     ));
 }
+
+#[test]
+fn a_union_by_default_keeps_the_precision_of_compact_inputs() {
+    use super::{default_union_lg_k, UnionInputSize::*};
+    assert_eq!(default_union_lg_k([]), 12);
+    assert_eq!(default_union_lg_k([Update(9)]), 9);
+    assert_eq!(default_union_lg_k([Compact(100)]), 12);
+    assert_eq!(default_union_lg_k([Compact(65_536)]), 16);
+    assert_eq!(default_union_lg_k([Compact(131_071), Update(9)]), 16);
+    assert_eq!(default_union_lg_k([Compact(131_072), Update(9)]), 17);
+    assert_eq!(default_union_lg_k([Compact(100), Update(9)]), 9);
+    assert_eq!(default_union_lg_k([Compact(u32::MAX)]), 26);
+    // A compact sketch of an lg_k 16 sketch in estimation mode keeps its 2^16 entries
+    // through a union that names no size.
+    let mut a = UpdateTheta::new(16, 1.0, DEFAULT_SEED).unwrap();
+    for i in 0..300_000i64 {
+        a.update_i64(i);
+    }
+    let c = a.compact(true);
+    let lg = default_union_lg_k([Compact(c.num_retained())]);
+    assert_eq!(lg, 16);
+    let mut u = ThetaUnion::new(lg, DEFAULT_SEED).unwrap();
+    u.update(&c).unwrap();
+    assert_eq!(u.result().num_retained(), 1 << 16);
+    let mut again = ThetaUnion::new(default_union_lg_k([Compact(1 << 16)]), DEFAULT_SEED).unwrap();
+    again.update(&u.result()).unwrap();
+    assert_eq!(again.result().num_retained(), 1 << 16);
+}

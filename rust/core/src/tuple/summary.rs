@@ -228,7 +228,7 @@ impl Summary for DoubleSummary {
     }
 
     fn aggregate_json(a: f64) -> Value {
-        json!(a)
+        crate::json_f64(a)
     }
 }
 
