@@ -9,7 +9,7 @@ exactly one bulk function (or one scalar function per item for mixed sequences):
 * pandas Series/Index (missing values skipped);
 * pyarrow Array and ChunkedArray of integers, floats, bool, strings and binaries
   (nulls skipped; string buffers zero-copy);
-* any other iterable of the scalars above (None items skipped).
+* any other iterable of the scalars above (None, pandas NA and NaT items skipped).
 
 Integers hash as int64, those in [2^63, 2^64) as their uint64 bit pattern; others
 raise OverflowError. pandas and pyarrow are never imported unless the value is theirs.
@@ -177,6 +177,12 @@ def feed_weighted(
     if check_list is not None and isinstance(values, (list, tuple)):
         check_list(values)
     feed(make_sink(Weights(w)), values, progress)
+
+
+def is_null(v: Any) -> bool:
+    """None, pandas' NA and NaT: the missing values a list may hold (``Series.tolist()``
+    of a nullable column gives them), skipped as nulls are in a Series. NaN is a value."""
+    return v is None or (type(v).__name__ in ("NAType", "NaTType") and _origin(v) == "pandas")
 
 
 def _ignore_bulk(*_args: Any) -> int:
@@ -382,10 +388,10 @@ def _feed_list(sink: Sink, values: Sequence[Any], progress: Progress) -> None:
     # Mixed types: each item hashed by its own type, in order, once every item is known
     # to be acceptable (a bad item leaves the sketch as it was).
     for v in values:
-        if v is not None and not feed_scalar(_CHECK_ONLY, v):
+        if not is_null(v) and not feed_scalar(_CHECK_ONLY, v):
             raise TypeError(f"cannot update a sketch with an item of type {type(v).__name__}")
     for v in values:
-        if v is not None:
+        if not is_null(v):
             feed_scalar(sink, v)
 
 
@@ -697,14 +703,13 @@ def sketch_handles(
 
 def as_float_array(values: Any, dtype: Any = np.float64) -> np.ndarray:
     """``values`` as a contiguous 1-D NumPy array of ``dtype`` (float64 or float32), for
-    sketches of numbers. Accepts a number; a sequence or iterable of numbers (None items
-    skipped); a NumPy array of ints, floats or bools (any shape, flattened; zero-copy
-    when it already is contiguous ``dtype``); a pandas Series/Index (missing values
-    skipped); a pyarrow Array or ChunkedArray (nulls skipped). Ints and bools are
-    numbers; everything is cast to ``dtype`` once (float64 to float32 rounds to the
-    nearest float, ints beyond 2**53 to the nearest double). NaN is kept: the sketch
-    decides what it means. Strings, bytes and other non-numbers raise TypeError naming
-    their type."""
+    sketches of numbers. Accepts a number; a sequence or iterable of numbers (None, pandas
+    NA and NaT items skipped); a NumPy array of ints, floats or bools (any shape, flattened;
+    zero-copy when it already is contiguous ``dtype``); a pandas Series/Index (missing
+    values skipped); a pyarrow Array or ChunkedArray (nulls skipped). Ints and bools are
+    numbers; everything is cast to ``dtype`` once (float64 to float32 rounds to the nearest
+    float, ints beyond 2**53 to the nearest double). NaN is kept: the sketch decides what it
+    means. Strings, bytes and other non-numbers raise TypeError naming their type."""
     dtype = np.dtype(dtype)
     t = type(values)
     if t is float or t is int or t is bool:
@@ -761,7 +766,7 @@ def _float_list(values: Any, dtype: np.dtype) -> np.ndarray:
     # None items, strings, nested or mixed objects: one item at a time.
     kept = []
     for v in values:
-        if v is None:
+        if is_null(v):
             continue
         if isinstance(v, (str, bytes, np.str_, np.bytes_)) or not isinstance(
             v, (numbers.Real, np.number, np.bool_)
@@ -870,10 +875,10 @@ def drop_nulls(values: Any, w: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[An
             keep = arrow_numpy(valid)
             return values.filter(valid), w[keep]
         return values, w
-    keep_list = [v is not None for v in values]
+    keep_list = [not is_null(v) for v in values]
     if all(keep_list):
         return values, w
-    return [v for v in values if v is not None], w[np.asarray(keep_list, dtype=bool)]
+    return [v for v, keep in zip(values, keep_list) if keep], w[np.asarray(keep_list, dtype=bool)]
 
 
 def weight_array(weights: Any, n: int) -> np.ndarray[Any, np.dtype[np.uint64]]:

@@ -172,7 +172,7 @@ def _int_sink(p: Any) -> _input.Sink:
 def _check_int_items(values: Any) -> None:
     """Every item of a list is an integer, bool, datetime or None, before any is applied."""
     for v in values:
-        if v is None or isinstance(v, (np.bool_, np.datetime64, np.timedelta64)):
+        if _input.is_null(v) or isinstance(v, (np.bool_, np.datetime64, np.timedelta64)):
             continue
         if not isinstance(v, (int, np.integer)):
             raise TypeError(_NOT_INT.format(f"an item of type {type(v).__name__}"))

@@ -86,7 +86,7 @@ def _values(values: Any, n: int, integer: bool) -> tuple[np.ndarray, np.ndarray]
         ).reshape(-1)
         valid = np.ones(arr.size, dtype=bool)
         if arr.dtype.kind == "O":
-            valid = np.fromiter((v is not None for v in arr), dtype=bool, count=arr.size)
+            valid = np.fromiter((not _input.is_null(v) for v in arr), bool, count=arr.size)
         present = arr[valid]
     if len(valid) != n:
         raise ValueError(f"{n} keys need {n} values (one per key), got {len(valid)}")

@@ -278,3 +278,22 @@ def test_interval_arrays_are_a_type_error(cls: type) -> None:
     intervals = pa.array([pa.scalar((1, 2, 3), pa.month_day_nano_interval())])
     with pytest.raises(TypeError, match="month_day_nano_interval"):
         cls().update(intervals)
+
+
+@pytest.mark.parametrize("cls", [HyperLogLog, ThetaSketch])
+def test_pandas_missing_values_in_lists_are_skipped_as_in_series(cls: type) -> None:
+    # Series.tolist() of a nullable column holds pd.NA (and NaT for datetimes).
+    for series in (
+        pd.Series([1, None, 3], dtype="Int64"),
+        pd.Series(["a", None, "c"], dtype="string"),
+        pd.Series([1.5, None, 2.5], dtype="Float64"),
+    ):
+        from_list, from_series = cls(), cls()
+        from_list.update(series.tolist())
+        from_series.update(series)
+        assert from_list.to_bytes() == from_series.to_bytes()
+        assert round(from_list.estimate()) == 2
+    assert pd.NaT in pd.Series(pd.to_datetime(["2024-01-01", None])).tolist()
+    s = cls()
+    s.update([pd.NaT, pd.NA, None])
+    assert s.is_empty()

@@ -253,3 +253,21 @@ def test_countmin_weighted_list_is_the_weighted_array() -> None:
     for x, w in zip(items, weights):
         exact[x] += w
     assert all(a.estimate(x) >= w for x, w in exact.items())
+
+
+@pytest.mark.parametrize("make", FAMILIES)
+def test_pandas_missing_values_in_weighted_lists_skip_their_weights(make: Make) -> None:
+    s = make("int64")
+    s.update(pd.Series([5, None, 5], dtype="Int64").tolist(), weights=[1, 20, 300])
+    assert s.total_weight == 301 and s.estimate(5) == 301
+
+
+def test_kll_and_tuple_lists_skip_pandas_missing_values() -> None:
+    k = KllSketch()
+    k.update([1.0, pd.NA, 3.0])
+    i = KllSketch(dtype="int64")
+    i.update(pd.Series([1, None, 3], dtype="Int64").tolist())
+    assert k.n == i.n == 2
+    t = TupleSketch()
+    t.update([1, 2], [pd.NA, 4.0])
+    assert t.estimate() == 1 and t.summary() == 4.0
