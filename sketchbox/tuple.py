@@ -17,7 +17,10 @@ for the same rows in one partition, and ``from_bytes`` reads Spark's images; ``|
 ``&`` and ``-`` are Spark's ``tuple_union_*``, ``tuple_intersection_*`` and
 ``tuple_difference_*``, also with a ``ThetaSketch`` on the right (the ``_theta_`` forms).
 A new sketch is an *update* sketch; set-operation results and sketches read from bytes
-are *compact* (updating one raises ``ReadOnlySketchError``).
+are *compact* (updating one raises ``ReadOnlySketchError``). Tuple images are compact
+only (Java and Spark have no updatable form), so a pickled update sketch comes back
+compact: the same keys, summaries and estimates, no further updates (``copy()`` keeps
+it an update sketch; ``ThetaSketch``'s updatable image keeps one through pickling).
 """
 
 from __future__ import annotations
