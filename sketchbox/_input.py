@@ -618,9 +618,11 @@ def _views(
 
 def _arrow_byte_views(values: Any) -> tuple[Any, Any, int, tuple[object, ...]]:
     """`byte_views` of a pyarrow binary (or large_binary) Array or ChunkedArray, read in
-    place from its buffers; null entries are skipped."""
+    place from its buffers (binary views and dictionaries converted first); null entries
+    are skipped."""
     import pyarrow as pa  # the value is a pyarrow object, so pyarrow is installed
 
+    values = _arrow_plain(values)
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     addrs, lens, keep = [], [], [values]
     for arr in chunks:
@@ -668,12 +670,19 @@ def union_inputs(
     items: Any,
 ) -> tuple[Optional[tuple[Any, Any, int, tuple[object, ...]]], tuple[Any, ...]]:
     """What a family's ``union`` was given: ``(byte_views, ())`` when every item is an
-    image (bytes-like objects, a NumPy object array of them, a pyarrow binary array),
-    else ``(None, items)`` with the items in a tuple, for the caller to check."""
-    if _origin(items) == "pyarrow":
+    image (bytes-like objects, a NumPy object array or pandas Series of them, a pyarrow
+    binary array), else ``(None, items)`` with the items in a tuple, for the caller to
+    check. Null items (None, pandas' missing values, Arrow nulls: a group without a
+    sketch) are skipped."""
+    origin = _origin(items)
+    if origin == "pyarrow":
         return _arrow_byte_views(items), ()
     check_union_items(items)
-    seq = tuple(items.reshape(-1) if isinstance(items, np.ndarray) else items)
+    if origin == "pandas" and hasattr(items, "dropna"):
+        items = items.dropna().tolist()
+    seq = tuple(
+        v for v in (items.reshape(-1) if isinstance(items, np.ndarray) else items) if not is_null(v)
+    )
     views = byte_views(seq)
     return views, (() if views is not None else seq)
 

@@ -271,3 +271,19 @@ def test_kll_and_tuple_lists_skip_pandas_missing_values() -> None:
     t = TupleSketch()
     t.update([1, 2], [pd.NA, 4.0])
     assert t.estimate() == 1 and t.summary() == 4.0
+
+
+@pytest.mark.parametrize("cls", [HyperLogLog, ThetaSketch, TupleSketch, KllSketch, FrequentItems])
+def test_unions_skip_null_images_in_every_container(cls: Any) -> None:
+    images = _images(cls)
+    expected = cls.union(images).to_bytes()
+    with_nulls = [images[0], None, images[1]]
+    for container in (
+        with_nulls,
+        np.array(with_nulls, dtype=object),
+        pd.Series(with_nulls, dtype=object),
+        pa.array(with_nulls),
+        pa.array(with_nulls, pa.binary_view()),
+        pa.array(with_nulls).dictionary_encode(),
+    ):
+        assert cls.union(container).to_bytes() == expected, type(container)
