@@ -153,3 +153,15 @@ def test_or_of_compact_sketches_keeps_their_precision() -> None:
     whole.update(np.arange(500_000))
     assert abs(acc.estimate() - 500_000) <= 3 * (whole.upper_bound(1) - whole.estimate())
     assert ThetaSketch.union([ThetaSketch.from_bytes(images[0])]).num_retained >= 2**16
+
+
+def test_a_not_b_of_an_empty_sketch_is_empty_whatever_the_seeds() -> None:
+    # DataSketches returns A when it is empty, before checking seeds; a non-empty A
+    # still refuses a B of another seed.
+    b = ThetaSketch()
+    b.update(range(10))
+    assert (ThetaSketch(seed=1) - b).is_empty()
+    a = ThetaSketch(seed=1)
+    a.update(range(10))
+    with pytest.raises(sketchbox.IncompatibleSketchError):
+        a - b

@@ -284,9 +284,11 @@ fn intersect_sorted(a: &[u64], b: &[u64], theta: u64) -> Vec<u64> {
 /// The set difference A \ B, ordered.
 pub fn a_not_b(a: &CompactTheta, b: &CompactTheta, seed: u64) -> Result<CompactTheta> {
     let sh = seed_hash(seed);
-    if !a.is_empty() {
-        check_seed_hash_value(a.seed_hash(), sh, "a_not_b input A")?;
+    if a.is_empty() {
+        // Nothing to take from: as in DataSketches, neither seed matters.
+        return Ok(a.to_ordered());
     }
+    check_seed_hash_value(a.seed_hash(), sh, "a_not_b input A")?;
     if !b.is_empty() {
         check_seed_hash_value(b.seed_hash(), sh, "a_not_b input B")?;
     }
