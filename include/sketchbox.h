@@ -1856,6 +1856,16 @@ int32_t sk_tuple_deserialize(const uint8_t *data,
 int32_t sk_tuple_to_json(const SkTuple *sketch, SkBytes *out);
 
 /*
+ Writes to *out a new update sketch of nominal size 2^lg_k (4 to 26) holding the
+ entries, theta, summary type, mode and seed of the compact sketch `sketch`: an update
+ sketch brought back from its compact image (tuple images have no updatable form), as
+ unpickling needs. It answers as `sketch` and later updates continue as in the sketch
+ the image came from, though its images may list entries in another order.
+ SK_ERR_INVALID_ARGUMENT if `sketch` is an update sketch or lg_k is out of range.
+ */
+int32_t sk_tuple_restore_update(const SkTuple *sketch, int32_t lg_k, SkTuple **out);
+
+/*
  Updates an update tuple sketch with `len` numbers of element type `dtype` (an SkDtype) at
  `data`, which must be aligned for that type (else SK_ERR_INVALID_ARGUMENT). Integers
  are hashed by value as 8-byte int64 (uint64 values at or above 2^63 by their bit

@@ -18,9 +18,9 @@ for the same rows in one partition, and ``from_bytes`` reads Spark's images; ``|
 ``tuple_difference_*``, also with a ``ThetaSketch`` on the right (the ``_theta_`` forms).
 A new sketch is an *update* sketch; set-operation results and sketches read from bytes
 are *compact* (updating one raises ``ReadOnlySketchError``). Tuple images are compact
-only (Java and Spark have no updatable form), so a pickled update sketch comes back
-compact: the same keys, summaries and estimates, no further updates (``copy()`` keeps
-it an update sketch; ``ThetaSketch``'s updatable image keeps one through pickling).
+only (Java and Spark have no updatable form): a pickled update sketch travels as its
+image and ``lg_k`` and comes back an update sketch holding the same entries, which
+answers alike and takes further updates (its image may list entries in another order).
 """
 
 from __future__ import annotations
@@ -432,7 +432,22 @@ class TupleSketch(CompactableSketch):
         return cls._compact(out)
 
     def _image_args(self) -> tuple[object, ...]:
-        return (self.summary_type, self.mode, self.seed)  # an unpickled sketch is compact
+        return (self.summary_type, self.mode, self.seed)
+
+    def __reduce__(self) -> tuple[Any, tuple[object, ...]]:
+        # Tuple images are compact only: an update sketch travels as its image and lg_k,
+        # and is restored as an update sketch holding the image's entries.
+        if not self._updatable:
+            return super().__reduce__()
+        return (_unpickle_update, (self.to_bytes(), *self._image_args(), self.lg_k))
+
+    @classmethod
+    def _restore_update(cls, compact: TupleSketch, lg_k: int) -> TupleSketch:
+        out = cls._out()
+        check(lib.sk_tuple_restore_update(compact._p(), lg_k, out))
+        obj = cls._wrap(out, buffered=cls._buffers_scalars)
+        obj._updatable = True
+        return obj
 
     def _describe(self, d: dict[str, Any]) -> str:
         size = f" lg_k={d['lg_k']}" if "lg_k" in d else ""
@@ -440,3 +455,7 @@ class TupleSketch(CompactableSketch):
             f"{d['kind']} {d['summary_type']} {d['summary_mode']}{size} "
             f"estimate={d['estimate']:.1f} theta={d['theta']:.6g} retained={d['num_retained']}"
         )
+
+
+def _unpickle_update(data: bytes, summary: str, mode: str, seed: int, lg_k: int) -> TupleSketch:
+    return TupleSketch._restore_update(TupleSketch.from_bytes(data, summary, mode, seed), lg_k)

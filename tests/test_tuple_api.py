@@ -259,9 +259,13 @@ def test_images_round_trip_and_pickle():
             assert back.estimate() == t.estimate() and back.summary() == t.summary(
                 "min" if n else "sum"
             )
-            for obj in (t, back):
-                again = pickle.loads(pickle.dumps(obj))
-                assert again.to_bytes() == b and again.summary_type == summary
+            again = pickle.loads(pickle.dumps(back))
+            assert again.to_bytes() == b and again.summary_type == summary
+            # An update sketch comes back an update sketch of the same entries (which its
+            # image may list in another order).
+            again = pickle.loads(pickle.dumps(t))
+            assert again.summary_type == summary and not again.is_compact
+            assert len(again.to_bytes()) == len(b) and again.estimate() == t.estimate()
             assert TupleSketch.from_bytes(bytearray(b), summary, mode="max").mode == "max"
 
 
@@ -345,3 +349,22 @@ def test_or_of_unpickled_sketches_keeps_their_precision() -> None:
     t.update(np.arange(300_000), np.ones(300_000))
     back = pickle.loads(pickle.dumps(t))
     assert (back | back).num_retained == (t | t).num_retained == 2**16
+
+
+@pytest.mark.parametrize("summary,mode", [("double", "sum"), ("integer", "max"), ("double", "min")])
+def test_a_pickled_update_sketch_comes_back_an_update_sketch(summary: str, mode: str) -> None:
+    rng = np.random.default_rng(5)
+    keys, values = rng.integers(0, 20_000, 30_000), rng.integers(-50, 50, 30_000)
+    t = TupleSketch(lg_k=10, summary=summary, mode=mode)
+    t.update(keys[:15_000], values[:15_000])
+    back = pickle.loads(pickle.dumps(t))
+    assert not back.is_compact and back.lg_k == 10 and back.mode == mode
+    assert back.estimate() == t.estimate() and back.summary() == t.summary()
+    # Later updates continue as in the original: the same entries and theta.
+    for s in (t, back):
+        s.update(keys[15_000:], values[15_000:])
+    assert back.theta == t.theta and back.num_retained == t.num_retained
+    assert back.estimate() == t.estimate() and back.summary() == t.summary()
+    assert (back | t).estimate() == (t | t).estimate()
+    empty = pickle.loads(pickle.dumps(TupleSketch(lg_k=9, summary=summary)))
+    assert not empty.is_compact and empty.is_empty() and empty.lg_k == 9

@@ -595,3 +595,33 @@ fn column_update_equals_single_updates_and_checks_the_values() {
     assert_eq!(s.serialize(), expected.serialize());
     assert_eq!(s.summary(SummaryMode::Sum), 7.0);
 }
+
+#[test]
+fn an_update_sketch_restored_from_its_image_continues_as_the_original() {
+    for (mode, n) in [
+        (SummaryMode::Sum, 3_000i64),
+        (SummaryMode::Max, 100),
+        (SummaryMode::Min, 0),
+    ] {
+        let mut original = double_sketch(10, mode, 0..n);
+        let mut restored =
+            UpdateTuple::restore(&original.compact(), 10, mode, DEFAULT_SEED).unwrap();
+        assert_eq!(restored.lg_k(), 10);
+        assert_eq!(restored.is_empty(), original.is_empty());
+        for k in n..n + 5_000 {
+            original.update_i64(k, (k % 7) as f64);
+            restored.update_i64(k, (k % 7) as f64);
+        }
+        let (a, b) = (original.compact(), restored.compact());
+        assert_eq!(a.theta64(), b.theta64());
+        let entries = |c: &CompactTuple<DoubleSummary>| -> BTreeMap<u64, u64> {
+            c.entries().map(|(h, s)| (h, s.value.to_bits())).collect()
+        };
+        assert_eq!(entries(&a), entries(&b));
+    }
+    let other_seed = double_sketch(10, SummaryMode::Sum, 0..10).compact();
+    assert!(matches!(
+        UpdateTuple::restore(&other_seed, 10, SummaryMode::Sum, 1),
+        Err(Error::Incompatible(_))
+    ));
+}

@@ -11,7 +11,7 @@ use crate::bulk::{self, Items};
 use crate::column::{Column, HashVisitor};
 use crate::hash::{checked_seed_hash, hash_bytes, hash_f64, hash_i64, DEFAULT_SEED};
 use crate::theta::table::starting_theta;
-use crate::theta::{theta_fraction, MAX_THETA};
+use crate::theta::{check_seed_hash_value, theta_fraction, MAX_THETA};
 use crate::{Error, Result};
 
 /// A tuple sketch that accepts `(key, value)` pairs: Theta's sampling of distinct keys,
@@ -54,6 +54,30 @@ impl<S: Summary> UpdateTuple<S> {
             seed_hash: checked_seed_hash(seed)?,
             p,
         })
+    }
+
+    /// An update sketch of nominal size `2^lg_k` (and `p` 1) holding `compact`'s entries
+    /// and theta, combining by `mode`: an update sketch brought back from its compact
+    /// image, since tuple images (Java's, Spark's) have no updatable form. It answers as
+    /// the compact sketch and later updates continue as in the sketch the image came
+    /// from, but entries may sit in other slots (so images may list them in another
+    /// order than that sketch's would).
+    pub fn restore(
+        compact: &CompactTuple<S>,
+        lg_k: u8,
+        mode: SummaryMode,
+        seed: u64,
+    ) -> Result<Self> {
+        let mut sketch = Self::new(lg_k, 1.0, mode, seed)?;
+        if !compact.is_empty() {
+            check_seed_hash_value(compact.seed_hash(), sketch.seed_hash, "the compact sketch")?;
+        }
+        sketch.table.theta = sketch.table.theta.min(compact.theta64());
+        sketch.table.is_empty = compact.is_empty();
+        for (hash, summary) in compact.entries() {
+            sketch.table.merge(hash, summary, mode);
+        }
+        Ok(sketch)
     }
 
     /// `lg_k` 12, `p` 1, seed 9001: Spark's `tuple_sketch_agg_*(key, value)`.
