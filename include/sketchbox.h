@@ -1860,7 +1860,8 @@ int32_t sk_tuple_to_json(const SkTuple *sketch, SkBytes *out);
  entries, theta, summary type, mode and seed of the compact sketch `sketch`: an update
  sketch brought back from its compact image (tuple images have no updatable form), as
  unpickling needs. It answers as `sketch` and later updates continue as in the sketch
- the image came from, though its images may list entries in another order.
+ the image came from, though its images may list entries in another order. `sketch`
+ is unchanged; on success *out owns the new sketch (release it with sk_tuple_free).
  SK_ERR_INVALID_ARGUMENT if `sketch` is an update sketch or lg_k is out of range.
  */
 int32_t sk_tuple_restore_update(const SkTuple *sketch, int32_t lg_k, SkTuple **out);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import random
 
 import numpy as np
@@ -285,6 +286,7 @@ def test_use_after_close_raises():
         lambda: other | t,
         lambda: other - t,
         lambda: TupleSketch.union([other, t]),
+        lambda: pickle.dumps(t),
     ):
         with pytest.raises(ValueError, match="closed"):
             call()

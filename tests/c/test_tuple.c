@@ -148,6 +148,33 @@ static void test_set_operations_and_images(void) {
     sk_theta_free(th);
 }
 
+/* An update sketch brought back from its compact image (what unpickling does): the
+ * same answers, and further updates continue as in the original. */
+static void test_restore_update(void) {
+    SkTuple *t = range_double(0, 20000, SK_TUPLE_SUM), *compact = NULL, *back = NULL;
+    SkBytes img = {0};
+    CHECK_OK(sk_tuple_serialize(t, &img));
+    CHECK_OK(sk_tuple_deserialize(img.ptr, img.len, SK_TUPLE_DOUBLE, -1, SEED, &compact));
+    CHECK_STATUS(sk_tuple_restore_update(compact, 3, &back), SK_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sk_tuple_restore_update(t, 12, &back), SK_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sk_tuple_restore_update(NULL, 12, &back), SK_ERR_INVALID_ARGUMENT);
+    CHECK(back == NULL);
+    CHECK_OK(sk_tuple_restore_update(compact, 12, &back));
+    uint8_t lg = 0;
+    CHECK_OK(sk_tuple_lg_k(back, &lg));
+    CHECK(lg == 12 && estimate(back) == estimate(t));
+    for (int64_t k = 20000; k < 30000; k++) {
+        CHECK_OK(sk_tuple_update_one_i64(t, k, 1.0));
+        CHECK_OK(sk_tuple_update_one_i64(back, k, 1.0));
+    }
+    CHECK(estimate(back) == estimate(t) && dsum(back, SK_TUPLE_SUM) == dsum(t, SK_TUPLE_SUM));
+    CHECK_STATUS(sk_tuple_update_one_i64(compact, 1, 1.0), SK_ERR_READ_ONLY);
+    sk_bytes_free(img);
+    sk_tuple_free(t);
+    sk_tuple_free(compact);
+    sk_tuple_free(back);
+}
+
 static void test_arguments(void) {
     SkTuple *out = NULL;
     double d;
@@ -166,6 +193,7 @@ int main(void) {
     test_updates_and_summaries();
     test_estimation_mode();
     test_set_operations_and_images();
+    test_restore_update();
     test_arguments();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

@@ -875,7 +875,8 @@ pub unsafe extern "C" fn sk_tuple_to_json(sketch: *const SkTuple, out: *mut SkBy
 /// entries, theta, summary type, mode and seed of the compact sketch `sketch`: an update
 /// sketch brought back from its compact image (tuple images have no updatable form), as
 /// unpickling needs. It answers as `sketch` and later updates continue as in the sketch
-/// the image came from, though its images may list entries in another order.
+/// the image came from, though its images may list entries in another order. `sketch`
+/// is unchanged; on success *out owns the new sketch (release it with sk_tuple_free).
 /// SK_ERR_INVALID_ARGUMENT if `sketch` is an update sketch or lg_k is out of range.
 #[no_mangle]
 pub unsafe extern "C" fn sk_tuple_restore_update(
@@ -886,22 +887,12 @@ pub unsafe extern "C" fn sk_tuple_restore_update(
     guard(|| {
         let out = out_ref(out)?;
         let lg_k = small_param(lg_k, "lg_k must be from 4 to 26")?;
-        macro_rules! restore {
-            ($state:expr, $variant:ident) => {
-                match $state {
-                    State::Update(_) => {
-                        return Err(invalid("sketch is already an update sketch").into())
-                    }
-                    State::Compact(c, mode, seed) => {
-                        Tuple::$variant(State::Update(UpdateTuple::restore(c, lg_k, *mode, *seed)?))
-                    }
-                }
-            };
-        }
-        let restored = match &*SkTuple::lock(sketch)? {
-            Tuple::Double(s) => restore!(s, Double),
-            Tuple::Integer(s) => restore!(s, Integer),
-        };
+        let restored = with_state!(&*SkTuple::lock(sketch)?, s => match s {
+            State::Update(_) => return Err(invalid("sketch is already an update sketch").into()),
+            State::Compact(c, mode, seed) => {
+                CSummary::into_tuple(State::Update(UpdateTuple::restore(c, lg_k, *mode, *seed)?))
+            }
+        });
         *out = SkTuple::into_raw(restored);
         Ok(())
     })
