@@ -221,7 +221,7 @@ class FrequentItems(MergeableSketch):
     def _check_list(self, values: Any) -> None:
         """Every item of a list is of the sketch's kind, and fits it (checked before any
         is applied, so that a bad item leaves the sketch as it was)."""
-        types = {type(v) for v in values if not _input.is_null(v)}
+        types = set(map(type, values)) - _input.null_types()
         if self._dtype == "str":
             bad = [t for t in types if not issubclass(t, (str, bytes))]
         elif self._dtype == "int64":
