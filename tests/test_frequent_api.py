@@ -165,6 +165,11 @@ def test_wrong_dtypes_raise_type_errors_and_change_nothing():
         s.estimate(1)
     with pytest.raises(InvalidArgumentError, match="UTF-8"):
         s.update(pa.array([b"ok", b"\xff"]))
+    # Long columns are checked on every core; the bad item is named wherever it is.
+    long = [b"caf\xc3\xa9"] * 300_000
+    long[200_001] = b"\xc3"
+    with pytest.raises(InvalidArgumentError, match="item 200001 is not valid UTF-8"):
+        s.update(pa.array(long))
     with pytest.raises(IncompatibleSketchError):
         i.merge(s)
     with pytest.raises(ValueError, match="dtype"):

@@ -338,6 +338,16 @@ impl Text<'_> {
     }
 }
 
+/// `data.is_ascii()`, on every core (it is a serial step of every update of strings).
+fn is_ascii(data: &[u8]) -> bool {
+    sketchbox_core::bulk::par_parts(0..data.len(), |part, bad: &mut Vec<()>| {
+        if !data[part].is_ascii() {
+            bad.push(());
+        }
+    })
+    .is_empty()
+}
+
 impl<'a> Text<'a> {
     /// The column as text, after checking that every item is UTF-8 (so that a bad item
     /// fails the update before any item is applied).
@@ -361,7 +371,7 @@ impl<'a> Text<'a> {
         };
         let text = Text::Borrowed(col);
         // All-ASCII data (the common case) holds only valid items; else check each.
-        if !whole.is_ascii() {
+        if !is_ascii(whole) {
             for i in 0..text.len() {
                 if let Some(b) = text.bytes(i) {
                     if let Err(e) = std::str::from_utf8(b) {
