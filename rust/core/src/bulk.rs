@@ -94,6 +94,20 @@ where
     }
 }
 
+/// `f` of each of `items`, in order, each on a thread of rayon's pool where it has
+/// several and is usable in this process (see [`par_parts`]), else on the calling thread.
+pub fn par_map<T, R, F>(items: &[T], f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    if items.len() < 2 || !pool_usable() || rayon::current_num_threads() <= 1 {
+        return items.iter().map(f).collect();
+    }
+    items.par_iter().map(&f).collect()
+}
+
 /// `f(part, &mut scratch[k])` for consecutive parts `k` of `range`, split over rayon's
 /// pool as [`par_parts`] splits it; returns the number of parts, whose results are
 /// `scratch[..parts]`, in range order. `scratch` grows with `new()` to one element per

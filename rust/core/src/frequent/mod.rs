@@ -720,14 +720,20 @@ impl<T: FrequentItem> FrequentItems<T> {
         let applied = self.add_hits(parts, &index, weight_at, start);
         let floor = rth_largest(self.map.active_values().collect());
         scratch.last_floor = floor;
-        let mut candidates: Vec<usize> = Vec::new();
-        for &r in parts.iter().flat_map(|p| &p.misses) {
-            let b = buckets[(r >> 32) as usize];
-            // A full bucket may hold any weight.
-            if b == u8::MAX || u64::from(b) > floor {
-                candidates.push(at(r));
-            }
-        }
+        // Each part's misses on a core of its own: the bucket reads miss the caches, and
+        // this was half of the serial time of a span.
+        let candidates: Vec<usize> = crate::bulk::par_map(parts, |p| {
+            p.misses
+                .iter()
+                .filter(|&&r| {
+                    let b = buckets[(r >> 32) as usize];
+                    // A full bucket may hold any weight.
+                    b == u8::MAX || u64::from(b) > floor
+                })
+                .map(|&r| at(r))
+                .collect::<Vec<usize>>()
+        })
+        .concat();
         let new_items = count_in_order::<T, _, _>(&candidates, item_at, weight_at, key);
         let m = rth_largest(
             self.map
