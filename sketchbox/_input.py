@@ -701,10 +701,13 @@ def union_inputs(
     check_union_items(items)
     if origin == "pandas" and hasattr(items, "dropna"):
         items = items.dropna().tolist()
-    seq = tuple(
-        v for v in (items.reshape(-1) if isinstance(items, np.ndarray) else items) if not is_null(v)
-    )
+    seq = tuple(items.reshape(-1) if isinstance(items, np.ndarray) else items)
     views = byte_views(seq)
+    if views is None:  # not all bytes: there may be nulls to skip
+        nulls = null_types()
+        if not nulls.isdisjoint(map(type, seq)):
+            seq = tuple(v for v in seq if type(v) not in nulls)
+            views = byte_views(seq)
     return views, (() if views is not None else seq)
 
 
