@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 import pyarrow as pa
-from _harness import Table, best_of
+from _harness import Table, best_of, best_of_pair
 from datasketches import frequent_items_sketch, frequent_strings_sketch
 
 from sketchbox import FrequentItems
@@ -52,8 +52,9 @@ def main() -> None:
     t = Table("FrequentItems (lg_max_map_size 10)")
     zipf = np.random.default_rng(42).zipf(1.1, 10_000_000).astype(np.int64)
 
-    ours = best_of(lambda: FrequentItems(10).update(zipf))
-    peer = best_of(lambda: ds_unique_chunks(zipf), repeat=2)
+    ours, peer = best_of_pair(
+        lambda: FrequentItems(10).update(zipf), lambda: ds_unique_chunks(zipf)
+    )
     t.rate(
         "update, 10 M zipf(1.1) int64", ours, 10e6, "datasketches np.unique+loop", peer, 10e6, 10
     )
@@ -75,8 +76,9 @@ def main() -> None:
 
     strs = [f"user-{v}" for v in np.random.default_rng(9).zipf(1.1, 1_000_000).tolist()]
     arrow = pa.array(strs)
-    ours = best_of(lambda: FrequentItems(10, dtype="str").update(arrow), repeat=5)
-    peer = best_of(lambda: ds_loop_strings(strs), repeat=2)
+    ours, peer = best_of_pair(
+        lambda: FrequentItems(10, dtype="str").update(arrow), lambda: ds_loop_strings(strs)
+    )
     t.rate("update, 1 M pyarrow strings", ours, 1e6, "datasketches loop", peer, 1e6, 10)
     ours = best_of(lambda: FrequentItems(10, dtype="str").update(strs), repeat=5)
     t.rate("update, 1 M Python str (list)", ours, 1e6, "datasketches loop", peer, 1e6, None)

@@ -14,7 +14,7 @@ evenly spaced ranks, against the exact ranks of the 4 M merged values.
 from __future__ import annotations
 
 import numpy as np
-from _harness import Table, best_of
+from _harness import Table, best_of_pair
 from datasketches import (
     compact_theta_sketch,
     hll_sketch,
@@ -104,24 +104,26 @@ def main() -> None:
     t = Table("Unions of many images in one call")
     hll = hll_images()
     assert HyperLogLog.union(hll).to_bytes() == ds_hll(hll)
+    ours, peer = best_of_pair(lambda: HyperLogLog.union(hll), lambda: ds_hll(hll))
     t.rate(
         f"HyperLogLog.union({N_HLL:,} lg_k 12 HLL_4 images)",
-        best_of(lambda: HyperLogLog.union(hll)),
+        ours,
         len(hll),
         "hll_union loop",
-        best_of(lambda: ds_hll(hll), repeat=2),
+        peer,
         len(hll),
         10,
         "images/s",
     )
     kll = kll_images()
     assert KllSketch.union(kll).n == ds_kll(kll).n
+    ours, peer = best_of_pair(lambda: KllSketch.union(kll), lambda: ds_kll(kll))
     t.rate(
         f"KllSketch.union({N_KLL:,} k 200 images)",
-        best_of(lambda: KllSketch.union(kll)),
+        ours,
         len(kll),
         "kll merge loop",
-        best_of(lambda: ds_kll(kll), repeat=2),
+        peer,
         len(kll),
         5,
         "images/s",
@@ -133,12 +135,13 @@ def main() -> None:
     )
     theta = theta_images()
     assert ThetaSketch.union(theta).to_bytes() == ds_theta(theta)
+    ours, peer = best_of_pair(lambda: ThetaSketch.union(theta), lambda: ds_theta(theta))
     t.rate(
         f"ThetaSketch.union({N_THETA:,} lg_k 12 images)",
-        best_of(lambda: ThetaSketch.union(theta)),
+        ours,
         len(theta),
         "theta_union loop",
-        best_of(lambda: ds_theta(theta), repeat=2),
+        peer,
         len(theta),
         10,
         "images/s",
