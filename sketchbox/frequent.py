@@ -233,7 +233,7 @@ class FrequentItems(MergeableSketch):
                 f"this {self._dtype} FrequentItems cannot take items of type {bad[0].__name__}"
             )
         if self._dtype == "int64" and int in types:
-            ints = [v for v in values if type(v) is int]
+            ints = values if types == {int} else [v for v in values if type(v) is int]
             for v in (min(ints), max(ints)):
                 self._check_number(v)
         if self._dtype == "str" and not types <= {str}:

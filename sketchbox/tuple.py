@@ -205,7 +205,9 @@ class TupleSketch(CompactableSketch):
         if not valid.all():
             keys, vals = _select(keys, valid), vals[valid]
         keys, vals = _input.drop_nulls(keys, vals)
-        if isinstance(keys, list) and any(map(_is_nat, keys)):
+        if isinstance(keys, list) and any(
+            issubclass(t, (np.datetime64, np.timedelta64)) for t in set(map(type, keys))
+        ):
             # a NaT is a missing key: dropped here, with its value
             kept = np.array([not _is_nat(k) for k in keys], dtype=bool)
             keys, vals = _select(keys, kept), vals[kept]
