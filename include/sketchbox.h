@@ -573,6 +573,19 @@ int32_t sk_countmin_serialize(const SkCountMin *sketch, SkBytes *out);
 int32_t sk_countmin_deserialize(const uint8_t *data, size_t len, uint64_t seed, SkCountMin **out);
 
 /*
+ Merges `n` images built with `seed` into a new sketch in *out, in one call: image i
+ is the lens[i] bytes at ptrs[i]. The result has the first image's shape and answers
+ as the images merged in order. An invalid image gives SK_ERR_CORRUPT_DATA, one of
+ another shape or seed SK_ERR_INCOMPATIBLE, each with its index in the message; no
+ image (n == 0: no shape to take) SK_ERR_INVALID_ARGUMENT. *out is then unchanged.
+ */
+int32_t sk_countmin_union_images(const uint8_t *const *ptrs,
+                                 const size_t *lens,
+                                 size_t n,
+                                 uint64_t seed,
+                                 SkCountMin **out);
+
+/*
  Writes to *out the number of buckets, ceil(e / relative_error), that gives an
  error of at most `relative_error` (a positive number) times the total weight.
  */

@@ -711,6 +711,17 @@ def union_inputs(
     return views, (() if views is not None else seq)
 
 
+def image_views(items: tuple[Any, ...], cls: Any) -> tuple[Any, Any, int, tuple[object, ...]]:
+    """`byte_views` of ``items``, each a sketch of family ``cls`` (read as its image) or
+    an image, for a ``sk_<family>_union_images`` call; TypeError for anything else."""
+    images = [s.to_bytes() if isinstance(s, cls) else s for s in items]
+    views = byte_views(images)
+    if views is None:
+        bad = next(x for x in images if not isinstance(x, (bytes, bytearray, memoryview)))
+        raise TypeError(f"union takes {cls.__name__} sketches or images, not {type(bad).__name__}")
+    return views
+
+
 def sketch_handles(
     items: tuple[Any, ...], cls: Any, read: Callable[[Any], Any]
 ) -> tuple[Any, list[Any]]:

@@ -24,7 +24,7 @@ a 16-bit hash of it: ``from_bytes`` needs it.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from ._base import (
     update_progress,
 )
 from ._native import ffi, lib
+from .errors import IncompatibleSketchError
 
 DEFAULT_SEED = 9001
 
@@ -195,6 +196,32 @@ class CountMin(MergeableSketch):
         seed = int_param("seed", seed, 0, 2**64 - 1)
         out = cls._out()
         check(lib.sk_countmin_deserialize(buf, len(buf), seed, out))
+        return cls._wrap(out, buffered=False)
+
+    @classmethod
+    def union(cls, items: Any, seed: Optional[int] = None) -> CountMin:
+        """Merges many sketches or images (bytes, a pyarrow binary array, a NumPy object
+        array or pandas Series of them; nulls skipped) into a new sketch, in one native
+        call: the counters summed, as ``merge`` sums them. All need one shape and one
+        seed; ``seed`` defaults to the sketches' (images store only a hash of it: 9001
+        unless given). Another shape or seed raises IncompatibleSketchError, an invalid
+        image SketchFormatError, each naming its index. No input at all gives an empty
+        sketch of the default shape."""
+        views, seq = _input.union_inputs(items)
+        seeds = {s.seed for s in seq if isinstance(s, CountMin)}
+        if seed is None:
+            seed = min(seeds) if len(seeds) == 1 else DEFAULT_SEED
+        seed = int_param("seed", seed, 0, 2**64 - 1)
+        if seeds - {seed}:
+            raise IncompatibleSketchError(
+                f"cannot union Count-Min sketches of seeds {sorted(seeds | {seed})}"
+            )
+        ptrs, lens, n, keep = views or _input.image_views(seq, CountMin)
+        if n == 0:
+            return cls(seed=seed)
+        out = cls._out()
+        check(lib.sk_countmin_union_images(ptrs, lens, n, seed, out))
+        del keep
         return cls._wrap(out, buffered=False)
 
     def _image_args(self) -> tuple[object, ...]:

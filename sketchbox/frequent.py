@@ -546,13 +546,7 @@ class FrequentItems(MergeableSketch):
         nulls = sum(s._nulls for s in sketches)
         if spark is None:
             spark = any(s._spark for s in sketches)
-        if views is None:
-            images = [s.to_bytes() if isinstance(s, FrequentItems) else s for s in seq]
-            views = _input.byte_views(images)
-            if views is None:
-                bad = next(x for x in images if not isinstance(x, (bytes, bytearray, memoryview)))
-                raise TypeError(f"union takes FrequentItems or images, not {type(bad).__name__}")
-        ptrs, lens, n, keep = views
+        ptrs, lens, n, keep = views or _input.image_views(seq, FrequentItems)
         out = cls._out()
         check(lib.sk_frequent_union_images(ptrs, lens, n, _code(d, spark), lg, out))
         del keep

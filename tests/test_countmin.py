@@ -121,6 +121,63 @@ def test_merge_copy_pickle_and_shapes() -> None:
         a.merge(b"x")  # type: ignore[arg-type]
 
 
+def test_union_of_many_sketches_and_images() -> None:
+    items, weights = _stream(9)
+    parts = []
+    for k in range(8):
+        c = CountMin(3, 256, seed=77)
+        c.update(items[k::8], weights=weights[k::8])
+        parts.append(c)
+    merged = CountMin(3, 256, seed=77)
+    for c in parts:
+        merged.merge(c)
+    images = [c.to_bytes() for c in parts]
+    # sketches carry their seed; images need it
+    assert CountMin.union(parts).to_bytes() == merged.to_bytes()
+    for given in (
+        images,
+        [None, *images[:4], pd.NA, *parts[4:]],
+        np.array(images, dtype=object),
+        pd.Series([*images, None]),
+        pa.array([*images, None], pa.binary()),
+    ):
+        u = CountMin.union(given, seed=77)
+        assert u.to_bytes() == merged.to_bytes() and u.seed == 77
+        assert u.num_buckets == 256 and u.estimate(items[0]) == merged.estimate(items[0])
+    empty = CountMin.union([])
+    assert empty.total_weight == 0 and (empty.num_hashes, empty.num_buckets) == (3, 2048)
+    # datasketches-python's merges of the same images write the same bytes (seed 9001:
+    # its deserialize reads no other)
+    default_seed = []
+    for k in range(3):
+        c = CountMin(3, 256)
+        c.update(items[k::3], weights=weights[k::3])
+        default_seed.append(c.to_bytes())
+    theirs = ds.count_min_sketch.deserialize(default_seed[0])
+    for b in default_seed[1:]:
+        theirs.merge(ds.count_min_sketch.deserialize(b))
+    assert CountMin.union(default_seed).to_bytes() == theirs.serialize()
+
+
+def test_union_errors_name_the_image() -> None:
+    a, b = CountMin(3, 64), CountMin(3, 65)
+    a.update([1, 2])
+    b.update([1])
+    with pytest.raises(IncompatibleSketchError, match="image 1"):
+        CountMin.union([a, b])
+    with pytest.raises(IncompatibleSketchError, match="seeds"):
+        CountMin.union([a, CountMin(3, 64, seed=5)])
+    with pytest.raises(IncompatibleSketchError):
+        CountMin.union([a.to_bytes()], seed=5)
+    with pytest.raises(SketchFormatError, match="image 1"):
+        CountMin.union([a.to_bytes(), a.to_bytes()[:20]])
+    with pytest.raises(TypeError, match="CountMin sketches or images"):
+        CountMin.union([a, 3])
+    with pytest.raises(TypeError):
+        CountMin.union(a.to_bytes())  # one image is not a list of them
+    assert a.total_weight == 2  # inputs unchanged
+
+
 def test_weight_errors() -> None:
     c = CountMin()
     with pytest.raises(ValueError, match="non-negative"):

@@ -866,6 +866,40 @@ static void test_countmin(void) {
     CHECK_OK(sk_countmin_total_weight(a, &total));
     CHECK(total == 999.0 && est >= truth && lo == est && hi > est);
     CHECK_STATUS(sk_countmin_merge(a, c), SK_ERR_INCOMPATIBLE);
+    /* A union of images equals the merges; another shape, a bad image or none fail,
+     * *out untouched. */
+    {
+        SkBytes ic = {0}, iu = {0}, im = {0};
+        SkCountMin *u = NULL, *merged = NULL;
+        CHECK_OK(sk_countmin_serialize(c, &ic));
+        const uint8_t *ptrs[3] = {ia.ptr, ib.ptr, ic.ptr};
+        size_t lens[3] = {ia.len, ib.len, ic.len};
+        CHECK_OK(sk_countmin_union_images(ptrs, lens, 2, 9001, &u));
+        CHECK_OK(sk_countmin_copy(a, &merged));
+        CHECK_OK(sk_countmin_merge(merged, b));
+        CHECK_OK(sk_countmin_serialize(u, &iu));
+        CHECK_OK(sk_countmin_serialize(merged, &im));
+        CHECK(bytes_equal(iu, im));
+        SkCountMin *untouched = NULL;
+        CHECK_STATUS(sk_countmin_union_images(ptrs, lens, 3, 9001, &untouched),
+                     SK_ERR_INCOMPATIBLE);
+        CHECK(last_error_mentions("image 2"));
+        CHECK_STATUS(sk_countmin_union_images(ptrs, lens, 2, 1, &untouched), SK_ERR_INCOMPATIBLE);
+        size_t short_lens[2] = {ia.len, 20};
+        CHECK_STATUS(sk_countmin_union_images(ptrs, short_lens, 2, 9001, &untouched),
+                     SK_ERR_CORRUPT_DATA);
+        CHECK(last_error_mentions("image 1"));
+        CHECK_STATUS(sk_countmin_union_images(NULL, NULL, 0, 9001, &untouched),
+                     SK_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(sk_countmin_union_images(NULL, lens, 2, 9001, &untouched),
+                     SK_ERR_INVALID_ARGUMENT);
+        CHECK(untouched == NULL);
+        sk_bytes_free(ic);
+        sk_bytes_free(iu);
+        sk_bytes_free(im);
+        sk_countmin_free(u);
+        sk_countmin_free(merged);
+    }
     CHECK_OK(sk_countmin_merge(a, a));
     CHECK_OK(sk_countmin_deserialize(ib.ptr, ib.len, 9001, &back));
     CHECK_STATUS(sk_countmin_deserialize(ib.ptr, 20, 9001, &back), SK_ERR_CORRUPT_DATA);

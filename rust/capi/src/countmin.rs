@@ -379,6 +379,38 @@ pub unsafe extern "C" fn sk_countmin_deserialize(
     })
 }
 
+/// Merges `n` images built with `seed` into a new sketch in *out, in one call: image i
+/// is the lens[i] bytes at ptrs[i]. The result has the first image's shape and answers
+/// as the images merged in order. An invalid image gives SK_ERR_CORRUPT_DATA, one of
+/// another shape or seed SK_ERR_INCOMPATIBLE, each with its index in the message; no
+/// image (n == 0: no shape to take) SK_ERR_INVALID_ARGUMENT. *out is then unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn sk_countmin_union_images(
+    ptrs: *const *const u8,
+    lens: *const usize,
+    n: usize,
+    seed: u64,
+    out: *mut *mut SkCountMin,
+) -> i32 {
+    guard(|| {
+        let out = out_ref(out)?;
+        let images = image_slices(ptrs, lens, n)?;
+        let mut union: Option<CountMin> = None;
+        each_image(&images, |b| {
+            let s = CountMin::deserialize(b, seed)?;
+            match union.as_mut() {
+                None => union = Some(s),
+                Some(u) => u.merge(&s)?,
+            }
+            Ok(())
+        })?;
+        let union = union
+            .ok_or_else(|| invalid("a union of no images has no shape: give at least one image"))?;
+        *out = SkCountMin::into_raw(union);
+        Ok(())
+    })
+}
+
 /// Writes to *out the number of buckets, ceil(e / relative_error), that gives an
 /// error of at most `relative_error` (a positive number) times the total weight.
 #[no_mangle]
