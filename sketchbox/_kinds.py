@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
+from .countmin import CountMin
 from .frequent import FrequentItems
 from .hll import HyperLogLog
 from .kll import KllSketch
 from .theta import ThetaSketch
 
 #: What ``sketch(...)`` of the cluster modules returns: one of the families by kind name.
-AnySketch = Union[HyperLogLog, ThetaSketch, KllSketch, FrequentItems]
+AnySketch = Union[HyperLogLog, ThetaSketch, KllSketch, FrequentItems, CountMin]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,19 @@ def _frequent_union(items: list[Any], params: dict[str, Any]) -> FrequentItems:
     )
 
 
+def _make_countmin(params: dict[str, Any]) -> CountMin:
+    return CountMin(
+        params.get("num_hashes", 3), params.get("num_buckets", 2048), seed=params.get("seed", 9001)
+    )
+
+
+def _countmin_union(items: list[Any], params: dict[str, Any]) -> CountMin:
+    # (with no input, the empty sketch of the shape asked for, not the default shape)
+    if not len(items):
+        return _make_countmin(params)
+    return CountMin.union(items, seed=params.get("seed", 9001))
+
+
 KINDS: dict[str, Kind] = {
     "hll": Kind(
         "hll",
@@ -87,6 +101,13 @@ KINDS: dict[str, Kind] = {
         lambda b, p: FrequentItems.from_bytes(b, dtype=p.get("dtype", "int64")),
         _frequent_union,
     ),
+    "countmin": Kind(
+        "countmin",
+        CountMin,
+        _make_countmin,
+        lambda b, p: CountMin.from_bytes(b, seed=p.get("seed", 9001)),
+        _countmin_union,
+    ),
 }
 
 PARAMS = {
@@ -94,6 +115,7 @@ PARAMS = {
     "theta": {"lg_k", "seed"},
     "kll": {"k", "dtype"},
     "frequent": {"lg_max_map_size", "dtype"},
+    "countmin": {"num_hashes", "num_buckets", "seed"},
 }
 
 

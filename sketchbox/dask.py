@@ -87,8 +87,9 @@ def sketch(
     **params: Any,
 ) -> Any:
     """The sketch of a Dask Series: ``kind`` is ``"hll"`` (``lg_k``, ``hll_type``),
-    ``"theta"`` (``lg_k``, ``seed``), ``"kll"`` (``k``, ``dtype``) or ``"frequent"``
-    (``lg_max_map_size``, ``dtype``). Missing values are
+    ``"theta"`` (``lg_k``, ``seed``), ``"kll"`` (``k``, ``dtype``), ``"frequent"``
+    (``lg_max_map_size``, ``dtype``) or ``"countmin"`` (``num_hashes``, ``num_buckets``,
+    ``seed``). Missing values are
     skipped as each family's ``update`` skips them. With ``compute=False``, a Dask object
     whose ``.compute()`` gives the sketch."""
     k = kind_of(kind, params)

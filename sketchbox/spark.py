@@ -75,8 +75,9 @@ def images(df: Any, column: str, kind: str = "hll", **params: Any) -> Any:
 
 def sketch(df: Any, column: str, kind: str = "hll", **params: Any) -> AnySketch:
     """The sketch of ``column`` of a Spark DataFrame: ``kind`` ``"hll"`` (``lg_k``,
-    ``hll_type``), ``"theta"`` (``lg_k``, ``seed``), ``"kll"`` (``k``, ``dtype``) or
-    ``"frequent"`` (``lg_max_map_size``, ``dtype``).
+    ``hll_type``), ``"theta"`` (``lg_k``, ``seed``), ``"kll"`` (``k``, ``dtype``),
+    ``"frequent"`` (``lg_max_map_size``, ``dtype``) or ``"countmin"`` (``num_hashes``,
+    ``num_buckets``, ``seed``: a family Spark lacks).
     Nulls are skipped. The per-partition images are merged on the driver in partition
     order."""
     k = kind_of(kind, params)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sketchbox import FrequentItems, HyperLogLog, KllSketch, ThetaSketch
+from sketchbox import CountMin, FrequentItems, HyperLogLog, KllSketch, ThetaSketch
 from sketchbox import profile as local_profile
 
 dd = pytest.importorskip("dask.dataframe", reason="needs the dask extra")
@@ -91,6 +91,19 @@ def test_frequent_items_of_a_series_keep_their_guarantee(client, frame):
     assert {item: est for item, est, _, _ in f.top()} == exact.to_dict()
     days = sd.sketch(ddf.day, "frequent", lg_max_map_size=8)
     assert days.dtype == "int64" and days.estimate(3) == (pdf.day == 3).sum()
+
+
+def test_countmin_of_a_series_equals_the_local_sketch(client, frame):
+    pdf, ddf = frame
+    c = sd.sketch(ddf.user, "countmin", num_hashes=4, num_buckets=512, seed=77)
+    local = CountMin(4, 512, seed=77)
+    local.update(pdf.user)
+    # counters are sums of integers: any merge order gives the same bytes
+    assert isinstance(c, CountMin) and c.to_bytes() == local.to_bytes()
+    assert c.estimate(3) >= (pdf.user == 3).sum()
+    per_day = sd.groupby_sketch(ddf, "day", "user", "countmin", num_buckets=256)
+    for day, s in per_day.items():
+        assert s.total_weight == pdf.user[pdf.day == day].count()
 
 
 def test_compute_false_gives_a_dask_object(client, frame):

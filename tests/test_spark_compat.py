@@ -15,7 +15,7 @@ import pytest
 from datasketches import compact_theta_sketch, hll_sketch
 from pyspark.sql import functions as F
 
-from sketchbox import HyperLogLog, ThetaSketch
+from sketchbox import CountMin, HyperLogLog, ThetaSketch
 
 # Empty, LIST, SET, across LIST/SET/HLL transitions for small lg_k, deep HLL / estimation mode.
 SIZES = [0, 1, 7, 100, 1000, 10_000, 100_000]
@@ -289,6 +289,10 @@ def test_spark_columns_of_every_name_and_type_users_have(spark):
     assert ss.sketch(df, "dec", "hll").estimate() == pytest.approx(7, abs=1e-6)
     assert ss.sketch(df, "dec", "kll").max == 1.5
     assert ss.sketch(df, "dec", "frequent", dtype="float64").estimate(0.25) == 43
+    c = ss.sketch(df, "a.b", "countmin", num_buckets=64, seed=77)
+    local = CountMin(3, 64, seed=77)
+    local.update([i % 3 for i in range(300)])
+    assert c.to_bytes() == local.to_bytes() and c.estimate(1) >= 100
     per_ts = ss.groupby_sketch(df, "ts", "id", "hll")
     assert sorted(v.estimate() for v in per_ts.values()) == pytest.approx([100] * 3, rel=1e-6)
     per_arr = ss.groupby_sketch(df, "arr", "a.b", "theta")
