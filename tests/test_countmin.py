@@ -176,6 +176,11 @@ def test_union_errors_name_the_image() -> None:
     with pytest.raises(TypeError):
         CountMin.union(a.to_bytes())  # one image is not a list of them
     assert a.total_weight == 2  # inputs unchanged
+    closed = CountMin(3, 64)
+    closed.close()
+    for given in ([closed], [a.to_bytes(), closed]):
+        with pytest.raises(ValueError, match="closed"):
+            CountMin.union(given)
 
 
 def test_weight_errors() -> None:
