@@ -242,7 +242,8 @@ typedef enum {
  none of its items. The counters (up to 2^30 of them, 8 GiB) are allocated on the
  first update or merge; if memory runs out, that call fails with
  SK_ERR_INVALID_ARGUMENT and changes nothing. Created by
- sk_countmin_new, sk_countmin_copy or sk_countmin_deserialize; owned by the caller;
+ sk_countmin_new, sk_countmin_copy, sk_countmin_deserialize or
+ sk_countmin_union_images; owned by the caller;
  released by sk_countmin_free. Safe to share between threads: every call takes the
  handle's internal lock.
  */
