@@ -60,6 +60,76 @@ pub trait FrequentItem: Clone + Default + Debug + Send + Sync + 'static {
     /// Whether [`Self::tally_hash`] is injective (equal hashes imply equal items), so
     /// that tables compare hashes only.
     const TALLY_HASH_INJECTIVE: bool;
+    /// Where the tally hash is not injective: a short summary of the item, equal for equal
+    /// items, that tells items of at most [`SHORT_KEY_BYTES`] bytes apart, so that the
+    /// bulk path's index compares a key without reading it (see [`super::map::KeyView`]).
+    fn short_key(_r: Self::Ref<'_>) -> ShortKey {
+        ShortKey::default()
+    }
+    /// Whether [`Self::short_key`] of this item tells it apart from every other item.
+    fn short_key_decides(_r: Self::Ref<'_>) -> bool {
+        true
+    }
+}
+
+/// Items of at most this many bytes are told apart by their [`ShortKey`].
+pub const SHORT_KEY_BYTES: usize = 16;
+
+/// The length of a byte string and two words of its bytes (see
+/// [`FrequentItem::short_key`]). From 4 to 16 bytes: four 4-byte words, at 0, `s`, `2s`
+/// and `len - 4` (`s = ceil((len - 4) / 3)`, the middle two at most `len - 4`), which
+/// overlap and so hold every byte, read the same way for every such length (a test per
+/// length class mispredicted for half the items of a column whose lengths straddle
+/// one). Below 4 bytes: its first, middle and last byte (every byte). Above 16: its first
+/// and last 8 bytes (which do not decide).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShortKey {
+    len: u64,
+    head: u64,
+    tail: u64,
+}
+
+/// Bitwise, without a branch per field (a lookup compares a miss's entry too, and
+/// keeps the outcome only for a hit).
+impl PartialEq for ShortKey {
+    #[inline(always)]
+    fn eq(&self, other: &Self) -> bool {
+        (self.len ^ other.len) | (self.head ^ other.head) | (self.tail ^ other.tail) == 0
+    }
+}
+
+impl Eq for ShortKey {}
+
+impl ShortKey {
+    #[inline(always)]
+    pub fn of(b: &[u8]) -> Self {
+        let n = b.len();
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let u32_at = |at: usize| {
+            u64::from(u32::from_le_bytes(
+                b[at..at + 4].try_into().expect("4 bytes"),
+            ))
+        };
+        let (head, tail) = if (4..=SHORT_KEY_BYTES).contains(&n) {
+            let (last, s) = (n - 4, (n - 2) / 3);
+            (
+                u32_at(0) | u32_at(s.min(last)) << 32,
+                u32_at((2 * s).min(last)) | u32_at(last) << 32,
+            )
+        } else if n > SHORT_KEY_BYTES {
+            (u64_at(0), u64_at(n - 8))
+        } else if n > 0 {
+            let byte = |at: usize| u64::from(b[at]);
+            (byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16, 0)
+        } else {
+            (0, 0)
+        };
+        ShortKey {
+            len: n as u64,
+            head,
+            tail,
+        }
+    }
 }
 
 /// The random key of one bulk call's pre-aggregation hashes: a 64-bit value for the
@@ -69,9 +139,15 @@ pub trait FrequentItem: Clone + Default + Debug + Send + Sync + 'static {
 /// SipHash: a string's tally hash was a third of the cost of counting it, and these
 /// hashes only spread items over a table (a collision costs a comparison, never a
 /// wrong count), so the per-call random seed is all the protection they need.
+///
+/// Strings of at most [`SHORT_KEY_BYTES`] bytes (most of a column's, as a rule) are
+/// hashed from their [`ShortKey`] instead, with no branch on their length: lengths that
+/// straddle 8 bytes (`"user-7"`, `"user-1234"`) made the length tests of a general
+/// string hash mispredict for half the items.
 pub struct TallyKey {
     pub(crate) mix: u64,
     pub(crate) strings: foldhash::quality::RandomState,
+    short: [u64; 3],
 }
 
 impl TallyKey {
@@ -80,8 +156,24 @@ impl TallyKey {
         let strings = foldhash::quality::RandomState::default();
         Self {
             mix: strings.hash_one(0x5eed_u64),
+            short: [1u64, 2, 3].map(|k| strings.hash_one(k)),
             strings,
         }
+    }
+
+    /// The tally hash of a string of at most [`SHORT_KEY_BYTES`] bytes, from its short key.
+    #[inline(always)]
+    fn short_hash(&self, k: ShortKey) -> u64 {
+        // The high and low halves of a full product, folded: every input bit moves
+        // every output bit (foldhash's mix).
+        let fold = |a: u64, b: u64| {
+            let p = u128::from(a) * u128::from(b);
+            (p as u64) ^ (p >> 64) as u64
+        };
+        fold(
+            fold(k.head ^ self.short[0], k.tail ^ self.short[1]) ^ k.len,
+            self.short[2],
+        )
     }
 }
 
@@ -240,9 +332,21 @@ impl FrequentItem for String {
     #[inline(always)]
     fn tally_hash(r: &str, key: &TallyKey) -> u64 {
         use std::hash::BuildHasher;
-        key.strings.hash_one(r.as_bytes())
+        if r.len() <= SHORT_KEY_BYTES {
+            key.short_hash(ShortKey::of(r.as_bytes()))
+        } else {
+            key.strings.hash_one(r.as_bytes())
+        }
     }
     const TALLY_HASH_INJECTIVE: bool = false;
+    #[inline(always)]
+    fn short_key(r: &str) -> ShortKey {
+        ShortKey::of(r.as_bytes())
+    }
+    #[inline(always)]
+    fn short_key_decides(r: &str) -> bool {
+        r.len() <= SHORT_KEY_BYTES
+    }
     fn encoded_len(&self) -> usize {
         4 + self.len()
     }
@@ -318,5 +422,62 @@ impl FrequentItem for f64 {
     }
     fn to_json(&self) -> Value {
         crate::json_f64(*self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::splitmix;
+
+    #[test]
+    fn short_keys_tell_apart_every_two_strings_of_up_to_16_bytes() {
+        // Every string of up to 4 bytes over 3 letters, and 20,000 random ones of 0 to
+        // 16 bytes over 4 letters (few letters: many pairs alike but for one byte).
+        let mut strings: Vec<Vec<u8>> = vec![vec![]];
+        let mut last = vec![vec![]];
+        for _ in 0..4 {
+            last = last
+                .iter()
+                .flat_map(|s: &Vec<u8>| b"abc".iter().map(move |&c| [s.as_slice(), &[c]].concat()))
+                .collect();
+            strings.extend(last.iter().cloned());
+        }
+        let mut st = 3;
+        for _ in 0..20_000 {
+            let n = (splitmix(&mut st) % 17) as usize;
+            strings.push(
+                (0..n)
+                    .map(|_| b"wxyz"[(splitmix(&mut st) % 4) as usize])
+                    .collect(),
+            );
+        }
+        strings.sort();
+        strings.dedup();
+        let mut keys: Vec<ShortKey> = strings.iter().map(|s| ShortKey::of(s)).collect();
+        let n = keys.len();
+        keys.sort_by_key(|k| (k.len, k.head, k.tail));
+        keys.dedup_by_key(|k| (k.len, k.head, k.tail));
+        assert_eq!(keys.len(), n, "two strings share a short key");
+        // Every byte counts: strings that differ in one byte only, at every position of
+        // every length up to 16.
+        for n in 1..=SHORT_KEY_BYTES {
+            let base: Vec<u8> = (0..n as u8).map(|k| b'a' + k).collect();
+            for at in 0..n {
+                let mut other = base.clone();
+                other[at] = b'Z';
+                assert_ne!(
+                    ShortKey::of(&base),
+                    ShortKey::of(&other),
+                    "length {n}, byte {at}"
+                );
+            }
+        }
+        // Equal strings, wherever their bytes are, have equal keys.
+        let a = String::from("user-1234567");
+        let b = format!("{}{}", "user-", 1234567);
+        assert_eq!(String::short_key(&a), String::short_key(&b));
+        assert!(String::short_key_decides(&"x".repeat(16)));
+        assert!(!String::short_key_decides(&"x".repeat(17)));
     }
 }

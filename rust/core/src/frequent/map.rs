@@ -4,7 +4,7 @@
 //! members of the cluster back, and a purge that subtracts an approximate median and
 //! deletes the counters that reach zero, walking clusters from their high end.
 
-use super::item::{FrequentItem, TallyKey};
+use super::item::{FrequentItem, ShortKey, TallyKey};
 
 /// MurmurHash3's 64-bit finaliser: DataSketches' slot hash for frequent items.
 #[inline(always)]
@@ -261,11 +261,15 @@ pub(crate) struct KeyIndex {
     overflow: Vec<(u64, u32)>,
     /// A value that is no key's tally hash, marking free lanes.
     free: u64,
+    /// The [`ShortKey`] of each entry's key (empty for items whose tally hash is
+    /// injective): a found key is compared with the item in one read of this array, not
+    /// through its map slot and string (three reads, one after the other).
+    short: Vec<ShortKey>,
 }
 
 impl KeyIndex {
     pub(crate) fn new<T: FrequentItem>(map: &ReversePurgeMap<T>, key: &TallyKey) -> Self {
-        Self::from_hashes(
+        let mut index = Self::from_hashes(
             (0..map.len())
                 .filter(|&slot| map.states[slot] > 0)
                 .map(|slot| {
@@ -275,7 +279,21 @@ impl KeyIndex {
                     )
                 })
                 .collect(),
-        )
+        );
+        index.fill_short_keys(map);
+        index
+    }
+
+    /// Fills [`Self::short`] with the short keys of `map`'s keys, whose slots it holds.
+    fn fill_short_keys<T: FrequentItem>(&mut self, map: &ReversePurgeMap<T>) {
+        if !T::TALLY_HASH_INJECTIVE {
+            self.short = (0..self.num_entries())
+                .map(|entry| match self.slot(entry) {
+                    Some(slot) => T::short_key(map.keys[slot].as_item_ref()),
+                    None => ShortKey::default(),
+                })
+                .collect();
+        }
     }
 
     /// The index of keys given as (tally hash, map slot).
@@ -303,6 +321,7 @@ impl KeyIndex {
             slots,
             overflow,
             free,
+            short: Vec::new(),
         }
     }
 
@@ -316,40 +335,20 @@ impl KeyIndex {
         self.slots[entry].checked_sub(1).map(|s| s as usize)
     }
 
-    /// Prefetches the group a lookup of tally hash `h` reads.
+    /// The index's fields for a loop of lookups (see [`KeyView`]).
     #[inline(always)]
-    pub(crate) fn prefetch(&self, h: u64) {
-        super::prefetch(&self.groups[h as usize & (self.groups.len() - 1)]);
-    }
-
-    /// The entry of `r`, whose tally hash is `h`, and whether `r` is in the map. `AVX512`:
-    /// compiled for AVX-512 (see [`crate::bulk::dispatch`]), the lanes compared in one
-    /// instruction.
-    #[inline(always)]
-    pub(crate) fn entry<const AVX512: bool, T: FrequentItem>(
-        &self,
-        map: &ReversePurgeMap<T>,
-        r: T::Ref<'_>,
-        h: u64,
-    ) -> (usize, bool) {
-        let g = h as usize & (self.groups.len() - 1);
-        let lanes = &self.groups[g].0;
-        let lane = first_equal::<AVX512>(lanes, h);
-        let (entry, found) = (g * GROUP_ENTRIES + lane, lane < LANES);
-        // Rare cases, one branch that is almost never taken: a hash equal to the free
-        // mark, or a miss in a full group (the key may have overflowed). Bitwise, so
-        // that no branch depends on `found`.
-        let rare = (h == self.free) | (!found & (lanes[LANES - 1] != self.free));
-        // Items whose hashes may collide compare the key of the lane they found.
-        let other_key =
-            !T::TALLY_HASH_INJECTIVE && found && !map.keys[self.slots[entry] as usize - 1].is(r);
-        if rare | other_key {
-            return self.entry_exactly(map, r, h);
+    pub(crate) fn view(&self) -> KeyView<'_> {
+        KeyView {
+            index: self,
+            groups: self.groups.as_ptr(),
+            mask: self.groups.len() - 1,
+            free: self.free,
+            slots: self.slots.as_ptr(),
+            short: self.short.as_ptr(),
         }
-        (entry, found)
     }
 
-    /// [`Self::entry`] by comparing every candidate key.
+    /// [`KeyView::entry`] by comparing every candidate key.
     #[cold]
     #[inline(never)]
     fn entry_exactly<T: FrequentItem>(
@@ -373,6 +372,87 @@ impl KeyIndex {
             }
         }
         (g * GROUP_ENTRIES + LANES, false)
+    }
+}
+
+/// A [`KeyIndex`] as a loop of lookups reads it: plain values, which the loop keeps in
+/// registers. Read through the index, its fields were loaded again for every item (the
+/// loop's stores, through pointers, might have changed them for all the compiler knew).
+#[derive(Clone, Copy)]
+pub(crate) struct KeyView<'i> {
+    index: &'i KeyIndex,
+    groups: *const Group,
+    /// The number of groups - 1 (a power of two - 1).
+    mask: usize,
+    free: u64,
+    slots: *const u32,
+    short: *const ShortKey,
+}
+
+impl KeyView<'_> {
+    /// Prefetches the group a lookup of tally hash `h` reads.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, h: u64) {
+        super::prefetch(self.groups.wrapping_add(h as usize & self.mask));
+    }
+
+    /// The entry of tally hash `h` and whether a key has that hash, unless the case is
+    /// rare (a hash equal to the free mark, or a miss in a full group, whose key may have
+    /// overflowed): then `None`, and [`Self::entry`] answers. `AVX512`: compiled for
+    /// AVX-512 (see [`crate::bulk::dispatch`]), the lanes compared in one instruction.
+    #[inline(always)]
+    pub(crate) fn entry_of_hash<const AVX512: bool>(&self, h: u64) -> Option<(usize, bool)> {
+        let g = h as usize & self.mask;
+        // SAFETY: g is at most mask, below the number of groups, which the index (that
+        // the view borrows) holds unchanged.
+        let lanes = unsafe { &(*self.groups.add(g)).0 };
+        let lane = first_equal::<AVX512>(lanes, h);
+        let found = lane < LANES;
+        // One branch that is almost never taken; bitwise, so that no branch depends on
+        // `found`.
+        let rare = (h == self.free) | (!found & (lanes[LANES - 1] != self.free));
+        (!rare).then_some((g * GROUP_ENTRIES + lane, found))
+    }
+
+    /// The entry of `r`, whose tally hash is `h`, and whether `r` is in the map.
+    #[inline(always)]
+    pub(crate) fn entry<const AVX512: bool, T: FrequentItem>(
+        &self,
+        map: &ReversePurgeMap<T>,
+        r: T::Ref<'_>,
+        h: u64,
+    ) -> (usize, bool) {
+        match self.entry_of_hash::<AVX512>(h) {
+            // Items whose hashes may collide compare the key they found. (A compare made
+            // branch-free by reading a miss's entry too measured no faster.)
+            Some((entry, found))
+                if T::TALLY_HASH_INJECTIVE || !found || self.holds(map, entry, r) =>
+            {
+                (entry, found)
+            }
+            _ => self.index.entry_exactly(map, r, h),
+        }
+    }
+
+    /// Whether the key of `entry`, a found one, is `r` (for items whose tally hashes may
+    /// collide): by their short keys, then, for a long item, whole.
+    #[inline(always)]
+    fn holds<T: FrequentItem>(
+        &self,
+        map: &ReversePurgeMap<T>,
+        entry: usize,
+        r: T::Ref<'_>,
+    ) -> bool {
+        // SAFETY: a found entry is a lane's, below the number of entries, and `short`
+        // has one per entry where the tally hash is not injective.
+        if T::short_key(r) != unsafe { *self.short.add(entry) } {
+            return false;
+        }
+        T::short_key_decides(r) || {
+            // SAFETY: as above; a found entry has a slot.
+            let slot = unsafe { *self.slots.add(entry) } as usize - 1;
+            map.keys[slot].is(r)
+        }
     }
 }
 
@@ -424,7 +504,7 @@ mod tests {
         r: T::Ref<'_>,
         h: u64,
     ) -> Option<usize> {
-        let (entry, found) = index.entry::<false, T>(map, r, h);
+        let (entry, found) = index.view().entry::<false, T>(map, r, h);
         #[cfg(target_arch = "x86_64")]
         if crate::bulk::has_avx512() {
             // SAFETY: the processor has AVX-512.
@@ -442,7 +522,7 @@ mod tests {
         r: T::Ref<'_>,
         h: u64,
     ) -> (usize, bool) {
-        index.entry::<true, T>(map, r, h)
+        index.view().entry::<true, T>(map, r, h)
     }
 
     #[test]
@@ -485,9 +565,21 @@ mod tests {
     #[test]
     fn strings_with_one_hash_are_told_apart_by_their_keys() {
         let (map, slots) = map_of::<String>(&["a", "b"]);
-        let index = KeyIndex::from_hashes(vec![(42, slots[0]), (42, slots[1])]);
+        let mut index = KeyIndex::from_hashes(vec![(42, slots[0]), (42, slots[1])]);
+        index.fill_short_keys(&map);
         assert_eq!(lookup(&index, &map, "a", 42), Some(slots[0] as usize));
         assert_eq!(lookup(&index, &map, "b", 42), Some(slots[1] as usize));
         assert_eq!(lookup(&index, &map, "c", 42), None);
+        // Long keys alike in length and in their first and last 8 bytes (their short
+        // keys) are compared whole; so is a short item against a long key.
+        let (long_a, long_b) = ("abcdefgh-left-12345678", "abcdefgh-rght-12345678");
+        let (map, slots) = map_of::<String>(&[long_a, "x"]);
+        let mut index = KeyIndex::from_hashes(vec![(7, slots[0]), (9, slots[1])]);
+        index.fill_short_keys(&map);
+        assert_eq!(lookup(&index, &map, long_a, 7), Some(slots[0] as usize));
+        assert_eq!(lookup(&index, &map, long_b, 7), None);
+        assert_eq!(lookup(&index, &map, "abcdefgh", 7), None);
+        assert_eq!(lookup(&index, &map, "x", 9), Some(slots[1] as usize));
+        assert_eq!(lookup(&index, &map, "y", 9), None);
     }
 }

@@ -103,8 +103,8 @@ const EPSILON_FACTOR: f64 = 3.5;
 /// Total weights are at most `i64::MAX`: Java keeps them in signed longs.
 const MAX_TOTAL_WEIGHT: u64 = i64::MAX as u64;
 /// The combining path sums new items' weights in buckets (one-byte counters), from
-/// 2^16 to 2^21 of them (2 MiB per part, for the longest span).
-const LG_BUCKETS: std::ops::RangeInclusive<u32> = 16..=21;
+/// 2^14 to 2^21 of them (2 MiB per part, for the longest span).
+const LG_BUCKETS: std::ops::RangeInclusive<u32> = 14..=21;
 
 /// Log2 of the buckets of a span of `len` items, when the map's counters are at least
 /// `floor` before the span (see [`FrequentItems::combine`]: a new item is counted exactly
@@ -115,16 +115,20 @@ const LG_BUCKETS: std::ops::RangeInclusive<u32> = 16..=21;
 /// many keep flat streams fast, whose floor is 1 or 2, where a bucket shared by two
 /// items already exceeds it (8 buckets per item: 4x faster there than 1). The spread
 /// of a bucket's load decides: with `len / buckets` items per bucket (unit weights, a
-/// Poisson load), a floor of 8 or more is passed by chance about once in 10^6 buckets
-/// at one item per bucket, a floor of 4 at half an item, 2 at a quarter.
+/// Poisson load), a floor of 8 is passed by chance about once in 10^6 buckets at one
+/// item per bucket, a floor of 4 at half an item, 2 at a quarter, 16 at two items and 32
+/// at four (skewed streams' floors: there a quarter of the buckets kept the bucket
+/// reads and the misses' filter in L1 and L2).
 fn lg_buckets(len: usize, floor: u64) -> u32 {
-    let per_item = match floor {
-        0..=1 => 8,
-        2..=3 => 4,
-        4..=7 => 2,
-        _ => 1,
+    let eighths_per_item = match floor {
+        0..=1 => 64,
+        2..=3 => 32,
+        4..=7 => 16,
+        8..=15 => 8,
+        16..=31 => 4,
+        _ => 2,
     };
-    (per_item * len)
+    (eighths_per_item * len / 8)
         .next_power_of_two()
         .trailing_zeros()
         .clamp(*LG_BUCKETS.start(), *LG_BUCKETS.end())
@@ -209,6 +213,16 @@ where
         // coin toss on skewed streams, too costly as a branch.
         let (hits, misses) = (p.hits.spare_capacity_mut(), p.misses.spare_capacity_mut());
         let (deltas, buckets) = (&mut p.deltas[..], &mut p.buckets[..]);
+        // The loop below indexes without bounds checks (they were a third of its
+        // instructions, and their lengths kept registers from the rest): every index
+        // is in bounds by these.
+        assert!(misses.len() >= part.len() && (!LIST_HITS || hits.len() >= part.len()));
+        assert!(LIST_HITS || deltas.len() == index.num_entries());
+        assert!(buckets.len() == 1 << lg && (1..=32).contains(&lg));
+        let (hits, misses) = (hits.as_mut_ptr(), misses.as_mut_ptr());
+        let (deltas, buckets) = (deltas.as_mut_ptr(), buckets.as_mut_ptr());
+        let index = index.view();
+        let shift = 64 - lg;
         let (mut nh, mut nm, mut applied) = (0, 0, 0u64);
         // A chunk's hashes first (a loop of their own, which the compiler vectorises),
         // then its lookups, whose groups and buckets are prefetched AHEAD items ahead
@@ -225,7 +239,7 @@ where
             for (k, &h) in chunk.iter().enumerate() {
                 if let Some(&next) = chunk.get(k + AHEAD) {
                     index.prefetch(next);
-                    prefetch(&buckets[(next >> (64 - lg)) as usize]);
+                    prefetch(buckets.wrapping_add((next >> shift) as usize));
                 }
                 let i = first + k;
                 let w = weight_at(i);
@@ -233,17 +247,21 @@ where
                 applied += w;
                 let at = (i - start) as u64;
                 let (entry, found) = index.entry::<AVX512, T>(map, item, h);
-                let b = h >> (64 - lg);
-                if LIST_HITS {
-                    hits[nh].write((entry as u64) << 32 | at);
-                    nh += (found & (w != 0)) as usize;
-                } else {
-                    deltas[entry] += w;
+                let b = h >> shift;
+                // SAFETY: nh and nm count records of this part's items, at most
+                // part.len(); an entry is below num_entries; b has lg bits.
+                unsafe {
+                    if LIST_HITS {
+                        (*hits.add(nh)).write((entry as u64) << 32 | at);
+                        nh += (found & (w != 0)) as usize;
+                    } else {
+                        *deltas.add(entry) += w;
+                    }
+                    (*misses.add(nm)).write(b << 32 | at);
+                    nm += (!found & (w != 0)) as usize;
+                    let bucket = &mut *buckets.add(b as usize);
+                    *bucket = bucket.saturating_add(if found { 0 } else { w.min(255) as u8 });
                 }
-                misses[nm].write(b << 32 | at);
-                nm += (!found & (w != 0)) as usize;
-                let bucket = &mut buckets[b as usize];
-                *bucket = bucket.saturating_add(if found { 0 } else { w.min(255) as u8 });
             }
             first += chunk.len();
         }
@@ -264,6 +282,8 @@ struct CombineScratch {
     parts: Vec<CombinePart>,
     /// The floor of the last span (0 before the first).
     last_floor: u64,
+    /// A bit per bucket of a span: whether its weight passes the floor.
+    passing: Vec<u64>,
 }
 
 /// The largest map whose hits are summed per slot (2 MiB of deltas per part).
@@ -611,48 +631,65 @@ impl<T: FrequentItem> FrequentItems<T> {
         let mut scratch = CombineScratch::default();
         crate::bulk::in_blocks(n, progress, |block| {
             self.check_block_total(block.clone(), &item_at, &weight_at)?;
-            let mut applied = 0u64;
-            let (mut i, mut span) = (block.start, FIRST_COMBINED_SPAN);
-            // Items applied one by one since the block began or the last purge.
-            let mut unpurged = 0;
-            while i < block.end {
-                if unpurged >= HITS_FIRST_AFTER && block.end - i >= MIN_COMBINED_SPAN {
-                    let end = (i + span).min(block.end);
-                    if self.map.num_active() <= (end - i) / 4 {
-                        let (weight, purged) =
-                            self.hits_first(i..end, &item_at, &weight_at, &key, &mut scratch);
-                        applied += weight;
-                        unpurged = if purged { 0 } else { unpurged + (end - i) };
+            // A block's spans alternate serial and parallel steps: all on the pool.
+            crate::bulk::on_pool(|| {
+                self.combine_block(block, &item_at, &weight_at, &key, &mut scratch)
+            });
+            Ok(())
+        })
+    }
+
+    /// [`Self::update_many_combined`] of one block whose total was checked.
+    fn combine_block<'a, I, W>(
+        &mut self,
+        block: Range<usize>,
+        item_at: &I,
+        weight_at: &W,
+        key: &item::TallyKey,
+        scratch: &mut CombineScratch,
+    ) where
+        I: Fn(usize) -> Option<T::Ref<'a>> + Sync,
+        W: Fn(usize) -> u64 + Sync,
+    {
+        let mut applied = 0u64;
+        let (mut i, mut span) = (block.start, FIRST_COMBINED_SPAN);
+        // Items applied one by one since the block began or the last purge.
+        let mut unpurged = 0;
+        while i < block.end {
+            if unpurged >= HITS_FIRST_AFTER && block.end - i >= MIN_COMBINED_SPAN {
+                let end = (i + span).min(block.end);
+                if self.map.num_active() <= (end - i) / 4 {
+                    let (weight, purged) =
+                        self.hits_first(i..end, item_at, weight_at, key, scratch);
+                    applied += weight;
+                    unpurged = if purged { 0 } else { unpurged + (end - i) };
+                    (i, span) = (end, (2 * span).min(MAX_COMBINED_SPAN));
+                    continue;
+                }
+            }
+            let w = weight_at(i);
+            if w != 0 {
+                if let Some(item) = item_at(i) {
+                    if !self.apply_unless_purge(item, w) {
+                        unpurged = 0;
+                        if block.end - i < MIN_COMBINED_SPAN {
+                            self.apply(item, w);
+                            applied += w;
+                            i += 1;
+                            continue;
+                        }
+                        let end = (i + span).min(block.end);
+                        applied += self.combine(i..end, item_at, weight_at, key, scratch);
                         (i, span) = (end, (2 * span).min(MAX_COMBINED_SPAN));
                         continue;
                     }
+                    applied += w;
                 }
-                let w = weight_at(i);
-                if w != 0 {
-                    if let Some(item) = item_at(i) {
-                        if !self.apply_unless_purge(item, w) {
-                            unpurged = 0;
-                            if block.end - i < MIN_COMBINED_SPAN {
-                                self.apply(item, w);
-                                applied += w;
-                                i += 1;
-                                continue;
-                            }
-                            let end = (i + span).min(block.end);
-                            applied +=
-                                self.combine(i..end, &item_at, &weight_at, &key, &mut scratch);
-                            (i, span) = (end, (2 * span).min(MAX_COMBINED_SPAN));
-                            continue;
-                        }
-                        applied += w;
-                    }
-                }
-                unpurged += 1;
-                i += 1;
             }
-            self.total_weight += applied;
-            Ok(())
-        })
+            unpurged += 1;
+            i += 1;
+        }
+        self.total_weight += applied;
     }
 
     /// [`Self::apply`] unless the item would make the map purge; returns whether it
@@ -720,21 +757,28 @@ impl<T: FrequentItem> FrequentItems<T> {
         let applied = self.add_hits(parts, &index, weight_at, start);
         let floor = rth_largest(self.map.active_values().collect());
         scratch.last_floor = floor;
-        // Each part's misses on a core of its own: the bucket reads miss the caches, and
-        // this was half of the serial time of a span.
-        let candidates: Vec<usize> = crate::bulk::par_map(parts, |p| {
+        // The buckets that pass the floor, as bits (a full bucket may hold any weight):
+        // the misses' reads of them stay in L1, where the buckets' bytes did not.
+        passing_bits(buckets, floor.min(254) as u8, &mut scratch.passing);
+        let passing = &scratch.passing;
+        // Each part's misses on a core of its own (this was half of the serial time of a
+        // span), which also reads its candidates' items and weights: they are scattered
+        // over the span, and a loop of nothing but their loads has many in flight.
+        let candidates: Vec<(T::Ref<'a>, u64)> = crate::bulk::par_map(parts, |p| {
             p.misses
                 .iter()
                 .filter(|&&r| {
-                    let b = buckets[(r >> 32) as usize];
-                    // A full bucket may hold any weight.
-                    b == u8::MAX || u64::from(b) > floor
+                    let b = (r >> 32) as usize;
+                    passing[b / 64] >> (b % 64) & 1 != 0
                 })
-                .map(|&r| at(r))
-                .collect::<Vec<usize>>()
+                .map(|&r| {
+                    let i = at(r);
+                    (item_at(i).expect("misses are items"), weight_at(i))
+                })
+                .collect::<Vec<_>>()
         })
         .concat();
-        let new_items = count_in_order::<T, _, _>(&candidates, item_at, weight_at, key);
+        let new_items = count_in_order::<T>(&candidates, key);
         let m = rth_largest(
             self.map
                 .active_values()
@@ -1107,52 +1151,80 @@ impl<T: FrequentItem> FrequentItems<T> {
     }
 }
 
-/// Asks the processor to bring the cache line of `x` into its caches.
+/// Sets `bits` to a bit per byte of `bytes` (a multiple of 64 of them), in order: whether
+/// it exceeds `threshold`.
+fn passing_bits(bytes: &[u8], threshold: u8, bits: &mut Vec<u64>) {
+    assert!(bytes.len().is_multiple_of(64));
+    bits.clear();
+    bits.reserve(bytes.len() / 64);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // Sixteen bytes a compare (SSE2, which every x86-64 processor has): b > t when
+        // max(b, t + 1) == b; threshold + 1 does not overflow below 255.
+        let above = threshold.saturating_add(1);
+        // SAFETY: SSE2 is part of x86-64; each load reads 16 bytes of a 64-byte chunk.
+        unsafe {
+            let t = _mm_set1_epi8(above as i8);
+            for c in bytes.chunks_exact(64) {
+                let mut word = 0u64;
+                for q in 0..4 {
+                    let v = _mm_loadu_si128(c.as_ptr().add(16 * q).cast());
+                    let pass = _mm_cmpeq_epi8(_mm_max_epu8(v, t), v);
+                    word |= u64::from(_mm_movemask_epi8(pass) as u16) << (16 * q);
+                }
+                // Threshold 255: nothing exceeds it (max(b, 255) == b only for b = 255).
+                bits.push(if threshold == u8::MAX { 0 } else { word });
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    bits.extend(bytes.chunks_exact(64).map(|c| {
+        c.iter()
+            .enumerate()
+            .fold(0u64, |w, (k, &b)| w | u64::from(b > threshold) << k)
+    }));
+}
+
+/// Asks the processor to bring the cache line at `x` into its caches. `x` need not be
+/// valid: a prefetch never faults.
 #[inline(always)]
-fn prefetch<X>(x: &X) {
+fn prefetch<X>(x: *const X) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint: it never faults and has no effect a program can
     // observe but timing; it needs SSE, which every x86-64 processor has.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(x as *const X as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(x as *const i8);
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
 }
 
-/// The distinct items at `indices` (in increasing order) with their summed weights, in
-/// order of first occurrence: a table of tally hashes at most half full, so that
-/// probes stay short, keyed per bulk update so that no input can be crafted to collide.
-fn count_in_order<'a, T, I, W>(
-    indices: &[usize],
-    item_at: &I,
-    weight_at: &W,
+/// The distinct items of `items` (item, weight) with their summed weights, in order of
+/// first occurrence: a table of tally hashes at most half full, so that probes stay
+/// short, keyed per bulk update so that no input can be crafted to collide.
+fn count_in_order<'a, T: FrequentItem>(
+    items: &[(T::Ref<'a>, u64)],
     key: &item::TallyKey,
-) -> Vec<(T::Ref<'a>, u64)>
-where
-    T: FrequentItem,
-    I: Fn(usize) -> Option<T::Ref<'a>>,
-    W: Fn(usize) -> u64,
-{
-    let len = (2 * indices.len()).next_power_of_two().max(16);
+) -> Vec<(T::Ref<'a>, u64)> {
+    let len = (2 * items.len()).next_power_of_two().max(16);
     // (tally hash, position in `counted` + 1); 0: empty.
     let mut table = vec![(0u64, 0u32); len];
     let mut counted: Vec<(T::Ref<'a>, u64)> = Vec::new();
-    for &i in indices {
-        let item = item_at(i).expect("candidates are items");
+    for &(item, w) in items {
         let h = T::tally_hash(item, key);
         let mut probe = h as usize & (len - 1);
         loop {
             let (eh, pos) = table[probe];
             if pos == 0 {
                 table[probe] = (h, counted.len() as u32 + 1);
-                counted.push((item, weight_at(i)));
+                counted.push((item, w));
                 break;
             }
             let entry = &mut counted[pos as usize - 1];
             if eh == h && (T::TALLY_HASH_INJECTIVE || T::same(entry.0, item)) {
-                entry.1 = entry.1.saturating_add(weight_at(i));
+                entry.1 = entry.1.saturating_add(w);
                 break;
             }
             probe = (probe + 1) & (len - 1);
