@@ -282,6 +282,8 @@ struct CombineScratch {
     parts: Vec<CombinePart>,
     /// The floor of the last span (0 before the first).
     last_floor: u64,
+    /// The length of the last span.
+    last_len: usize,
     /// A bit per bucket of a span: whether its weight passes the floor.
     passing: Vec<u64>,
 }
@@ -741,7 +743,11 @@ impl<T: FrequentItem> FrequentItems<T> {
         let rth_largest = |mut v: Vec<u64>| *v.select_nth_unstable_by(r - 1, |a, b| b.cmp(a)).1;
         // The floor is known once the span's hits are in the map; the last span's
         // predicts it (the counters only grow between purges).
-        let lg = lg_buckets(range.len(), scratch.last_floor);
+        // Scaled by the spans' lengths: a span twice as long sums counts about twice as
+        // high (the first spans of a block double in length).
+        let predicted = scratch.last_floor * range.len() as u64 / scratch.last_len.max(1) as u64;
+        let lg = lg_buckets(range.len(), predicted);
+        scratch.last_len = range.len();
         let (index, used) = self.tally(range, item_at, weight_at, key, &mut scratch.parts, lg);
         // The parts' buckets summed into the first part's (no fresh 2 MiB table a span).
         if let Some((first, rest)) = scratch.parts[..used].split_first_mut() {
