@@ -885,33 +885,54 @@ fn combined_equals_in_order_until_the_first_purge() {
 #[test]
 fn combined_strings_and_doubles_equal_their_references() {
     // Strings borrowed from one buffer, as an Arrow array holds them; non-ASCII too.
-    let words: Vec<String> = zipf(22, 300_000)
-        .iter()
-        .map(|v| {
+    // Then strings longer than a short key whose short keys are all one (24 bytes alike
+    // in their first and last 8: a found key is compared whole), and lengths from 13 to
+    // 19 bytes, on both sides of the short keys' 16 (hashed from their short keys or by
+    // foldhash). Collisions of tally hashes are tested in `map`, where hashes are chosen.
+    let makers: [(&str, fn(i64) -> String); 3] = [
+        ("mixed", |v| {
             if v % 7 == 0 {
                 format!("café-{v}")
             } else {
                 format!("w{v}")
             }
-        })
-        .collect();
-    let mut data = String::new();
-    let mut offsets = vec![0];
-    for w in &words {
-        data.push_str(w);
-        offsets.push(data.len());
-    }
-    let item = |i: usize| (i % 9 != 4).then(|| &data[offsets[i]..offsets[i + 1]]);
-    let weight = |i: usize| (i % 3) as u64;
-    let reference = combined_reference::<String>(8, words.len(), item, weight);
-    for threads in [1, 2] {
-        let bulk = on_pool(threads, || {
-            let mut s = FrequentItems::<String>::new(8).unwrap();
-            s.update_many_combined(words.len(), item, weight, &mut |_, _| true)
-                .unwrap();
-            s
-        });
-        assert_eq!(bulk.serialize(), reference.serialize(), "{threads} threads");
+        }),
+        ("long alike", |v| {
+            format!("prefix--{:06}--suffix!!", v % 1_000_000)
+        }),
+        ("about 16", |v| {
+            format!(
+                "{}{}",
+                "k".repeat(7 + (v % 7) as usize),
+                v % 1_000_000 + 100_000
+            )
+        }),
+    ];
+    for (what, make) in makers {
+        let words: Vec<String> = zipf(22, 300_000).iter().map(|&v| make(v)).collect();
+        let mut data = String::new();
+        let mut offsets = vec![0];
+        for w in &words {
+            data.push_str(w);
+            offsets.push(data.len());
+        }
+        let item = |i: usize| (i % 9 != 4).then(|| &data[offsets[i]..offsets[i + 1]]);
+        let weight = |i: usize| (i % 3) as u64;
+        let reference = combined_reference::<String>(8, words.len(), item, weight);
+        assert!(reference.maximum_error() > 0, "{what}: the stream purges");
+        for threads in [1, 2] {
+            let bulk = on_pool(threads, || {
+                let mut s = FrequentItems::<String>::new(8).unwrap();
+                s.update_many_combined(words.len(), item, weight, &mut |_, _| true)
+                    .unwrap();
+                s
+            });
+            assert_eq!(
+                bulk.serialize(),
+                reference.serialize(),
+                "{what}, {threads} threads"
+            );
+        }
     }
 
     // Doubles: -0.0 is 0.0 and every NaN one item, in the counts and the order.
