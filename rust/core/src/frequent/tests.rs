@@ -889,7 +889,8 @@ fn combined_strings_and_doubles_equal_their_references() {
     // in their first and last 8: a found key is compared whole), and lengths from 13 to
     // 19 bytes, on both sides of the short keys' 16 (hashed from their short keys or by
     // foldhash). Collisions of tally hashes are tested in `map`, where hashes are chosen.
-    let makers: [(&str, fn(i64) -> String); 3] = [
+    type Words = fn(i64) -> String;
+    let makers: [(&str, Words); 3] = [
         ("mixed", |v| {
             if v % 7 == 0 {
                 format!("café-{v}")
